@@ -1,0 +1,253 @@
+"""Every error lamina raises on purpose, in one tree.
+
+Library code raises these with structured fields; the CLI turns them into one or two lines on
+stderr and an exit code in exactly one place (``lamina.cli``). Driver exceptions never escape raw:
+backends map them to :class:`BackendError` or :class:`ExecutionError` with ``raise ... from exc``.
+
+::
+
+    LaminaError                         exit 1 unless noted
+    ├── ConfigError                     a setting is unusable (names the setting and its source)
+    ├── MigrationError
+    │   ├── MigrationLoadError          .path, .line: a file that cannot be read or imported
+    │   ├── ValidationError             .problems: the migration set is inconsistent
+    │   ├── ChecksumMismatchError       .migration_ids: applied files changed (exit 3)
+    │   ├── OutOfOrderError             .migration_ids: refused by --strict-order (exit 3)
+    │   └── IrreversibleMigrationError  .migration_ids: no down to run
+    ├── TargetNotFoundError             .target: no such version
+    ├── PlanError                       a requested plan cannot be carried out as asked
+    ├── RiskRefusedError                .steps: risky steps need --force / confirmation (exit 3)
+    ├── ExecutionError                  .migration_id, .statement, .line: the database refused
+    ├── HistoryError                    lamina's own tables are damaged or too new
+    └── BackendError                    a database problem outside a migration
+        ├── BackendUnavailableError     missing driver extra, cannot connect
+        └── LockTimeoutError            .holder: another run holds the migration lock
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, ClassVar
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from lamina.models import LockOwner, Problem
+
+__all__ = [
+    "BackendError",
+    "BackendUnavailableError",
+    "ChecksumMismatchError",
+    "ConfigError",
+    "ExecutionError",
+    "HistoryError",
+    "IrreversibleMigrationError",
+    "LaminaError",
+    "LockTimeoutError",
+    "MigrationError",
+    "MigrationLoadError",
+    "OutOfOrderError",
+    "PlanError",
+    "RiskRefusedError",
+    "TargetNotFoundError",
+    "ValidationError",
+]
+
+
+class LaminaError(Exception):
+    """Base of every error lamina raises on purpose.
+
+    Attributes:
+        message: what went wrong, one line, naming the file, migration or setting at fault.
+        hint: what to do next, or ``None``.
+        exit_code: the process exit code the CLI uses for this error.
+    """
+
+    exit_code: ClassVar[int] = 1
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ConfigError(LaminaError):
+    """A setting cannot be used: unknown URL scheme, missing folder, malformed config file.
+
+    ``setting`` names the setting (``DATABASE_URL``) and ``source`` where its value came from
+    (``environment``, ``--database-url``, ``lamina.toml``, ``default``).
+    """
+
+    def __init__(self, setting: str, source: str, problem: str, *, hint: str | None = None):
+        super().__init__(f"{setting} ({source}): {problem}", hint=hint)
+        self.setting = setting
+        self.source = source
+
+
+class MigrationError(LaminaError):
+    """A problem with the migration files themselves."""
+
+
+class MigrationLoadError(MigrationError):
+    """A migration file cannot be read, parsed or imported.
+
+    ``path`` is the file, ``line`` the 1-based line when known.
+    """
+
+    def __init__(
+        self, path: Path, problem: str, *, line: int | None = None, hint: str | None = None
+    ) -> None:
+        where = f"{path}:{line}" if line else str(path)
+        super().__init__(f"{where}: {problem}", hint=hint)
+        self.path = path
+        self.line = line
+
+
+class ValidationError(MigrationError):
+    """The migration set is inconsistent (cycle, unknown dependency, duplicate version...).
+
+    ``problems`` holds every error found, so the user can fix them all in one pass.
+    """
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        first = problems[0]
+        more = f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
+        super().__init__(
+            f"{first.render()}{more}", hint="run `lamina validate` to see every problem"
+        )
+        self.problems = tuple(problems)
+
+
+class ChecksumMismatchError(MigrationError):
+    """Applied migrations whose files changed since they ran; refused unless forced."""
+
+    exit_code = 3
+
+    def __init__(self, migration_ids: Sequence[str]) -> None:
+        names = ", ".join(migration_ids)
+        super().__init__(
+            f"applied migration(s) modified since they ran: {names}",
+            hint="restore the original file(s) and put new changes in a new migration, "
+            "or pass --force if the edit is harmless (comments, formatting)",
+        )
+        self.migration_ids = tuple(migration_ids)
+
+
+class OutOfOrderError(MigrationError):
+    """Pending migrations older than the newest applied one, refused by strict ordering."""
+
+    exit_code = 3
+
+    def __init__(self, migration_ids: Sequence[str], newest_applied: str) -> None:
+        super().__init__(
+            f"strict order: {', '.join(migration_ids)} would run after the newer {newest_applied}",
+            hint="renumber the migration(s) above the newest applied one, "
+            "or run without --strict-order to apply them out of order",
+        )
+        self.migration_ids = tuple(migration_ids)
+
+
+class IrreversibleMigrationError(MigrationError):
+    """A rollback would need a migration that has no down; nothing was changed."""
+
+    def __init__(self, migration_ids: Sequence[str]) -> None:
+        super().__init__(
+            f"cannot roll back: {', '.join(migration_ids)} has no down migration "
+            "(nothing was changed)",
+            hint="add a down() / `-- migrate:down` section, or roll back to a version above it",
+        )
+        self.migration_ids = tuple(migration_ids)
+
+
+class TargetNotFoundError(LaminaError):
+    """The version asked for is not a known migration version."""
+
+    def __init__(self, target: int, *, hint: str | None = None) -> None:
+        super().__init__(f"no migration has version {target}", hint=hint)
+        self.target = target
+
+
+class PlanError(LaminaError):
+    """The requested plan cannot be carried out as asked (a dependency outside the range...)."""
+
+
+class RiskRefusedError(LaminaError):
+    """Risky steps were refused: nothing was changed.
+
+    ``steps`` lists ``(migration_id, reasons)`` for every risky step in the plan.
+    """
+
+    exit_code = 3
+
+    def __init__(
+        self, message: str, steps: Sequence[tuple[str, tuple[str, ...]]], *, hint: str
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.steps = tuple(steps)
+
+
+class ExecutionError(LaminaError):
+    """The database refused a statement of a migration; that migration was rolled back.
+
+    ``statement`` is the statement text, ``line`` its 1-based line in the migration file when
+    known, ``applied`` the ids that did complete before the failure.
+    """
+
+    def __init__(
+        self,
+        migration_id: str,
+        statement: str | None,
+        db_error: str,
+        *,
+        line: int | None = None,
+        applied: Sequence[str] = (),
+        rolled_back: bool = True,
+        hint: str | None = None,
+    ) -> None:
+        where = f" (line {line})" if line else ""
+        state = "rolled back" if rolled_back else "NOT rolled back: check the database"
+        message = f"migration {migration_id} failed{where} and was {state}: {db_error}"
+        if statement:
+            message += f"\n  statement: {_shorten(statement)}"
+        super().__init__(message, hint=hint)
+        self.migration_id = migration_id
+        self.statement = statement
+        self.db_error = db_error
+        self.line = line
+        self.applied = tuple(applied)
+        self.rolled_back = rolled_back
+
+
+class HistoryError(LaminaError):
+    """lamina's own tables are damaged, or were written by a newer lamina."""
+
+
+class BackendError(LaminaError):
+    """The database failed outside a migration's statements."""
+
+
+class BackendUnavailableError(BackendError):
+    """The database cannot be reached, or its driver is not installed."""
+
+
+class LockTimeoutError(BackendError):
+    """Another run held the migration lock for longer than the lock timeout.
+
+    ``holder`` describes who holds it when the engine lets lamina know.
+    """
+
+    def __init__(self, target: str, timeout_s: float, holder: LockOwner | None) -> None:
+        who = f"held by {holder.describe()}" if holder else "held by another process"
+        super().__init__(
+            f"{target} is locked by another process ({who}); gave up after {timeout_s:g} s",
+            hint="wait for the other run to finish, or raise --lock-timeout",
+        )
+        self.holder = holder
+
+
+def _shorten(sql: str, limit: int = 200) -> str:
+    one_line = " ".join(sql.split())
+    return one_line if len(one_line) <= limit else one_line[: limit - 1] + "…"

@@ -1,0 +1,130 @@
+"""The base class users derive from, and the adapter that runs ``.sql`` files through it.
+
+A migration never talks to a database itself: ``execute_sql`` and ``fetch_all`` go to an
+executor the runner injects. The same ``up()`` therefore runs for real, against a recorder for
+``--dry-run`` and lint, or against a scratch database for verification: one code path.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import Any, ClassVar, Protocol
+
+from lamina.models import Category
+
+__all__ = ["Migration", "SqlExecutor", "SqlMigration"]
+
+
+class SqlExecutor(Protocol):
+    """Where a migration's SQL goes. Implemented by the runner and by the dry-run recorder."""
+
+    def execute_sql(self, sql: str, *, first_line: int | None = None) -> None:
+        """Run a script of one or more statements; ``first_line`` is its line in the file."""
+
+    def fetch_all(
+        self, sql: str, params: Sequence[object] = (), *, first_line: int | None = None
+    ) -> list[tuple[Any, ...]]:
+        """Run one query and return its rows."""
+
+
+class Migration:
+    """Base class for a Python migration.
+
+    Derive exactly one class from it in a file named ``<version>_<slug>.py``::
+
+        from lamina import Migration
+
+        class AddPhoneNumber(Migration):
+            name = "Add phone number"
+            category = "schema"
+            dependencies = ["20261101120000_create_users"]
+
+            def up(self) -> None:
+                self.execute_sql("ALTER TABLE users ADD COLUMN phone VARCHAR(20)")
+
+            def down(self) -> None:
+                self.execute_sql("ALTER TABLE users DROP COLUMN phone")
+
+    A class that does not override :meth:`down` is irreversible. The loader sets ``id`` and
+    ``version`` from the file name; declaring them with other values is an error.
+    """
+
+    id: str = ""
+    version: int = 0
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    category: ClassVar[str | Category] = Category.SCHEMA
+    dependencies: ClassVar[Sequence[str | int]] = ()
+    transactional: ClassVar[bool] = True
+
+    _executor: SqlExecutor | None = None
+
+    def up(self) -> None:
+        """Apply the change. Must be overridden."""
+        raise NotImplementedError(f"{type(self).__name__} does not define up()")
+
+    def down(self) -> None:
+        """Revert :meth:`up`. Not overriding it makes the migration irreversible."""
+        raise NotImplementedError(f"{type(self).__name__} does not define down()")
+
+    @classmethod
+    def is_reversible(cls) -> bool:
+        """True when the class overrides :meth:`down`."""
+        return cls.down is not Migration.down
+
+    def execute_sql(self, sql: str) -> None:
+        """Run ``sql``: one statement or a script of several, split for the target's dialect.
+
+        Raises:
+            RuntimeError: when called outside a lamina run (no executor bound).
+        """
+        self._require_executor().execute_sql(sql, first_line=_caller_line())
+
+    def fetch_all(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+        """Run one query with driver-style parameters and return all rows as tuples.
+
+        During ``--dry-run`` nothing is read and this returns an empty list.
+        """
+        return self._require_executor().fetch_all(sql, params, first_line=_caller_line())
+
+    def bind(self, executor: SqlExecutor | None) -> None:
+        """Attach the executor that receives this migration's SQL (the runner calls this)."""
+        self._executor = executor
+
+    def _require_executor(self) -> SqlExecutor:
+        if self._executor is None:
+            raise RuntimeError("execute_sql() can only run inside a lamina run")
+        return self._executor
+
+
+def _caller_line() -> int | None:
+    """Line of the user's call to execute_sql/fetch_all, so errors point into their file."""
+    try:
+        return sys._getframe(2).f_lineno
+    except ValueError:  # pragma: no cover - shallow stack, only when called oddly
+        return None
+
+
+class SqlMigration(Migration):
+    """A ``.sql`` migration: its sections become ``up()`` and ``down()``.
+
+    ``up_line`` / ``down_line`` are the 1-based lines where each section's SQL starts, so a
+    failing statement is reported at its real line in the file.
+    """
+
+    def __init__(
+        self, up_sql: str, down_sql: str | None, *, up_line: int = 1, down_line: int = 1
+    ) -> None:
+        self._up_sql = up_sql
+        self._down_sql = down_sql
+        self._up_line = up_line
+        self._down_line = down_line
+
+    def up(self) -> None:
+        self._require_executor().execute_sql(self._up_sql, first_line=self._up_line)
+
+    def down(self) -> None:
+        if not self._down_sql:
+            raise NotImplementedError("this migration has no `-- migrate:down` section")
+        self._require_executor().execute_sql(self._down_sql, first_line=self._down_line)

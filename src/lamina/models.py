@@ -1,0 +1,192 @@
+"""The records every layer shares: immutable, typed, and free of behaviour beyond formatting."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+MigrationKind = Literal["py", "sql"]
+
+
+class Category(enum.StrEnum):
+    """What a migration changes; ``data`` migrations are risky to roll back."""
+
+    SCHEMA = "schema"
+    DATA = "data"
+    INDEX = "index"
+    CONSTRAINT = "constraint"
+
+
+class MigrationState(enum.StrEnum):
+    """Where one migration stands against the database's history."""
+
+    APPLIED = "applied"
+    PENDING = "pending"
+    MODIFIED = "modified"  # applied, but the file changed since
+    MISSING = "missing"  # applied, but the file is gone
+
+
+class Direction(enum.StrEnum):
+    UP = "up"
+    DOWN = "down"
+
+
+class Severity(enum.StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+class AuditAction(enum.StrEnum):
+    """What an audit-log row records."""
+
+    APPLY = "apply"
+    ROLLBACK = "rollback"
+    FAIL = "fail"
+    FORCE = "force"
+
+
+@dataclass(frozen=True, slots=True)
+class MigrationMeta:
+    """What a migration declares about itself, read without running its code."""
+
+    name: str
+    description: str = ""
+    category: Category = Category.SCHEMA
+    dependencies: tuple[str, ...] = ()
+    transactional: bool = True
+    reversible: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class MigrationFile:
+    """One migration file on disk: identity, checksum and declared metadata."""
+
+    id: str
+    version: int
+    slug: str
+    path: Path
+    kind: MigrationKind
+    checksum: str
+    meta: MigrationMeta
+
+
+@dataclass(frozen=True, slots=True)
+class AppliedMigration:
+    """One row of ``lamina_migrations``: a migration the database has applied."""
+
+    id: str
+    version: int
+    name: str
+    category: str
+    checksum: str
+    applied_at: str  # ISO 8601, UTC
+    execution_ms: int
+    applied_by: str
+    host: str
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEvent:
+    """One row of the append-only ``lamina_migration_log``."""
+
+    seq: int
+    at: str
+    action: str
+    migration_id: str | None
+    version: int | None
+    applied_by: str
+    host: str
+    duration_ms: int | None
+    detail: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One finding of validation, tied to a file (and line) when there is one."""
+
+    severity: Severity
+    message: str
+    path: Path | None = None
+    line: int | None = None
+    code: str = ""
+
+    def render(self) -> str:
+        if self.path is None:
+            return self.message
+        where = f"{self.path}:{self.line}" if self.line else str(self.path)
+        return f"{where}: {self.message}"
+
+
+@dataclass(frozen=True, slots=True)
+class LockOwner:
+    """Who holds a migration lock, in terms a person can act on."""
+
+    host: str
+    pid: int
+    started_at: str
+    command: str = ""
+    container: str | None = None
+
+    def describe(self) -> str:
+        where = f"{self.host}" + (f" (container {self.container})" if self.container else "")
+        what = f"`{self.command}` " if self.command else ""
+        return f"{what}pid {self.pid} on {where} since {self.started_at}"
+
+
+@dataclass(frozen=True, slots=True)
+class MigrationStatus:
+    """One migration as ``status`` reports it."""
+
+    id: str
+    version: int
+    name: str
+    category: str
+    state: MigrationState
+    applied_at: str | None = None
+    out_of_order: bool = False
+    path: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StatusReport:
+    """The whole picture: files against history. Built by :func:`lamina.planning.compute_status`."""
+
+    migrations: tuple[MigrationStatus, ...]
+    current_version: int
+    last_applied: AppliedMigration | None = None
+    lock_holder: LockOwner | None = None
+    problems: tuple[Problem, ...] = ()
+
+    def in_state(self, state: MigrationState) -> tuple[MigrationStatus, ...]:
+        return tuple(m for m in self.migrations if m.state is state)
+
+    @property
+    def applied_count(self) -> int:
+        return sum(1 for m in self.migrations if m.state is not MigrationState.PENDING)
+
+    @property
+    def pending(self) -> tuple[MigrationStatus, ...]:
+        return self.in_state(MigrationState.PENDING)
+
+    @property
+    def up_to_date(self) -> bool:
+        return not self.pending
+
+    @property
+    def needs_attention(self) -> bool:
+        """An applied migration was modified or its file is gone."""
+        return any(
+            m.state in (MigrationState.MODIFIED, MigrationState.MISSING) for m in self.migrations
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class StatementRecord:
+    """A statement a migration ran or would run, with its 1-based line in the file when known."""
+
+    sql: str
+    line: int | None = None
+    is_query: bool = False
+    params: tuple[object, ...] = field(default=())
