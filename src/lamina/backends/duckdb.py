@@ -1,0 +1,195 @@
+"""DuckDB, lamina's embedded default: one file that one process at a time may open read-write.
+
+DuckDB takes an OS lock on the database file for as long as a read-write connection is open
+(and read-only connections are refused meanwhile), so :meth:`DuckDBBackend.connect` waits for
+the file, and reports who holds it, the way the migration lock does.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any, ClassVar
+
+import duckdb
+
+from lamina.backends.base import Capabilities, history_tables
+from lamina.backends.filelock import POLL_S, FileBackend, owner_of_process
+from lamina.errors import BackendError, BackendUnavailableError, LockTimeoutError
+from lamina.models import LockOwner
+from lamina.urls import DatabaseURL
+
+__all__ = ["DuckDBBackend"]
+
+# 'IO Error: Could not set lock on file "/x.duckdb": Conflicting lock is held in
+# /usr/bin/python3.11 (PID 6463). See also https://duckdb.org/docs/...'
+_LOCK_CONFLICT = re.compile(r"Could not set lock|Conflicting lock")
+_LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PID (?P<pid>\d+)\)")
+# Where DuckDB starts drawing the statement with carets under the fault.
+_CARET_DRAWING = re.compile(r"^\s*LINE \d+:")
+
+
+class DuckDBBackend(FileBackend):
+    """A DuckDB database file (or ``duckdb:///:memory:``).
+
+    Example::
+
+        backend = DuckDBBackend(parse_url("duckdb:///app.duckdb"))
+        backend.connect(timeout_s=5)
+        with backend.transaction():
+            backend.execute("CREATE TABLE t (id INTEGER)")
+    """
+
+    name: ClassVar[str] = "duckdb"
+    dialect: ClassVar[str] = "duckdb"
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        transactional_ddl=True, single_writer_file=True
+    )
+    # DuckDB has neither AUTOINCREMENT nor identity columns: the log's key comes from a sequence.
+    history_ddl: ClassVar[tuple[str, ...]] = (
+        "CREATE SEQUENCE lamina_migration_log_seq",
+        *history_tables("seq BIGINT PRIMARY KEY DEFAULT nextval('lamina_migration_log_seq')"),
+    )
+
+    def __init__(self, url: DatabaseURL, *, read_only: bool = False) -> None:
+        super().__init__(url, read_only=read_only)
+        self._conn: duckdb.DuckDBPyConnection | None = None
+
+    # -- connection -----------------------------------------------------------------------------
+    def connect(self, timeout_s: float = 0.0) -> None:
+        if self._conn is not None:
+            return
+        if self.read_only and not self.exists():
+            raise BackendUnavailableError(
+                f"DuckDB database {self.path} does not exist",
+                hint="check the database URL; a read-only command never creates the file",
+            )
+        # An in-memory database cannot be opened read-only, and nobody else can write it anyway.
+        read_only = self.read_only and not self.url.is_memory
+        deadline = time.monotonic() + max(timeout_s, 0.0)
+        while True:
+            try:
+                self._conn = duckdb.connect(self.path, read_only=read_only)
+                return
+            except duckdb.Error as exc:
+                if not _LOCK_CONFLICT.search(str(exc)):
+                    raise self._unavailable(exc) from exc
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    holder = self._file_holder(str(exc))
+                    raise LockTimeoutError(self.target(), timeout_s, holder) from exc
+                time.sleep(min(POLL_S, remaining))
+
+    def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
+
+    # -- statements -----------------------------------------------------------------------------
+    def transaction(self) -> AbstractContextManager[None]:
+        return self._transaction()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        conn = self._connection()
+        try:
+            conn.begin()
+        except duckdb.Error as exc:
+            raise BackendError(
+                f"cannot begin a transaction on {self.path}: {self.describe_error(exc)}"
+            ) from exc
+        try:
+            yield
+            # DuckDB's COMMIT of a transaction that an earlier error aborted rolls back and
+            # reports success, so a migration that caught a failed statement in Python would
+            # look applied. Any statement fails in an aborted transaction: probe first.
+            conn.execute("SELECT 1")
+            conn.commit()
+        except BaseException as exc:
+            _rollback(conn, exc)
+            raise
+
+    def execute(self, sql: str, params: Sequence[object] = ()) -> None:
+        conn = self._connection()
+        if params:
+            conn.execute(sql, list(params))
+        else:
+            conn.execute(sql)
+
+    def query(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+        conn = self._connection()
+        cursor = conn.execute(sql, list(params)) if params else conn.execute(sql)
+        return [tuple(row) for row in cursor.fetchall()]
+
+    def table_exists(self, table: str) -> bool:
+        sql = (
+            "SELECT 1 FROM duckdb_tables() WHERE database_name = current_database() "
+            "AND schema_name = current_schema() AND table_name = ?"
+        )
+        try:
+            return bool(self.query(sql, [table]))
+        except duckdb.Error as exc:
+            raise BackendError(
+                f"cannot look up table {table} in {self.path}: {self.describe_error(exc)}"
+            ) from exc
+
+    def is_driver_error(self, exc: BaseException) -> bool:
+        return isinstance(exc, duckdb.Error)
+
+    def describe_error(self, exc: BaseException) -> str:
+        """DuckDB's message on one line, without the ``LINE 1: ...`` caret drawing."""
+        kept: list[str] = []
+        for line in str(exc).splitlines():
+            if _CARET_DRAWING.match(line):
+                break
+            kept.append(line.strip())
+        text = " ".join(part for part in kept if part) or " ".join(str(exc).split())
+        if "transaction is aborted" in text:
+            text += " (an earlier statement in this transaction failed)"
+        return text
+
+    # -- helpers --------------------------------------------------------------------------------
+    def _connection(self) -> duckdb.DuckDBPyConnection:
+        if self._conn is None:
+            raise RuntimeError("DuckDBBackend used before connect()")
+        return self._conn
+
+    def _file_holder(self, message: str) -> LockOwner | None:
+        """Who keeps the file open, from DuckDB's lock message and lamina's own lock record."""
+        match = _LOCK_HOLDER.search(message)
+        lamina_run = self.other_holder()
+        if match is None:
+            return lamina_run
+        pid = int(match["pid"])
+        if lamina_run is not None and lamina_run.pid == pid:
+            return lamina_run  # its record names the lamina command, not just the program
+        return owner_of_process(pid, match["program"])
+
+    def _unavailable(self, exc: duckdb.Error) -> BackendUnavailableError:
+        message = str(exc)
+        folder = os.path.dirname(self.path)
+        if "not a valid DuckDB database" in message:
+            return BackendUnavailableError(
+                f"{self.path} is not a DuckDB database file",
+                hint="check the database URL (sqlite:/// opens SQLite files)",
+            )
+        if folder and not os.path.isdir(folder):
+            return BackendUnavailableError(
+                f"cannot open DuckDB database {self.path}: the folder {folder} does not exist",
+                hint="create the folder, or fix the path in the database URL",
+            )
+        return BackendUnavailableError(
+            f"cannot open DuckDB database {self.path}: {self.describe_error(exc)}"
+        )
+
+
+def _rollback(conn: duckdb.DuckDBPyConnection, exc: BaseException) -> None:
+    """Roll back after ``exc`` without hiding it; a failed COMMIT has already rolled back."""
+    try:
+        conn.rollback()
+    except duckdb.Error as rollback_exc:
+        if "no transaction is active" not in str(rollback_exc):
+            exc.add_note(f"lamina: the rollback failed too: {rollback_exc}")

@@ -1,0 +1,175 @@
+"""SQLite through the standard library's ``sqlite3``, with lamina driving every transaction.
+
+The connection runs in autocommit mode (``isolation_level=None``) and lamina issues BEGIN and
+COMMIT itself. The module's default mode opens transactions implicitly only before INSERT,
+UPDATE, DELETE and REPLACE, so a migration starting with ``CREATE TABLE`` would otherwise run
+outside any transaction and could not be rolled back.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any, ClassVar
+from urllib.parse import quote
+
+from lamina.backends.base import Capabilities, history_tables
+from lamina.backends.filelock import FileBackend
+from lamina.errors import BackendError, BackendUnavailableError, LockTimeoutError
+from lamina.urls import DatabaseURL
+
+__all__ = ["SQLiteBackend"]
+
+#: The smallest busy timeout lamina gives SQLite, so ``timeout_s=0`` still rides out a commit.
+_MIN_BUSY_S = 0.05
+
+
+class SQLiteBackend(FileBackend):
+    """A SQLite database file (or ``sqlite:///:memory:``), with foreign keys enforced.
+
+    Example::
+
+        backend = SQLiteBackend(parse_url("sqlite:///app.sqlite3"))
+        backend.connect(timeout_s=5)
+        with backend.transaction():
+            backend.execute("CREATE TABLE t (id INTEGER PRIMARY KEY)")
+    """
+
+    name: ClassVar[str] = "sqlite"
+    dialect: ClassVar[str] = "sqlite"
+    capabilities: ClassVar[Capabilities] = Capabilities(transactional_ddl=True)
+    history_ddl: ClassVar[tuple[str, ...]] = history_tables(
+        # AUTOINCREMENT: a rolled-back or deleted row's number is never handed out again.
+        "seq INTEGER PRIMARY KEY AUTOINCREMENT"
+    )
+
+    def __init__(self, url: DatabaseURL, *, read_only: bool = False) -> None:
+        super().__init__(url, read_only=read_only)
+        self._conn: sqlite3.Connection | None = None
+        self._busy_s = _MIN_BUSY_S
+
+    # -- connection -----------------------------------------------------------------------------
+    def connect(self, timeout_s: float = 0.0) -> None:
+        if self._conn is not None:
+            return
+        if self.read_only and not self.exists():
+            raise BackendUnavailableError(
+                f"SQLite database {self.path} does not exist",
+                hint="check the database URL; a read-only command never creates the file",
+            )
+        self._busy_s = max(timeout_s, _MIN_BUSY_S)
+        target, uri = self.path, False
+        if self.read_only and not self.url.is_memory:
+            target, uri = f"file:{quote(self.path)}?mode=ro", True
+        try:
+            conn = sqlite3.connect(target, timeout=self._busy_s, isolation_level=None, uri=uri)
+        except sqlite3.Error as exc:
+            raise self._unavailable(exc) from exc
+        try:
+            # Reading the schema cookie makes SQLite read the header: a file that is not a
+            # database fails here rather than in the middle of a migration.
+            conn.execute("PRAGMA schema_version").fetchall()
+            conn.execute("PRAGMA foreign_keys = ON")
+        except sqlite3.Error as exc:
+            conn.close()
+            if _is_busy(exc):
+                raise LockTimeoutError(self.target(), timeout_s, self.other_holder()) from exc
+            raise self._unavailable(exc) from exc
+        self._conn = conn
+
+    def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
+
+    # -- statements -----------------------------------------------------------------------------
+    def transaction(self) -> AbstractContextManager[None]:
+        return self._transaction()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        conn = self._connection()
+        # IMMEDIATE takes the write lock up front: a concurrent writer then waits on the busy
+        # timeout here, instead of failing halfway through a migration on its first write.
+        begin = "BEGIN" if self.read_only else "BEGIN IMMEDIATE"
+        try:
+            conn.execute(begin)
+        except sqlite3.Error as exc:
+            if _is_busy(exc):
+                raise LockTimeoutError(self.target(), self._busy_s, self.other_holder()) from exc
+            raise BackendError(f"cannot begin a transaction on {self.path}: {exc}") from exc
+        try:
+            yield
+            conn.execute("COMMIT")
+        except BaseException as exc:
+            _rollback(conn, exc)
+            if isinstance(exc, sqlite3.Error) and _is_busy(exc):
+                # COMMIT waits for readers to leave; past the busy timeout that is a lock
+                # timeout, not a fault of the migration.
+                raise LockTimeoutError(self.target(), self._busy_s, self.other_holder()) from exc
+            raise
+
+    def execute(self, sql: str, params: Sequence[object] = ()) -> None:
+        # cursor.execute runs exactly one statement (more raise ProgrammingError). Never
+        # executescript(): it COMMITs any open transaction first, which would break the
+        # migration's transaction in two.
+        self._connection().execute(sql, tuple(params)).close()
+
+    def query(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+        cursor = self._connection().execute(sql, tuple(params))
+        try:
+            return [tuple(row) for row in cursor.fetchall()]
+        finally:
+            cursor.close()
+
+    def table_exists(self, table: str) -> bool:
+        sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE"
+        try:
+            return bool(self.query(sql, [table]))
+        except sqlite3.Error as exc:
+            raise BackendError(f"cannot look up table {table} in {self.path}: {exc}") from exc
+
+    def is_driver_error(self, exc: BaseException) -> bool:
+        return isinstance(exc, sqlite3.Error)
+
+    # -- helpers --------------------------------------------------------------------------------
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise RuntimeError("SQLiteBackend used before connect()")
+        return self._conn
+
+    def _unavailable(self, exc: sqlite3.Error) -> BackendUnavailableError:
+        code = getattr(exc, "sqlite_errorname", "")
+        folder = os.path.dirname(self.path)
+        if code == "SQLITE_NOTADB":
+            return BackendUnavailableError(
+                f"{self.path} is not a SQLite database file",
+                hint="check the database URL (duckdb:/// opens DuckDB files)",
+            )
+        if folder and not os.path.isdir(folder):
+            return BackendUnavailableError(
+                f"cannot open SQLite database {self.path}: the folder {folder} does not exist",
+                hint="create the folder, or fix the path in the database URL",
+            )
+        return BackendUnavailableError(f"cannot open SQLite database {self.path}: {exc}")
+
+
+def _is_busy(exc: sqlite3.Error) -> bool:
+    code = getattr(exc, "sqlite_errorname", "")
+    return code.startswith("SQLITE_BUSY") or "database is locked" in str(exc)
+
+
+def _rollback(conn: sqlite3.Connection, exc: BaseException) -> None:
+    """Roll back after ``exc`` without hiding it.
+
+    SQLite ends the transaction by itself after some errors (a full disk, an interrupt), and a
+    failed COMMIT leaves it open: ask the connection rather than guess.
+    """
+    if not conn.in_transaction:
+        return
+    try:
+        conn.execute("ROLLBACK")
+    except sqlite3.Error as rollback_exc:
+        exc.add_note(f"lamina: the rollback failed too: {rollback_exc}")
