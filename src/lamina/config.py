@@ -1,0 +1,274 @@
+"""Settings, resolved once: command-line flag > environment > config file > default.
+
+The config file is ``lamina.toml`` in the working directory, else ``[tool.lamina]`` in its
+``pyproject.toml``. Every value remembers where it came from, so an unusable one is reported as
+"DATABASE_URL (environment): ..." and the user knows exactly what to fix.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from lamina.errors import ConfigError
+from lamina.urls import DatabaseURL, URLError, parse_url
+
+__all__ = ["DEFAULT_DATABASE_URL", "Origin", "Settings", "load_settings"]
+
+DEFAULT_DATABASE_URL = "duckdb:///./app.duckdb"
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Which setting a value came from and where it was set: ``DATABASE_URL`` / ``environment``."""
+
+    setting: str
+    source: str = "default"
+
+    def __str__(self) -> str:
+        return f"{self.setting} ({self.source})"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything a lamina command needs to know, with the origin of the key values.
+
+    Build it with :func:`load_settings`; tests and applications may also construct it directly.
+    """
+
+    database_url: DatabaseURL
+    migrations_dir: Path
+    env: str = "development"
+    lock_timeout_s: float = 60.0
+    strict_order: bool = False
+    require_confirmation: bool = True
+    max_migration_time_ms: int = 300_000
+    database_origin: Origin = Origin("database URL")
+    migrations_dir_origin: Origin = Origin("migrations folder")
+
+    @property
+    def is_production(self) -> bool:
+        return self.env.lower() in {"production", "prod"}
+
+
+@dataclass(frozen=True, slots=True)
+class _Spec:
+    """One setting: its flag, environment variables and config-file key, and how to parse it."""
+
+    field: str
+    flag: str
+    env: tuple[str, ...]
+    key: str
+    parse: Callable[[str], Any]
+
+
+def _parse_bool(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError(f"expected true or false, not {text!r}")
+
+
+def _parse_positive_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError("must be a finite number of seconds")
+    if value < 0:
+        raise ValueError("must not be negative")
+    return value
+
+
+def _parse_positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise ValueError("must be a positive whole number")
+    return value
+
+
+_SPECS = (
+    _Spec("migrations_dir", "--migrations-dir", ("LAMINA_MIGRATIONS_DIR",), "migrations_dir", str),
+    _Spec("env", "--env", ("LAMINA_ENV",), "env", str),
+    _Spec(
+        "lock_timeout_s",
+        "--lock-timeout",
+        ("LAMINA_LOCK_TIMEOUT",),
+        "lock_timeout",
+        _parse_positive_float,
+    ),
+    _Spec("strict_order", "--strict-order", ("LAMINA_STRICT_ORDER",), "strict_order", _parse_bool),
+    _Spec(
+        "require_confirmation",
+        "--require-confirmation",
+        ("MIGRATION_REQUIRE_CONFIRMATION",),
+        "require_confirmation",
+        _parse_bool,
+    ),
+    _Spec(
+        "max_migration_time_ms",
+        "--max-migration-time",
+        ("MAX_MIGRATION_TIME",),
+        "max_migration_time",
+        _parse_positive_int,
+    ),
+)
+_FILE_KEYS = frozenset({"database_url", "db_path"} | {spec.key for spec in _SPECS})
+
+
+def load_settings(
+    overrides: Mapping[str, object] | None = None,
+    environ: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> Settings:
+    """Resolve every setting.
+
+    Args:
+        overrides: values given on the command line, keyed by :class:`Settings` field name
+            (``database_url`` as text); ``None`` values mean "not given".
+        environ: the environment (``os.environ`` by default).
+        cwd: where to look for the config file and resolve relative paths (the working dir).
+
+    Raises:
+        ConfigError: naming the setting and where its bad value came from.
+    """
+    overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
+    environ = os.environ if environ is None else environ
+    cwd = (cwd or Path.cwd()).resolve()
+    file_values, file_label = _read_config_file(cwd)
+
+    values: dict[str, Any] = {}
+    origins: dict[str, Origin] = {}
+    for spec in _SPECS:
+        found = _lookup(spec, overrides, environ, file_values, file_label)
+        if found is None:
+            continue
+        raw, setting, source = found
+        try:
+            values[spec.field] = spec.parse(str(raw))
+        except ValueError as exc:
+            raise ConfigError(setting, source, f"invalid value {raw!r}: {exc}") from None
+        origins[spec.field] = Origin(setting, source)
+
+    url, url_origin = _resolve_database_url(overrides, environ, file_values, file_label, cwd)
+    migrations_dir = Path(str(values.pop("migrations_dir", "migrations"))).expanduser()
+    if not migrations_dir.is_absolute():
+        migrations_dir = cwd / migrations_dir
+    return Settings(
+        database_url=url,
+        migrations_dir=migrations_dir,
+        database_origin=url_origin,
+        migrations_dir_origin=origins.get("migrations_dir", Origin("migrations folder")),
+        **values,
+    )
+
+
+def _lookup(
+    spec: _Spec,
+    overrides: Mapping[str, object],
+    environ: Mapping[str, str],
+    file_values: Mapping[str, object],
+    file_label: str,
+) -> tuple[object, str, str] | None:
+    """(raw value, setting name, source) from the highest-precedence place that has it."""
+    if spec.field in overrides:
+        return overrides[spec.field], spec.flag, "command line"
+    for var in spec.env:
+        if environ.get(var):
+            return environ[var], var, "environment"
+    if spec.key in file_values:
+        return file_values[spec.key], spec.key, file_label
+    return None
+
+
+def _resolve_database_url(
+    overrides: Mapping[str, object],
+    environ: Mapping[str, str],
+    file_values: Mapping[str, object],
+    file_label: str,
+    cwd: Path,
+) -> tuple[DatabaseURL, Origin]:
+    candidates: list[tuple[str, str, str, bool]] = []  # (text, setting, source, is_path)
+    if "database_url" in overrides:
+        candidates.append((str(overrides["database_url"]), "--database-url", "command line", False))
+    if environ.get("DATABASE_URL"):
+        candidates.append((environ["DATABASE_URL"], "DATABASE_URL", "environment", False))
+    if environ.get("DB_PATH"):
+        candidates.append((environ["DB_PATH"], "DB_PATH", "environment", True))
+    if "database_url" in file_values:
+        candidates.append((str(file_values["database_url"]), "database_url", file_label, False))
+    if "db_path" in file_values:
+        candidates.append((str(file_values["db_path"]), "db_path", file_label, True))
+    candidates.append((DEFAULT_DATABASE_URL, "database URL", "default", False))
+    text, setting, source, is_path = candidates[0]
+    if is_path:
+        text = f"duckdb:///{text}"
+    try:
+        url = parse_url(text)
+    except URLError as exc:
+        raise ConfigError(setting, source, str(exc)) from None
+    if url.is_file and not url.is_memory:
+        url = _check_file_path(url, setting, source, cwd)
+    return url, Origin(setting, source)
+
+
+def _check_file_path(url: DatabaseURL, setting: str, source: str, cwd: Path) -> DatabaseURL:
+    assert url.path is not None
+    path = Path(url.path).expanduser()
+    if not path.is_absolute():
+        path = cwd / path
+    if path.is_dir():
+        raise ConfigError(
+            setting,
+            source,
+            f"{path} is a folder, not a database file",
+            hint="point it at a file, e.g. duckdb:///./app.duckdb",
+        )
+    if not path.parent.is_dir():
+        raise ConfigError(
+            setting,
+            source,
+            f"folder {path.parent} for the database file does not exist",
+            hint="create the folder or fix the path",
+        )
+    return DatabaseURL(scheme=url.scheme, path=os.path.normpath(path))
+
+
+def _read_config_file(cwd: Path) -> tuple[dict[str, object], str]:
+    """Settings from ``lamina.toml`` or ``pyproject.toml [tool.lamina]`` in ``cwd``."""
+    for filename, table in (("lamina.toml", None), ("pyproject.toml", "tool.lamina")):
+        path = cwd / filename
+        if not path.is_file():
+            continue
+        label = filename if table is None else f"{filename} [{table}]"
+        try:
+            data: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
+            raise ConfigError(str(path), "config file", f"cannot be read: {exc}") from None
+        if table is not None:
+            tool = data.get("tool")
+            section: object = tool.get("lamina") if isinstance(tool, dict) else None
+            if section is None:
+                continue
+            if not isinstance(section, dict):
+                raise ConfigError(label, "config file", "must be a table of settings")
+            data = section
+        if "lamina" in data and table is None and isinstance(data["lamina"], dict):
+            data = data["lamina"]
+        unknown = sorted(set(data) - _FILE_KEYS)
+        if unknown:
+            raise ConfigError(
+                label,
+                "config file",
+                f"unknown setting(s): {', '.join(unknown)}",
+                hint=f"known settings: {', '.join(sorted(_FILE_KEYS))}",
+            )
+        return data, label
+    return {}, ""

@@ -1,0 +1,163 @@
+"""Scan the migrations folder into :class:`~lamina.models.MigrationFile` records.
+
+Each file is read once: its bytes give the checksum and its text the declared metadata. No
+migration code runs here unless a ``.py`` file's metadata can only be had by importing it.
+Problems (unreadable files, bad headers, misnamed files) are collected, not raised, so one
+``validate`` shows them all; commands that change the database refuse when any is an error.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from lamina.checksum import checksum
+from lamina.config import Origin
+from lamina.errors import ConfigError, MigrationLoadError
+from lamina.loader import import_migration_class, meta_from_class, read_text
+from lamina.models import MigrationFile, MigrationKind, MigrationMeta, Problem, Severity
+from lamina.staticmeta import MetaError, PyDeclared, humanize, read_py_meta, read_sql_meta
+
+__all__ = ["MIGRATION_FILENAME", "ScanResult", "scan"]
+
+#: ``<version>_<slug>.py`` or ``.sql``; the version is the integer prefix, the id the stem.
+MIGRATION_FILENAME = re.compile(r"^(?P<version>\d+)_(?P<slug>[A-Za-z0-9][\w-]*)\.(?P<ext>py|sql)$")
+_MAX_VERSION = 2**63 - 1  # BIGINT in every engine's history table
+
+
+@dataclass(frozen=True, slots=True)
+class ScanResult:
+    """Every migration file found (in name order) and every problem noticed on the way."""
+
+    files: tuple[MigrationFile, ...]
+    problems: tuple[Problem, ...]
+
+
+def scan(folder: Path, origin: Origin | None = None) -> ScanResult:
+    """Read every migration file in ``folder``.
+
+    Raises:
+        ConfigError: the folder is missing or unreadable, naming the setting (``origin``).
+    """
+    names = _list_folder(folder, origin or Origin("migrations folder"))
+    files: list[MigrationFile] = []
+    problems: list[Problem] = []
+    for name in names:
+        match = MIGRATION_FILENAME.match(name)
+        path = folder / name
+        if match is None:
+            if _looks_like_migration(name) and path.is_file():
+                problems.append(_misnamed(path))
+            continue
+        file, problem = _read_file(path, match)
+        if file is not None:
+            files.append(file)
+        if problem is not None:
+            problems.append(problem)
+    return ScanResult(tuple(files), tuple(problems))
+
+
+def _list_folder(folder: Path, origin: Origin) -> list[str]:
+    try:
+        return sorted(os.listdir(folder))
+    except FileNotFoundError:
+        problem, hint = (
+            f"{folder} does not exist",
+            ("create it (`lamina create NAME` does) or point --migrations-dir elsewhere"),
+        )
+    except NotADirectoryError:
+        problem, hint = f"{folder} is not a folder", "point --migrations-dir at a folder"
+    except PermissionError:
+        problem, hint = f"{folder} cannot be read (permission denied)", "fix its permissions"
+    raise ConfigError(origin.setting, origin.source, problem, hint=hint)
+
+
+def _looks_like_migration(name: str) -> bool:
+    lowered = name.lower()
+    return lowered.endswith((".py", ".sql")) and not name.startswith(("_", "."))
+
+
+def _misnamed(path: Path) -> Problem:
+    return Problem(
+        Severity.WARNING,
+        "ignored: not named <version>_<slug>.py or .sql (e.g. 001_create_users.sql)",
+        path=path,
+        code="misnamed",
+    )
+
+
+def _read_file(path: Path, match: re.Match[str]) -> tuple[MigrationFile | None, Problem | None]:
+    version_text, slug, ext = match["version"], match["slug"], match["ext"]
+    kind: MigrationKind = "py" if ext == "py" else "sql"
+    migration_id = path.stem
+    version = int(version_text)
+    if version > _MAX_VERSION:
+        return None, Problem(
+            Severity.ERROR, f"version {version_text} is larger than {_MAX_VERSION}", path=path
+        )
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        return None, Problem(Severity.ERROR, f"cannot be read: {exc.strerror}", path=path)
+    problem: Problem | None = None
+    try:
+        meta = _read_meta(path, data, kind, slug, migration_id, version)
+    except MigrationLoadError as exc:
+        meta = MigrationMeta(name=humanize(slug))
+        problem = Problem(Severity.ERROR, exc.message.split(": ", 1)[-1], path, exc.line, "load")
+    return (
+        MigrationFile(migration_id, version, slug, path, kind, checksum(data), meta),
+        problem,
+    )
+
+
+def _read_meta(
+    path: Path, data: bytes, kind: MigrationKind, slug: str, migration_id: str, version: int
+) -> MigrationMeta:
+    text = read_text(path, data)
+    try:
+        if kind == "sql":
+            return read_sql_meta(text, slug)
+        declared = read_py_meta(text, slug)
+    except MetaError as exc:
+        raise MigrationLoadError(path, str(exc), line=exc.line) from None
+    if not isinstance(declared, PyDeclared):  # NEEDS_IMPORT: a computed attribute
+        cls = import_migration_class(path, migration_id)
+        _check_identity(path, cls.id or None, cls.version or None, migration_id, version, None)
+        return meta_from_class(cls, path, slug)
+    _check_identity(
+        path,
+        declared.declared_id,
+        declared.declared_version,
+        migration_id,
+        version,
+        declared.class_line,
+    )
+    return declared.meta
+
+
+def _check_identity(
+    path: Path,
+    declared_id: str | None,
+    declared_version: int | None,
+    migration_id: str,
+    version: int,
+    line: int | None,
+) -> None:
+    """A class that declares ``id``/``version`` must agree with its file name."""
+    if declared_id is not None and declared_id != migration_id:
+        raise MigrationLoadError(
+            path,
+            f"declares id {declared_id!r} but the file name gives {migration_id!r}",
+            line=line,
+            hint="remove the id attribute or rename the file",
+        )
+    if declared_version is not None and declared_version != version:
+        raise MigrationLoadError(
+            path,
+            f"declares version {declared_version} but the file name gives {version}",
+            line=line,
+            hint="remove the version attribute or rename the file",
+        )

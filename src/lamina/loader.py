@@ -1,0 +1,158 @@
+"""Turn a migration file into a runnable :class:`~lamina.migration.Migration`.
+
+This is the only module that executes migration code (importing a ``.py`` file runs its
+module body). Commands that only report - ``status``, health - never come here, except for a
+``.py`` file whose metadata cannot be read statically.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import sys
+import traceback
+from pathlib import Path
+from types import ModuleType
+
+from lamina.errors import MigrationLoadError
+from lamina.migration import Migration, SqlMigration
+from lamina.models import MigrationFile, MigrationMeta
+from lamina.sqltext import SqlFormatError, parse_sql_migration
+from lamina.staticmeta import MetaError, build_meta
+
+__all__ = ["import_migration_class", "load_migration", "meta_from_class", "read_text"]
+
+
+def read_text(path: Path, data: bytes | None = None) -> str:
+    """Decode a migration file as UTF-8 (a BOM is allowed).
+
+    Raises:
+        MigrationLoadError: the file cannot be read or is not UTF-8 text.
+    """
+    try:
+        raw = path.read_bytes() if data is None else data
+    except OSError as exc:
+        raise MigrationLoadError(path, f"cannot be read: {exc.strerror or exc}") from None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise MigrationLoadError(
+            path,
+            f"is not UTF-8 text (byte {exc.start})",
+            line=line,
+            hint="save the file as UTF-8",
+        ) from None
+
+
+def load_migration(file: MigrationFile) -> Migration:
+    """Load ``file`` into a Migration instance with ``id`` and ``version`` set.
+
+    Raises:
+        MigrationLoadError: unreadable file, malformed sections, import failure, or not exactly
+            one Migration subclass.
+    """
+    if file.kind == "sql":
+        text = read_text(file.path)
+        try:
+            source = parse_sql_migration(text)
+        except SqlFormatError as exc:
+            raise MigrationLoadError(file.path, str(exc), line=exc.line) from None
+        down = source.down
+        migration: Migration = SqlMigration(
+            source.up.sql,
+            down.sql if down else None,
+            up_line=source.up.first_line,
+            down_line=down.first_line if down else 1,
+        )
+    else:
+        cls = import_migration_class(file.path, file.id)
+        migration = cls()
+    migration.id = file.id
+    migration.version = file.version
+    return migration
+
+
+def import_migration_class(path: Path, migration_id: str) -> type[Migration]:
+    """Import a ``.py`` migration and return its one Migration subclass.
+
+    Raises:
+        MigrationLoadError: naming the file and line of a syntax error, the exception an
+            import raised (including ``SystemExit``), or a wrong number of classes.
+    """
+    module = _import_file(path, migration_id)
+    found = [
+        obj
+        for obj in vars(module).values()
+        if isinstance(obj, type)
+        and issubclass(obj, Migration)
+        and obj not in (Migration, SqlMigration)
+        and obj.__module__ == module.__name__
+    ]
+    if not found:
+        raise MigrationLoadError(
+            path,
+            "defines no class deriving from lamina.Migration",
+            hint="add `class MyMigration(Migration):` with up() and down()",
+        )
+    if len(found) > 1:
+        names = ", ".join(sorted(c.__name__ for c in found))
+        raise MigrationLoadError(
+            path,
+            f"defines {len(found)} Migration classes ({names}); a file holds exactly one",
+            hint="move each migration into a file of its own",
+        )
+    return found[0]
+
+
+def meta_from_class(cls: type[Migration], path: Path, slug: str) -> MigrationMeta:
+    """The metadata an imported class declares, validated like the static reader does."""
+    values = {
+        attr: getattr(cls, attr)
+        for attr in ("name", "description", "category", "dependencies", "transactional")
+    }
+    try:
+        return build_meta(values, slug, reversible=cls.is_reversible())
+    except MetaError as exc:
+        raise MigrationLoadError(path, str(exc)) from None
+
+
+def _module_name(migration_id: str) -> str:
+    return "lamina_migrations." + re.sub(r"\W", "_", migration_id)
+
+
+def _import_file(path: Path, migration_id: str) -> ModuleType:
+    name = _module_name(migration_id)
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise MigrationLoadError(path, "cannot be imported as a Python module")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except SyntaxError as exc:
+        sys.modules.pop(name, None)
+        raise MigrationLoadError(path, f"syntax error: {exc.msg}", line=exc.lineno) from exc
+    except KeyboardInterrupt:
+        sys.modules.pop(name, None)
+        raise
+    except BaseException as exc:  # SystemExit too: a migration must not end lamina
+        sys.modules.pop(name, None)
+        what = _describe_import_failure(exc)
+        raise MigrationLoadError(path, what, line=_line_in(path, exc)) from exc
+    return module
+
+
+def _describe_import_failure(exc: BaseException) -> str:
+    if isinstance(exc, SystemExit):
+        return f"calls sys.exit({exc.code!r}) while being imported"
+    return f"fails to import: {type(exc).__name__}: {exc}"
+
+
+def _line_in(path: Path, exc: BaseException) -> int | None:
+    """The deepest traceback line inside ``path``: where the user's code went wrong."""
+    line = None
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if Path(frame.filename) == path:
+            line = frame.lineno
+    return line
