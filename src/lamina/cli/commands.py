@@ -1,0 +1,161 @@
+"""One function per command: read options, make one :class:`~lamina.api.Lamina` call, render.
+
+No SQL and no business rules live here. Imports of the API and renderer happen inside each
+command so that ``--help`` does not pay for them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+if TYPE_CHECKING:
+    from lamina.api import Lamina
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+CATEGORIES = ("schema", "data", "index", "constraint")
+
+
+def json_option(func: F) -> F:
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")(func)
+
+
+def _lamina(ctx: click.Context, *, progress: bool = False, **overrides: Any) -> Lamina:
+    """Build the API object from the global options plus command-specific overrides."""
+    from lamina.api import Lamina
+    from lamina.config import load_settings
+
+    settings = load_settings({**ctx.obj, **overrides})
+    on_event = None
+    if progress:
+        from lamina.cli.render import progress_printer
+
+        on_event = progress_printer()
+    from lamina.cli.confirm import terminal_confirm
+
+    return Lamina(settings, on_event=on_event, confirm=terminal_confirm())
+
+
+@click.command()
+@json_option
+@click.pass_context
+def status(ctx: click.Context, as_json: bool) -> None:
+    """Show applied, pending, modified and missing migrations.
+
+    Exits 1 when an applied migration was modified or its file is missing.
+    """
+    from lamina.cli import render
+
+    report = _lamina(ctx).status()
+    render.status(report, as_json=as_json)
+    if report.needs_attention:
+        ctx.exit(1)
+
+
+@click.command()
+@json_option
+@click.option("--strict", is_flag=True, help="Treat warnings as errors.")
+@click.pass_context
+def validate(ctx: click.Context, as_json: bool, strict: bool) -> None:
+    """Check migration files: names, headers, imports, dependencies, checksums.
+
+    Imports each Python migration without running up() or down(). Exits 1 on any error
+    (or any warning with --strict).
+    """
+    from lamina.cli import render
+
+    result = _lamina(ctx).validate()
+    render.validation(result, as_json=as_json, strict=strict)
+    if not result.ok(strict=strict):
+        ctx.exit(1)
+
+
+@click.command()
+@click.argument("name")
+@click.option("--sql", "as_sql", is_flag=True, help="Write a .sql migration instead of .py.")
+@click.option("--category", type=click.Choice(CATEGORIES), default="schema", show_default=True)
+@click.option(
+    "--depends-on",
+    "depends_on",
+    multiple=True,
+    metavar="ID",
+    help="A migration this one needs (id or version); repeatable.",
+)
+@click.pass_context
+def create(
+    ctx: click.Context, name: str, as_sql: bool, category: str, depends_on: tuple[str, ...]
+) -> None:
+    """Write a new migration template and print its path."""
+    result = _lamina(ctx).create(name, sql=as_sql, category=category, depends_on=depends_on)
+    click.echo(str(result.path))
+
+
+@click.command()
+@click.option(
+    "--to", "to_version", type=int, metavar="VERSION", help="Stop after this version (inclusive)."
+)
+@click.option("--dry-run", is_flag=True, help="Show the plan and its SQL; change nothing.")
+@click.option("--force", is_flag=True, help="Run even though applied migrations were modified.")
+@click.option(
+    "--strict-order",
+    is_flag=True,
+    default=None,
+    help="Refuse pending migrations older than the newest applied one.",
+)
+@json_option
+@click.pass_context
+def up(
+    ctx: click.Context,
+    to_version: int | None,
+    dry_run: bool,
+    force: bool,
+    strict_order: bool | None,
+    as_json: bool,
+) -> None:
+    """Apply pending migrations, each in its own transaction."""
+    from lamina.cli import render
+
+    lamina = _lamina(ctx, progress=not as_json and not dry_run, strict_order=strict_order)
+    result = lamina.up(to_version=to_version, dry_run=dry_run, force=force)
+    render.up(result, as_json=as_json)
+
+
+@click.command()
+@click.argument("version", type=int)
+@click.option("--dry-run", is_flag=True, help="Show the plan, its SQL and risks; change nothing.")
+@click.option("--force", is_flag=True, help="Run risky steps (data loss possible).")
+@click.option("--yes", "-y", is_flag=True, help="Confirm risky steps without a prompt.")
+@json_option
+@click.pass_context
+def rollback(
+    ctx: click.Context, version: int, dry_run: bool, force: bool, yes: bool, as_json: bool
+) -> None:
+    """Revert every applied migration above VERSION, newest first (0 reverts all)."""
+    from lamina.cli import render
+
+    lamina = _lamina(ctx, progress=not as_json and not dry_run)
+    result = lamina.rollback(version, dry_run=dry_run, force=force, yes=yes)
+    render.rollback(result, as_json=as_json)
+
+
+@click.command()
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    default=50,
+    show_default=True,
+    help="How many entries to show.",
+)
+@json_option
+@click.pass_context
+def history(ctx: click.Context, limit: int, as_json: bool) -> None:
+    """Show the audit log (applies, rollbacks, failures, forced actions), newest first."""
+    from lamina.cli import render
+
+    render.history(_lamina(ctx).history(limit), as_json=as_json)
+
+
+COMMANDS = (status, validate, create, up, rollback, history)

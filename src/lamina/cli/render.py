@@ -1,0 +1,398 @@
+"""Every piece of human and JSON output the CLI prints.
+
+Human output uses rich (colour on a terminal, plain text in a pipe, none with ``NO_COLOR``);
+``--json`` output is plain ``json.dumps`` through click, with no markup, on stdout.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from lamina.models import AuditEvent, MigrationState, Problem, StatusReport
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from lamina.api import RollbackResult, StepPreview, UpResult, ValidationResult
+    from lamina.runner import RunEvent
+
+_STATE_STYLE = {
+    MigrationState.APPLIED: "green",
+    MigrationState.PENDING: "yellow",
+    MigrationState.MODIFIED: "bold red",
+    MigrationState.MISSING: "bold red",
+}
+_RISK_STYLE = {"info": "cyan", "warning": "yellow", "danger": "bold red"}
+
+
+#: Width for output that is not a terminal (pipes, CI logs): wide enough that ids and
+#: timestamps are never cut, unless COLUMNS says otherwise.
+_PIPE_WIDTH = 160
+
+
+@cache
+def console() -> Console:
+    from rich.console import Console
+
+    out = Console(highlight=False, soft_wrap=True)
+    if not out.is_terminal and "COLUMNS" not in os.environ:
+        out = Console(highlight=False, soft_wrap=True, width=_PIPE_WIDTH)
+    return out
+
+
+def emit_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, default=str))
+
+
+# -- status -----------------------------------------------------------------------------------
+def status_document(report: StatusReport) -> dict[str, Any]:
+    last = report.last_applied
+    return {
+        "current_version": report.current_version,
+        "applied": report.applied_count,
+        "pending": len(report.pending),
+        "total": len(report.migrations),
+        "last_migration": (
+            {"id": last.id, "name": last.name, "applied_at": last.applied_at} if last else None
+        ),
+        "migrations": [
+            {
+                "id": m.id,
+                "version": m.version,
+                "name": m.name,
+                "category": m.category,
+                "status": m.state.value,
+                "applied_at": m.applied_at,
+                "out_of_order": m.out_of_order,
+            }
+            for m in report.migrations
+        ],
+        "lock": _lock_document(report),
+        "problems": [_problem_document(p) for p in report.problems],
+    }
+
+
+def _lock_document(report: StatusReport) -> dict[str, Any] | None:
+    holder = report.lock_holder
+    if holder is None:
+        return None
+    return {
+        "host": holder.host,
+        "pid": holder.pid,
+        "started_at": holder.started_at,
+        "command": holder.command,
+        "container": holder.container,
+    }
+
+
+#: Human status lists the most recent applied migrations and at most this many pending ones;
+#: ``--json`` always lists every migration.
+_RECENT_APPLIED = 10
+_BAR = "=" * 60
+_PENDING_SHOWN = 50
+
+
+def status(report: StatusReport, *, as_json: bool) -> None:
+    if as_json:
+        emit_json(status_document(report))
+        return
+    out = console()
+    out.print(_BAR)
+    out.print("[bold]📊 MIGRATION STATUS")
+    out.print(_BAR)
+    last = report.last_applied
+    out.print(f"Current version:    {report.current_version}")
+    out.print(f"Applied migrations: {report.applied_count}")
+    out.print(f"Pending migrations: {len(report.pending)}")
+    out.print(f"Total migrations:   {len(report.migrations)}")
+    if last:
+        out.print(f"Last migration:     {last.name} ({last.applied_at})")
+    if report.lock_holder:
+        out.print(f"[bold yellow]Migration lock held by {report.lock_holder.describe()}")
+    _status_table(report)
+    out.print()
+    _problems(report.problems)
+    for m in report.migrations:
+        if m.state is MigrationState.MODIFIED:
+            out.print(f"[bold red]✗ {m.id} was modified after it was applied (checksum mismatch)")
+        elif m.state is MigrationState.MISSING:
+            out.print(f"[bold red]✗ {m.id} is applied but its file is missing")
+    if report.up_to_date:
+        out.print("[green]✅ Database is up to date.")
+    else:
+        late = sum(1 for m in report.pending if m.out_of_order)
+        note = f" ({late} out of order: older than the newest applied)" if late else ""
+        out.print(f"[yellow]⏳ {len(report.pending)} pending migration(s){note}: run `lamina up`.")
+    out.print(_BAR)
+
+
+def _status_table(report: StatusReport) -> None:
+    from rich.table import Table
+
+    applied = [m for m in report.migrations if m.state is MigrationState.APPLIED]
+    recent = {m.id for m in applied[-_RECENT_APPLIED:]}
+    pending_ids = {m.id for m in report.pending[:_PENDING_SHOWN]}
+    rows = [
+        m
+        for m in report.migrations
+        if m.id in recent
+        or m.id in pending_ids
+        or m.state in (MigrationState.MODIFIED, MigrationState.MISSING)
+    ]
+    if not rows:
+        return
+    table = Table(box=None, pad_edge=False, show_header=True, header_style="bold")
+    table.add_column("id", no_wrap=True)
+    table.add_column("name", no_wrap=True, overflow="ellipsis", max_width=40)
+    table.add_column("category", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    table.add_column("applied at", no_wrap=True)
+    for m in rows:
+        state = m.state.value + (" (out of order)" if m.out_of_order else "")
+        style = _STATE_STYLE[m.state]
+        table.add_row(m.id, m.name, m.category, f"[{style}]{state}", _short_time(m.applied_at))
+    out = console()
+    out.print()
+    hidden_applied = len(applied) - len(recent)
+    if hidden_applied > 0:
+        out.print(
+            f"[dim]… {hidden_applied} earlier applied migration(s) not shown "
+            "(`lamina status --json` lists all)"
+        )
+    out.print(table)
+    hidden_pending = len(report.pending) - len(pending_ids)
+    if hidden_pending > 0:
+        out.print(f"[dim]… and {hidden_pending} more pending migration(s)")
+
+
+# -- validate ---------------------------------------------------------------------------------
+def _problem_document(problem: Problem) -> dict[str, Any]:
+    return {
+        "severity": problem.severity.value,
+        "message": problem.message,
+        "path": str(problem.path) if problem.path else None,
+        "line": problem.line,
+        "code": problem.code or None,
+    }
+
+
+def _problems(problems: Sequence[Problem]) -> None:
+    out = console()
+    for problem in problems:
+        style = "bold red" if problem.severity.value == "error" else "yellow"
+        out.print(f"[{style}]{problem.severity.value}[/]: {problem.render()}", markup=True)
+
+
+def validation(result: ValidationResult, *, as_json: bool, strict: bool) -> None:
+    if as_json:
+        emit_json(
+            {
+                "ok": result.ok(strict=strict),
+                "checked": result.checked,
+                "errors": [_problem_document(p) for p in result.errors],
+                "warnings": [_problem_document(p) for p in result.warnings],
+            }
+        )
+        return
+    out = console()
+    _problems(result.problems)
+    summary = (
+        f"{result.checked} migration file(s) checked: "
+        f"{len(result.errors)} error(s), {len(result.warnings)} warning(s)"
+    )
+    style = "green" if result.ok(strict=strict) else "bold red"
+    out.print(f"[{style}]{summary}")
+
+
+# -- up / rollback ----------------------------------------------------------------------------
+def progress_printer() -> Any:
+    """An ``on_event`` callback printing one line per finished (or failed) step."""
+    out = console()
+
+    def on_event(event: RunEvent) -> None:
+        verb = "applied" if event.direction.value == "up" else "reverted"
+        counter = f"[{event.index}/{event.total}]"
+        if event.kind == "start":
+            if out.is_terminal:
+                out.print(f"[dim]{counter} {event.migration_id} …", end="\r")
+            return
+        if event.kind == "done":
+            late = " [yellow](out of order)" if event.out_of_order else ""
+            out.print(
+                f"[green]✓[/] {counter} {verb} {event.migration_id} "
+                f"[dim]{event.name} ({event.duration_ms} ms)[/]{late}"
+            )
+        else:
+            out.print(f"[bold red]✗[/] {counter} {event.migration_id} failed")
+
+    return on_event
+
+
+def _preview_document(preview: StepPreview) -> dict[str, Any]:
+    return {
+        "id": preview.step.migration_id,
+        "version": preview.step.version,
+        "name": preview.name,
+        "category": preview.category,
+        "out_of_order": preview.step.out_of_order,
+        "risk": preview.risk.level.label if preview.risk.level else None,
+        "findings": [
+            {
+                "rule": f.rule,
+                "level": f.level.label,
+                "message": f.message,
+                "suggestion": f.suggestion,
+                "line": f.line,
+            }
+            for f in preview.risk.findings
+        ],
+        "statements": [
+            {"sql": s.sql, "line": s.line, "query": s.is_query} for s in preview.statements
+        ],
+    }
+
+
+def _previews(previews: Sequence[StepPreview], verb: str) -> None:
+    out = console()
+    for preview in previews:
+        level = preview.risk.level
+        risk = f"[{_RISK_STYLE[level.label]}]{level.label}[/]" if level else "[green]low[/]"
+        late = " [yellow](out of order)" if preview.step.out_of_order else ""
+        out.print(
+            f"[bold]{verb} {preview.step.migration_id}[/]  {preview.name}  "
+            f"[dim]\\[{preview.category}][/]  risk: {risk}{late}"
+        )
+        for finding in preview.risk.findings:
+            style = _RISK_STYLE[finding.level.label]
+            out.print(f"    [{style}]{finding.level.label}[/] {finding.rule}: {finding.message}")
+            if finding.suggestion:
+                out.print(f"      [dim]→ {finding.suggestion}")
+        for statement in preview.statements:
+            prefix = "-- reads: " if statement.is_query else ""
+            text = statement.sql if statement.sql.endswith(";") else statement.sql + ";"
+            for line in (prefix + text).splitlines():
+                out.print(f"    [cyan]{line}", markup=True, highlight=False)
+        if not preview.statements:
+            out.print("    [dim]-- no statements")
+
+
+def up(result: UpResult, *, as_json: bool) -> None:
+    if as_json:
+        emit_json(
+            {
+                "dry_run": result.dry_run,
+                "applied": list(result.applied),
+                "out_of_order": list(result.out_of_order),
+                "plan": [_preview_document(p) for p in result.previews]
+                if result.dry_run
+                else [s.migration_id for s in result.plan.steps],
+                "warnings": [_problem_document(p) for p in result.warnings],
+            }
+        )
+        return
+    out = console()
+    _problems(result.warnings)
+    if result.plan.empty:
+        out.print("[green]✅ Database is up to date: nothing to apply.")
+        return
+    if result.dry_run:
+        out.print(
+            f"[bold]Dry run: {len(result.plan.steps)} migration(s) would be applied; "
+            "nothing was changed.\n"
+        )
+        _previews(result.previews, "apply")
+        return
+    if result.out_of_order:
+        out.print(
+            f"[yellow]Applied out of order (older than the newest applied): "
+            f"{', '.join(result.out_of_order)}"
+        )
+    out.print(f"[green]✅ Applied {len(result.applied)} migration(s).")
+
+
+def rollback(result: RollbackResult, *, as_json: bool) -> None:
+    if as_json:
+        emit_json(
+            {
+                "dry_run": result.dry_run,
+                "target": result.plan.target,
+                "reverted": list(result.reverted),
+                "forced": list(result.forced),
+                "plan": [_preview_document(p) for p in result.previews],
+            }
+        )
+        return
+    out = console()
+    if result.plan.empty:
+        out.print(
+            f"[green]Nothing to roll back: no applied migration above version {result.plan.target}."
+        )
+        return
+    if result.dry_run:
+        out.print(
+            f"[bold]Dry run: {len(result.plan.steps)} migration(s) would be reverted "
+            f"to reach version {result.plan.target}; nothing was changed.\n"
+        )
+        _previews(result.previews, "revert")
+        if result.risky:
+            out.print("\n[bold red]Risky steps: the real run needs --force (and confirmation).")
+        return
+    out.print(
+        f"[green]✅ Rolled back {len(result.reverted)} migration(s) to version "
+        f"{result.plan.target}."
+    )
+
+
+# -- history ----------------------------------------------------------------------------------
+def history(events: Sequence[AuditEvent], *, as_json: bool) -> None:
+    if as_json:
+        emit_json(
+            [
+                {
+                    "seq": e.seq,
+                    "at": e.at,
+                    "action": e.action,
+                    "migration_id": e.migration_id,
+                    "version": e.version,
+                    "user": e.applied_by,
+                    "host": e.host,
+                    "duration_ms": e.duration_ms,
+                    "detail": e.detail,
+                }
+                for e in events
+            ]
+        )
+        return
+    out = console()
+    if not events:
+        out.print("No migration activity recorded yet.")
+        return
+    from rich.table import Table
+
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for column in ("at", "action", "migration", "by", "took"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("detail", overflow="fold")
+    for e in events:
+        style = "bold red" if e.action in ("fail", "force") else ""
+        took = f"{e.duration_ms} ms" if e.duration_ms is not None else ""
+        table.add_row(
+            _short_time(e.at),
+            f"[{style}]{e.action}" if style else e.action,
+            e.migration_id or "",
+            f"{e.applied_by}@{e.host}",
+            took,
+            e.detail or "",
+        )
+    out.print(table)
+
+
+def _short_time(iso: str | None) -> str:
+    """``2026-11-25T13:31:22.114233Z`` → ``2026-11-25 13:31:22`` for tables (JSON keeps all)."""
+    return iso[:19].replace("T", " ") if iso else ""

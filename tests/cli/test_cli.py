@@ -1,0 +1,300 @@
+"""The CLI in-process (click's CliRunner): exit codes, --json shapes, messages, help."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from lamina import __version__
+from lamina.cli import cli
+
+USERS = """
+    -- name: Create users
+    -- migrate:up
+    CREATE TABLE users (id INTEGER PRIMARY KEY, email VARCHAR(255));
+    -- migrate:down
+    DROP TABLE users;
+"""
+SEED = """
+    -- name: Seed users
+    -- category: data
+    -- migrate:up
+    INSERT INTO users (id, email) VALUES (1, 'a@example.com');
+    -- migrate:down
+    DELETE FROM users WHERE id = 1;
+"""
+ENV_KEYS = (
+    "DATABASE_URL",
+    "DB_PATH",
+    "LAMINA_MIGRATIONS_DIR",
+    "LAMINA_ENV",
+    "LAMINA_LOCK_TIMEOUT",
+    "LAMINA_STRICT_ORDER",
+    "MIGRATION_REQUIRE_CONFIRMATION",
+    "MAX_MIGRATION_TIME",
+    "NO_COLOR",
+)
+
+
+@pytest.fixture
+def run(tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch):
+    """Invoke ``lamina ARGS`` with the test database and migrations folder in the environment."""
+    monkeypatch.chdir(tmp_path)
+
+    def invoke(*args: str, env: dict[str, str | None] | None = None) -> Result:
+        base: dict[str, str | None] = dict.fromkeys(ENV_KEYS)
+        base.update(DATABASE_URL=db_url, LAMINA_MIGRATIONS_DIR=str(tmp_path / "migrations"))
+        base.update(env or {})
+        return CliRunner().invoke(cli, list(args), env=base, catch_exceptions=False)
+
+    return invoke
+
+
+def test_version_and_help(run) -> None:
+    assert run("--version").output.strip() == f"lamina, version {__version__}"
+    bare = run()
+    assert bare.exit_code == 0
+    for command in ("status", "validate", "create", "up", "rollback", "history"):
+        assert command in bare.output
+
+
+def test_usage_error_exits_2(run) -> None:
+    result = run("rollback", "not-a-number")
+    assert result.exit_code == 2
+    assert run("frobnicate").exit_code == 2
+
+
+def test_status_json_before_and_after_up(run, make_migrations) -> None:
+    make_migrations({"001_users.sql": USERS, "002_seed.sql": SEED})
+    before = json.loads(run("status", "--json").stdout)
+    assert before["current_version"] == 0
+    assert (before["applied"], before["pending"], before["total"]) == (0, 2, 2)
+    assert before["last_migration"] is None
+
+    assert run("up").exit_code == 0
+    after = json.loads(run("status", "--json").stdout)
+    assert after["current_version"] == 2
+    assert (after["applied"], after["pending"], after["total"]) == (2, 0, 2)
+    assert after["last_migration"]["id"] == "002_seed"
+    assert after["last_migration"]["name"] == "Seed users"
+    assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", after["last_migration"]["applied_at"])
+    first = after["migrations"][0]
+    assert {k: first[k] for k in ("id", "version", "name", "category", "status")} == {
+        "id": "001_users",
+        "version": 1,
+        "name": "Create users",
+        "category": "schema",
+        "status": "applied",
+    }
+
+
+def test_status_human_panel(run, make_migrations) -> None:
+    make_migrations({"001_users.sql": USERS, "002_seed.sql": SEED})
+    pending = run("status")
+    assert pending.exit_code == 0
+    assert "Pending migrations: 2" in pending.output
+    assert "002_seed" in pending.output
+    run("up")
+    done = run("status")
+    assert "Current version:    2" in done.output
+    assert "Database is up to date" in done.output
+    assert "Last migration:     Seed users (" in done.output
+
+
+def test_status_reports_modified_and_missing_with_exit_1(run, make_migrations) -> None:
+    folder = make_migrations({"001_users.sql": USERS, "002_seed.sql": SEED})
+    run("up")
+    (folder / "001_users.sql").write_text(USERS + "\n-- edited\n", encoding="utf-8")
+    (folder / "002_seed.sql").unlink()
+    result = run("status", "--json")
+    assert result.exit_code == 1
+    states = {m["id"]: m["status"] for m in json.loads(result.stdout)["migrations"]}
+    assert states == {"001_users": "modified", "002_seed": "missing"}
+    human = run("status")
+    assert "001_users was modified after it was applied" in human.output
+    assert "002_seed is applied but its file is missing" in human.output
+
+
+def test_up_refuses_modified_with_exit_3(run, make_migrations) -> None:
+    folder = make_migrations({"001_users.sql": USERS})
+    run("up")
+    (folder / "001_users.sql").write_text(USERS.replace("255", "100"), encoding="utf-8")
+    result = run("up")
+    assert result.exit_code == 3
+    assert "001_users" in result.stderr and "modified" in result.stderr
+    assert "hint:" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_up_json_and_dry_run(run, make_migrations) -> None:
+    make_migrations({"001_users.sql": USERS, "002_seed.sql": SEED})
+    dry = run("up", "--dry-run")
+    assert dry.exit_code == 0
+    assert "Dry run: 2 migration(s) would be applied" in dry.output
+    assert "CREATE TABLE users" in dry.output
+    assert "data-migration" in dry.output  # the seed's risk is shown
+    dry_json = json.loads(run("up", "--dry-run", "--json").stdout)
+    assert dry_json["dry_run"] is True
+    assert [p["id"] for p in dry_json["plan"]] == ["001_users", "002_seed"]
+    assert dry_json["plan"][0]["statements"][0]["line"] == 3
+
+    applied = json.loads(run("up", "--json").stdout)
+    assert applied["applied"] == ["001_users", "002_seed"]
+    assert "up to date" in run("up").output
+
+
+def test_up_failure_message_names_migration_statement_and_error(run, make_migrations) -> None:
+    make_migrations(
+        {
+            "001_bad.sql": "-- migrate:up\nCREATE TABLE t (id INTEGER);\n"
+            "INSERT INTO nope VALUES (1);\n"
+        }
+    )
+    result = run("up")
+    assert result.exit_code == 1
+    assert "migration 001_bad failed (line 3) and was rolled back" in result.stderr
+    assert "statement: INSERT INTO nope VALUES (1)" in result.stderr
+    assert "nope" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_rollback_flow_exit_codes(run, make_migrations) -> None:
+    make_migrations({"001_users.sql": USERS, "002_seed.sql": SEED})
+    run("up")
+    refused = run("rollback", "1")
+    assert refused.exit_code == 3
+    assert "002_seed" in refused.stderr and "--force" in refused.stderr
+    # CliRunner's stdin is not a terminal: a forced risky rollback still needs --yes.
+    unconfirmed = run("rollback", "1", "--force")
+    assert unconfirmed.exit_code == 3
+    assert "--yes" in unconfirmed.stderr
+    dry = run("rollback", "0", "--dry-run")
+    assert dry.exit_code == 0 and "would be reverted" in dry.output
+    done = run("rollback", "0", "--force", "--yes")
+    assert done.exit_code == 0, done.output
+    assert "Rolled back 2 migration(s) to version 0" in done.output
+    assert json.loads(run("status", "--json").stdout)["applied"] == 0
+
+
+def test_history_json_newest_first_and_limit(run, make_migrations) -> None:
+    make_migrations({"001_users.sql": USERS, "002_seed.sql": SEED})
+    run("up")
+    run("rollback", "1", "--force", "--yes")
+    events = json.loads(run("history", "--json").stdout)
+    assert [(e["action"], e["migration_id"]) for e in events] == [
+        ("rollback", "002_seed"),
+        ("force", None),
+        ("apply", "002_seed"),
+        ("apply", "001_users"),
+    ]
+    assert len(json.loads(run("history", "--json", "--limit", "1").stdout)) == 1
+    assert "rollback" in run("history").output
+
+
+def test_validate_reports_errors_and_warnings(run, make_migrations) -> None:
+    make_migrations(
+        {
+            "001_users.sql": USERS,
+            "002_oneway.sql": "-- migrate:up\nCREATE TABLE x (id INTEGER);\n",
+            "3-misnamed.sql": "-- migrate:up\nSELECT 1;\n",
+            "004_broken.py": "import not_a_module_anywhere\n",
+        }
+    )
+    result = run("validate")
+    assert result.exit_code == 1
+    assert re.search(r"004_broken\.py:1: .*not_a_module_anywhere", result.output)
+    assert "3-misnamed.sql: ignored" in result.output
+    assert "002_oneway.sql: has no down migration" in result.output
+    data = json.loads(run("validate", "--json").stdout)
+    assert data["ok"] is False
+    assert [Path(e["path"]).name for e in data["errors"]] == ["004_broken.py"]
+
+
+def test_validate_strict_fails_on_warnings(run, make_migrations) -> None:
+    make_migrations({"001_oneway.sql": "-- migrate:up\nCREATE TABLE x (id INTEGER);\n"})
+    assert run("validate").exit_code == 0
+    assert run("validate", "--strict").exit_code == 1
+
+
+def test_create_uses_sequential_numbers_when_the_folder_does(run, make_migrations) -> None:
+    folder = make_migrations({"007_users.sql": USERS})
+    result = run(
+        "create", "Add phone number", "--sql", "--category", "schema", "--depends-on", "007_users"
+    )
+    assert result.exit_code == 0
+    path = Path(result.output.strip())
+    assert path == folder / "008_add_phone_number.sql"
+    text = path.read_text(encoding="utf-8")
+    assert "-- migrate:up" in text and "-- depends: 007_users" in text
+    assert run("validate").exit_code == 0
+
+
+def test_create_uses_a_utc_timestamp_in_an_empty_folder(run, tmp_path) -> None:
+    result = run("create", "create orders", "--category", "data")
+    assert result.exit_code == 0
+    path = Path(result.output.strip())
+    assert re.fullmatch(r"\d{14}_create_orders\.py", path.name)
+    assert path.parent == tmp_path / "migrations"
+    assert "category = 'data'" in path.read_text(encoding="utf-8")
+    second = Path(run("create", "create items").output.strip())
+    assert int(second.name[:14]) > int(path.name[:14])
+    status = json.loads(run("status", "--json").stdout)
+    assert status["pending"] == 2
+
+
+@pytest.mark.parametrize("name", ["../../escape", "/etc/passwd", "a\x00b", "..."])
+def test_create_cannot_write_outside_the_folder(run, tmp_path, name) -> None:
+    result = run("create", name)
+    assert result.exit_code == 1
+    assert not list(tmp_path.parent.glob("*escape*"))
+    assert "NAME" in result.stderr
+
+
+def test_create_refuses_unknown_dependency(run, make_migrations) -> None:
+    make_migrations({"001_users.sql": USERS})
+    result = run("create", "x", "--depends-on", "999_nothing")
+    assert result.exit_code == 1
+    assert "999_nothing" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        (
+            {"DATABASE_URL": "oracle://scott:tiger@db/x"},
+            "DATABASE_URL (environment): unknown scheme",
+        ),
+        ({"DATABASE_URL": "duckdb:///no/such/folder/app.duckdb"}, "does not exist"),
+        ({"DATABASE_URL": None, "DB_PATH": "/no/such/dir/x.duckdb"}, "DB_PATH (environment)"),
+        ({"LAMINA_MIGRATIONS_DIR": "/no/such/migrations"}, "LAMINA_MIGRATIONS_DIR (environment)"),
+        ({"LAMINA_LOCK_TIMEOUT": "soon"}, "LAMINA_LOCK_TIMEOUT (environment): invalid value"),
+    ],
+)
+def test_configuration_errors_name_the_setting(run, make_migrations, env, expected) -> None:
+    make_migrations({"001_users.sql": USERS})
+    result = run("status", env=env)
+    assert result.exit_code == 1
+    assert expected in result.stderr
+    assert len(result.stderr.strip().splitlines()) <= 2
+    assert "tiger" not in result.output
+
+
+def test_flag_beats_environment(run, make_migrations, tmp_path) -> None:
+    make_migrations({"001_users.sql": USERS})
+    other = tmp_path / "other.sqlite3"
+    result = run("--database-url", f"sqlite:///{other}", "up")
+    assert result.exit_code == 0
+    assert other.exists()
+
+
+def test_verbose_shows_traceback_only_when_asked(run, make_migrations) -> None:
+    make_migrations({"001_bad.sql": "-- migrate:up\nSELECT * FROM nowhere;\n"})
+    quiet = run("up")
+    assert "Traceback" not in quiet.output
+    loud = run("--verbose", "up")
+    assert loud.exit_code == 1
+    assert "Traceback" in loud.stderr
