@@ -182,7 +182,13 @@ def test_installed_entry_points_run_the_examples_round_trip(entry, tmp_path):
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [*base, *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+            [*base, *args],
+            check=False,
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
             stdin=subprocess.DEVNULL,
         )
 

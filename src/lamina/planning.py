@@ -135,9 +135,12 @@ def plan_up(
             p for p in migrations.graph.parents[file.id] if p not in done and p not in planned
         ]
         if missing:
+            where = f"above --to {to_version}" if to_version is not None else "not planned"
             raise PlanError(
-                f"{file.id} depends on {', '.join(missing)}, which is above --to {to_version}",
-                hint="raise --to to include the dependency",
+                f"{file.id} depends on {', '.join(missing)}, which is {where}",
+                hint="raise --to to include the dependency"
+                if to_version is not None
+                else "run `lamina validate` to find the broken dependency",
             )
         late = newest is not None and file.version < newest.version
         steps.append(PlanStep(file.id, file.version, file, out_of_order=late))

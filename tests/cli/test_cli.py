@@ -240,8 +240,9 @@ def test_create_uses_a_utc_timestamp_in_an_empty_folder(run, tmp_path) -> None:
     assert re.fullmatch(r"\d{14}_create_orders\.py", path.name)
     assert path.parent == tmp_path / "migrations"
     assert "category = 'data'" in path.read_text(encoding="utf-8")
-    second = Path(run("create", "create items").output.strip())
-    assert int(second.name[:14]) > int(path.name[:14])
+    second = json.loads(run("create", "create items", "--json").stdout)
+    assert second["id"].endswith("_create_items")
+    assert int(second["id"][:14]) > int(path.name[:14])
     status = json.loads(run("status", "--json").stdout)
     assert status["pending"] == 2
 

@@ -84,13 +84,25 @@ def validate(ctx: click.Context, as_json: bool, strict: bool) -> None:
     metavar="ID",
     help="A migration this one needs (id or version); repeatable.",
 )
+@json_option
 @click.pass_context
 def create(
-    ctx: click.Context, name: str, as_sql: bool, category: str, depends_on: tuple[str, ...]
+    ctx: click.Context,
+    name: str,
+    as_sql: bool,
+    category: str,
+    depends_on: tuple[str, ...],
+    as_json: bool,
 ) -> None:
-    """Write a new migration template and print its path."""
+    """Write a new migration template and print its path.
+
+    The version is a UTC timestamp, or the next number when the folder already uses small
+    sequential numbers (001, 002, ...).
+    """
+    from lamina.cli import render
+
     result = _lamina(ctx).create(name, sql=as_sql, category=category, depends_on=depends_on)
-    click.echo(str(result.path))
+    render.created(result, as_json=as_json)
 
 
 @click.command()

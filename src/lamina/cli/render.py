@@ -19,7 +19,7 @@ from lamina.models import AuditEvent, MigrationState, Problem, StatusReport
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from lamina.api import RollbackResult, StepPreview, UpResult, ValidationResult
+    from lamina.api import CreateResult, RollbackResult, StepPreview, UpResult, ValidationResult
     from lamina.runner import RunEvent
 
 _STATE_STYLE = {
@@ -347,6 +347,15 @@ def rollback(result: RollbackResult, *, as_json: bool) -> None:
         f"[green]✅ Rolled back {len(result.reverted)} migration(s) to version "
         f"{result.plan.target}."
     )
+
+
+# -- create ----------------------------------------------------------------------------------
+def created(result: CreateResult, *, as_json: bool) -> None:
+    """Just the path on stdout, so ``$EDITOR "$(lamina create add_phone)"`` works."""
+    if as_json:
+        emit_json({"id": result.migration_id, "path": str(result.path)})
+    else:
+        click.echo(str(result.path))
 
 
 # -- history ----------------------------------------------------------------------------------
