@@ -426,21 +426,6 @@ def test_an_uncreatable_lock_file_is_a_backend_error(
     assert caught.value.hint and "writable" in caught.value.hint
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
-def test_a_read_only_folder_is_a_backend_error(tmp_path: Path) -> None:
-    folder = tmp_path / "locked"
-    folder.mkdir()
-    folder.chmod(0o500)
-    owner = LockOwner(host="h", pid=1, started_at="now")
-    try:
-        for engine in ("duckdb", "sqlite"):
-            url = parse_url(f"{engine}:///{folder / 'db'}")
-            with pytest.raises(BackendError, match="lock file"), open_backend(url).lock(owner, 0):
-                pass
-    finally:
-        folder.chmod(0o700)
-
-
 @settings(
     max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
