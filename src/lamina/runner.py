@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from lamina.backends.base import Backend
-from lamina.errors import ExecutionError, LaminaError
+from lamina.errors import ExecutionError, HistoryError, LaminaError
 from lamina.history import History
 from lamina.migration import Migration, SqlMigration
 from lamina.models import AppliedMigration, AuditAction, Direction, StatementRecord
@@ -166,8 +166,18 @@ class Runner:
         except KeyboardInterrupt:
             self._audit_failure(step, direction, "interrupted (Ctrl-C)", started)
             raise
-        except LaminaError:
-            raise
+        except LaminaError as exc:
+            if not isinstance(exc, HistoryError):
+                raise  # a lock or connection problem: not this migration's fault
+            # Recording failed inside the migration's transaction, so the migration went too.
+            self._audit_failure(step, direction, exc.message, started)
+            raise ExecutionError(
+                step.migration_id,
+                None,
+                exc.message,
+                rolled_back=transactional,
+                hint=_hint(transactional),
+            ) from exc
         except Exception as exc:
             error = self._describe(exc, migration)
             self._audit_failure(step, direction, error, started)

@@ -343,3 +343,39 @@ def test_non_transactional_failure_says_it_was_not_rolled_back(
     assert "NOT rolled back" in caught.value.message
     assert "kept" in raw_db.tables()
     assert raw_db.applied_ids() == []
+
+
+def test_migration_that_swallows_a_database_error_is_not_recorded_as_applied_on_duckdb(
+    make_migrations, settings_for, raw_db, engine
+) -> None:
+    """DuckDB aborts the transaction on any failed statement and its COMMIT would quietly
+    roll back; lamina must report that instead of recording the migration as applied.
+    SQLite rolls back only the failed statement, so there the migration goes on and commits."""
+    make_migrations(
+        {
+            "001_swallow.py": """
+                from lamina import Migration
+
+
+                class Swallow(Migration):
+                    def up(self):
+                        self.execute_sql("CREATE TABLE kept (id INTEGER)")
+                        try:
+                            self.execute_sql("SELECT * FROM no_such_table")
+                        except Exception:
+                            pass  # "it probably exists already"
+
+                    def down(self):
+                        self.execute_sql("DROP TABLE kept")
+            """
+        }
+    )
+    if engine == "duckdb":
+        with pytest.raises(ExecutionError) as caught:
+            Lamina(settings_for()).up()
+        assert "transaction is aborted" in caught.value.message
+        assert raw_db.applied_ids() == []
+        assert "kept" not in raw_db.tables()
+    else:
+        assert Lamina(settings_for()).up().applied == ("001_swallow",)
+        assert "kept" in raw_db.tables()

@@ -57,6 +57,7 @@ class DuckDBBackend(FileBackend):
     def __init__(self, url: DatabaseURL, *, read_only: bool = False) -> None:
         super().__init__(url, read_only=read_only)
         self._conn: duckdb.DuckDBPyConnection | None = None
+        self._failed_in_transaction = False
 
     # -- connection -----------------------------------------------------------------------------
     def connect(self, timeout_s: float = 0.0) -> None:
@@ -101,28 +102,38 @@ class DuckDBBackend(FileBackend):
             raise BackendError(
                 f"cannot begin a transaction on {self.path}: {self.describe_error(exc)}"
             ) from exc
+        self._failed_in_transaction = False
         try:
             yield
             # DuckDB's COMMIT of a transaction that an earlier error aborted rolls back and
             # reports success, so a migration that caught a failed statement in Python would
-            # look applied. Any statement fails in an aborted transaction: probe first.
-            conn.execute("SELECT 1")
+            # look applied. Every statement goes through execute()/query(), which note a
+            # failure, so refuse to commit without spending a round trip on a probe.
+            if self._failed_in_transaction:
+                raise duckdb.TransactionException(
+                    "Current transaction is aborted (an earlier statement in this "
+                    "transaction failed and the migration caught the error)"
+                )
             conn.commit()
         except BaseException as exc:
             _rollback(conn, exc)
             raise
+        finally:
+            self._failed_in_transaction = False
 
     def execute(self, sql: str, params: Sequence[object] = ()) -> None:
-        conn = self._connection()
-        if params:
-            conn.execute(sql, list(params))
-        else:
-            conn.execute(sql)
+        self._run(sql, params)
 
     def query(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+        return [tuple(row) for row in self._run(sql, params).fetchall()]
+
+    def _run(self, sql: str, params: Sequence[object]) -> duckdb.DuckDBPyConnection:
         conn = self._connection()
-        cursor = conn.execute(sql, list(params)) if params else conn.execute(sql)
-        return [tuple(row) for row in cursor.fetchall()]
+        try:
+            return conn.execute(sql, list(params)) if params else conn.execute(sql)
+        except duckdb.Error:
+            self._failed_in_transaction = True
+            raise
 
     def table_exists(self, table: str) -> bool:
         sql = (
