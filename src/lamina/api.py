@@ -31,7 +31,7 @@ from lamina.errors import (
     ChecksumMismatchError,
     ConfigError,
     IrreversibleMigrationError,
-    LaminaError,
+    MigrationLoadError,
     PlanError,
     RiskRefusedError,
     ValidationError,
@@ -50,6 +50,8 @@ from lamina.models import (
     Severity,
     StatementRecord,
     StatusReport,
+    errors_in,
+    warnings_in,
 )
 from lamina.planning import Plan, PlanStep, compute_status, plan_rollback, plan_up
 from lamina.risk import RiskReport, analyze
@@ -124,11 +126,11 @@ class ValidationResult:
 
     @property
     def errors(self) -> tuple[Problem, ...]:
-        return tuple(p for p in self.problems if p.severity is Severity.ERROR)
+        return errors_in(self.problems)
 
     @property
     def warnings(self) -> tuple[Problem, ...]:
-        return tuple(p for p in self.problems if p.severity is Severity.WARNING)
+        return warnings_in(self.problems)
 
     def ok(self, *, strict: bool = False) -> bool:
         return not self.errors and not (strict and self.warnings)
@@ -191,10 +193,8 @@ class Lamina:
             if file.kind == "py" and not any(p.path == file.path for p in scanned.problems):
                 try:
                     import_migration_class(file.path, file.id)
-                except LaminaError as exc:
-                    problems.append(
-                        Problem(Severity.ERROR, _bare(exc), file.path, getattr(exc, "line", None))
-                    )
+                except MigrationLoadError as exc:
+                    problems.append(Problem(Severity.ERROR, exc.problem, file.path, exc.line))
         with self._reader() as (backend, history):
             applied = history.applied() if history else []
             holder = backend.lock_holder()
@@ -515,8 +515,3 @@ class Lamina:
 
 def _reasons(preview: StepPreview) -> str:
     return ", ".join(preview.risk.danger_rules())
-
-
-def _bare(exc: LaminaError) -> str:
-    """The message without the leading ``path:line:`` (the Problem carries those)."""
-    return exc.message.split(": ", 1)[-1] if ": " in exc.message else exc.message

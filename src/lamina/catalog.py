@@ -11,7 +11,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from lamina.graph import DependencyGraph, Node
-from lamina.models import AppliedMigration, MigrationFile, Problem, Severity
+from lamina.models import (
+    AppliedMigration,
+    MigrationFile,
+    Problem,
+    Severity,
+    errors_in,
+    warnings_in,
+)
 
 __all__ = ["MigrationSet"]
 
@@ -71,11 +78,11 @@ class MigrationSet:
 
     @property
     def errors(self) -> tuple[Problem, ...]:
-        return tuple(p for p in self.problems if p.severity is Severity.ERROR)
+        return errors_in(self.problems)
 
     @property
     def warnings(self) -> tuple[Problem, ...]:
-        return tuple(p for p in self.problems if p.severity is Severity.WARNING)
+        return warnings_in(self.problems)
 
     def ordered(self) -> list[MigrationFile]:
         """Files in execution order (dependencies first, then version)."""

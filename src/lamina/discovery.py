@@ -106,7 +106,7 @@ def _read_file(path: Path, match: re.Match[str]) -> tuple[MigrationFile | None, 
         meta = _read_meta(path, data, kind, slug, migration_id, version)
     except MigrationLoadError as exc:
         meta = MigrationMeta(name=humanize(slug))
-        problem = Problem(Severity.ERROR, exc.message.split(": ", 1)[-1], path, exc.line, "load")
+        problem = Problem(Severity.ERROR, exc.problem, path, exc.line, "load")
     return (
         MigrationFile(migration_id, version, slug, path, kind, checksum(data), meta),
         problem,

@@ -94,7 +94,8 @@ class MigrationError(LaminaError):
 class MigrationLoadError(MigrationError):
     """A migration file cannot be read, parsed or imported.
 
-    ``path`` is the file, ``line`` the 1-based line when known.
+    ``path`` is the file, ``line`` the 1-based line when known, ``problem`` the message
+    without the location.
     """
 
     def __init__(
@@ -104,6 +105,7 @@ class MigrationLoadError(MigrationError):
         super().__init__(f"{where}: {problem}", hint=hint)
         self.path = path
         self.line = line
+        self.problem = problem
 
 
 class ValidationError(MigrationError):

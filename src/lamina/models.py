@@ -119,6 +119,14 @@ class Problem:
         return f"{where}: {self.message}"
 
 
+def errors_in(problems: tuple[Problem, ...]) -> tuple[Problem, ...]:
+    return tuple(p for p in problems if p.severity is Severity.ERROR)
+
+
+def warnings_in(problems: tuple[Problem, ...]) -> tuple[Problem, ...]:
+    return tuple(p for p in problems if p.severity is Severity.WARNING)
+
+
 @dataclass(frozen=True, slots=True)
 class LockOwner:
     """Who holds a migration lock, in terms a person can act on."""

@@ -98,6 +98,7 @@ def test_status_human_panel(run, make_migrations) -> None:
     assert pending.exit_code == 0
     assert "Pending migrations: 2" in pending.output
     assert "002_seed" in pending.output
+    assert "\x1b[" not in pending.output  # not a terminal: plain text, no colour codes
     run("up")
     done = run("status")
     assert "Current version:    2" in done.output
