@@ -500,7 +500,9 @@ class Lamina:
         question = f"Roll back {len(risky)} risky step(s) ({listing})?"
         if not self.confirm(question):
             raise RiskRefusedError(
-                "rollback cancelled, nothing was changed", steps, hint="nothing to do"
+                "rollback cancelled, nothing was changed",
+                steps,
+                hint="run it again and answer y to proceed",
             )
 
     def _load_one(self, step: PlanStep) -> Migration:

@@ -17,7 +17,7 @@ Lifecycle, as :mod:`lamina.api` drives it::
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -66,13 +66,9 @@ class Capabilities:
 
     Attributes:
         transactional_ddl: DDL rolls back with the transaction (false on MySQL/MariaDB).
-        concurrent_index: ``CREATE INDEX CONCURRENTLY`` exists (PostgreSQL).
-        single_writer_file: one process may write the file at a time (DuckDB).
     """
 
     transactional_ddl: bool = True
-    concurrent_index: bool = False
-    single_writer_file: bool = False
 
 
 class Backend(abc.ABC):
@@ -178,9 +174,3 @@ class Backend(abc.ABC):
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
-
-
-def iter_rows(rows: Sequence[Sequence[Any]]) -> Iterator[tuple[Any, ...]]:
-    """Normalise driver rows (lists, Row objects) to plain tuples."""
-    for row in rows:
-        yield tuple(row)

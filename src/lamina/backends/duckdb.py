@@ -45,9 +45,7 @@ class DuckDBBackend(FileBackend):
 
     name: ClassVar[str] = "duckdb"
     dialect: ClassVar[str] = "duckdb"
-    capabilities: ClassVar[Capabilities] = Capabilities(
-        transactional_ddl=True, single_writer_file=True
-    )
+    capabilities: ClassVar[Capabilities] = Capabilities(transactional_ddl=True)
     # DuckDB has neither AUTOINCREMENT nor identity columns: the log's key comes from a sequence.
     history_ddl: ClassVar[tuple[str, ...]] = (
         "CREATE SEQUENCE lamina_migration_log_seq",
