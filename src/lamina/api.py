@@ -180,7 +180,12 @@ class Lamina:
             holder = backend.lock_holder()
         migrations = MigrationSet.build(scanned.files, applied, scanned.problems)
         report = compute_status(migrations, applied, holder)
-        return dataclasses.replace(report, problems=migrations.problems)
+        return dataclasses.replace(
+            report,
+            problems=migrations.problems,
+            database=self.settings.database_url.redacted(),
+            environment=self.settings.env,
+        )
 
     def validate(self) -> ValidationResult:
         """Check every file: names, headers, imports, dependencies, checksums against history.

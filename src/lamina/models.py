@@ -166,6 +166,8 @@ class StatusReport:
     last_applied: AppliedMigration | None = None
     lock_holder: LockOwner | None = None
     problems: tuple[Problem, ...] = ()
+    database: str = ""  # the redacted URL
+    environment: str = ""
 
     def in_state(self, state: MigrationState) -> tuple[MigrationStatus, ...]:
         return tuple(m for m in self.migrations if m.state is state)

@@ -300,3 +300,39 @@ def test_verbose_shows_traceback_only_when_asked(run, make_migrations) -> None:
     loud = run("--verbose", "up")
     assert loud.exit_code == 1
     assert "Traceback" in loud.stderr
+
+
+def test_status_names_the_database_and_environment(run, make_migrations, db_url) -> None:
+    make_migrations({"001_users.sql": USERS})
+    result = run("--env", "staging", "status")
+    assert f"Database:           {db_url} (staging)" in result.output
+    data = json.loads(run("status", "--json", env={"LAMINA_ENV": "qa"}).stdout)
+    assert (data["database"], data["environment"]) == (db_url, "qa")
+
+
+def test_up_flags_to_force_and_strict_order(run, make_migrations) -> None:
+    folder = make_migrations(
+        {
+            "001_users.sql": USERS,
+            "003_seed.sql": SEED,
+        }
+    )
+    partial = json.loads(run("up", "--to", "1", "--json").stdout)
+    assert partial["applied"] == ["001_users"]
+    assert run("up", "--to", "2").exit_code == 1  # no migration has version 2
+    assert json.loads(run("up", "--json").stdout)["applied"] == ["003_seed"]
+
+    make_migrations({"002_late.sql": "-- migrate:up\nCREATE TABLE late (id INTEGER);\n"})
+    strict = run("up", "--strict-order")
+    assert strict.exit_code == 3
+    assert "002_late" in strict.stderr and "003_seed" in strict.stderr
+    assert run("up", env={"LAMINA_STRICT_ORDER": "true"}).exit_code == 3
+    loose = run("up", "--json")
+    assert json.loads(loose.stdout)["out_of_order"] == ["002_late"]
+
+    (folder / "001_users.sql").write_text(USERS + "-- reformatted\n", encoding="utf-8")
+    make_migrations({"004_more.sql": "-- migrate:up\nCREATE TABLE more (id INTEGER);\n"})
+    assert run("up").exit_code == 3
+    forced = run("up", "--force", "--json")
+    assert forced.exit_code == 0
+    assert json.loads(forced.stdout)["applied"] == ["004_more"]

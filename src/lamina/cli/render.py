@@ -54,6 +54,8 @@ def emit_json(data: Any) -> None:
 def status_document(report: StatusReport) -> dict[str, Any]:
     last = report.last_applied
     return {
+        "database": report.database,
+        "environment": report.environment,
         "current_version": report.current_version,
         "applied": report.applied_count,
         "pending": len(report.pending),
@@ -106,6 +108,7 @@ def status(report: StatusReport, *, as_json: bool) -> None:
     out.print(_BAR)
     out.print("[bold]📊 MIGRATION STATUS")
     out.print(_BAR)
+    out.print(f"Database:           {report.database} ({report.environment})")
     last = report.last_applied
     out.print(f"Current version:    {report.current_version}")
     out.print(f"Applied migrations: {report.applied_count}")
