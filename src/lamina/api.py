@@ -175,11 +175,7 @@ class Lamina:
             BackendError: the database cannot be read.
         """
         scanned = self._scan()
-        with self._reader() as (backend, history):
-            applied = history.applied() if history else []
-            holder = backend.lock_holder()
-        migrations = MigrationSet.build(scanned.files, applied, scanned.problems)
-        report = compute_status(migrations, applied, holder)
+        migrations, report = self._survey(scanned, scanned.problems)
         return dataclasses.replace(
             report,
             problems=migrations.problems,
@@ -194,36 +190,15 @@ class Lamina:
         """
         scanned = self._scan()
         problems = list(scanned.problems)
+        unreadable = {p.path for p in scanned.problems}
         for file in scanned.files:
-            if file.kind == "py" and not any(p.path == file.path for p in scanned.problems):
+            if file.kind == "py" and file.path not in unreadable:
                 try:
                     import_migration_class(file.path, file.id)
                 except MigrationLoadError as exc:
                     problems.append(Problem(Severity.ERROR, exc.problem, file.path, exc.line))
-        with self._reader() as (backend, history):
-            applied = history.applied() if history else []
-            holder = backend.lock_holder()
-        migrations = MigrationSet.build(scanned.files, applied, problems)
-        status = compute_status(migrations, applied, holder)
-        found = list(migrations.problems)
-        for entry in status.migrations:
-            if entry.state is MigrationState.MODIFIED:
-                found.append(
-                    Problem(
-                        Severity.ERROR,
-                        f"{entry.id} was modified after it was applied (checksum mismatch)",
-                        entry.path,
-                        code="modified",
-                    )
-                )
-            elif entry.state is MigrationState.MISSING:
-                found.append(
-                    Problem(
-                        Severity.WARNING,
-                        f"{entry.id} is applied but its file is missing",
-                        code="missing",
-                    )
-                )
+        migrations, status = self._survey(scanned, problems)
+        found = [*migrations.problems, *_drift_problems(status, modified=Severity.ERROR)]
         return ValidationResult(tuple(found), len(scanned.files), status)
 
     def history(self, limit: int | None = None) -> list[AuditEvent]:
@@ -248,8 +223,7 @@ class Lamina:
         """
         scanned = self._scan()
         if dry_run:
-            with self._reader() as (_, history):
-                applied = history.applied() if history else []
+            applied = self._applied_read_only()
             plan, warnings = self._plan_up(scanned, applied, to_version, force)
             previews, _ = self._previews(plan)
             return UpResult(plan, (), True, previews, warnings)
@@ -288,8 +262,7 @@ class Lamina:
         """
         scanned = self._scan()
         if dry_run:
-            with self._reader() as (_, history):
-                applied = history.applied() if history else []
+            applied = self._applied_read_only()
             plan, (previews, _) = self._plan_rollback(scanned, applied, to_version, force)
             return RollbackResult(plan, (), True, previews)
         with self._writer("lamina rollback") as (backend, history):
@@ -357,6 +330,20 @@ class Lamina:
     def _scan(self) -> ScanResult:
         return scan(self.settings.migrations_dir, self.settings.migrations_dir_origin)
 
+    def _survey(
+        self, scanned: ScanResult, problems: Sequence[Problem]
+    ) -> tuple[MigrationSet, StatusReport]:
+        """Read history once (read-only) and classify every migration against it."""
+        with self._reader() as (backend, history):
+            applied = history.applied() if history else []
+            holder = backend.lock_holder()
+        migrations = MigrationSet.build(scanned.files, applied, problems)
+        return migrations, compute_status(migrations, applied, holder)
+
+    def _applied_read_only(self) -> list[AppliedMigration]:
+        with self._reader() as (_, history):
+            return history.applied() if history else []
+
     def _backend(self, *, read_only: bool) -> Backend:
         return open_backend(self.settings.database_url, read_only=read_only)
 
@@ -414,18 +401,7 @@ class Lamina:
         modified = status.in_state(MigrationState.MODIFIED)
         if modified and not force:
             raise ChecksumMismatchError([m.id for m in modified])
-        warnings = [
-            Problem(
-                Severity.WARNING,
-                f"{m.id} was modified after it was applied",
-                m.path,
-                code="modified",
-            )
-            for m in modified
-        ] + [
-            Problem(Severity.WARNING, f"{m.id} is applied but its file is missing", code="missing")
-            for m in status.in_state(MigrationState.MISSING)
-        ]
+        warnings = _drift_problems(status, modified=Severity.WARNING)
         plan = plan_up(
             migrations, applied, to_version=to_version, strict_order=self.settings.strict_order
         )
@@ -522,3 +498,19 @@ class Lamina:
 
 def _reasons(preview: StepPreview) -> str:
     return ", ".join(preview.risk.danger_rules())
+
+
+def _drift_problems(status: StatusReport, *, modified: Severity) -> list[Problem]:
+    """Applied migrations whose file changed (at ``modified`` severity) or is gone (warning)."""
+    return [
+        Problem(
+            modified,
+            f"{m.id} was modified after it was applied (checksum mismatch)",
+            m.path,
+            code="modified",
+        )
+        for m in status.in_state(MigrationState.MODIFIED)
+    ] + [
+        Problem(Severity.WARNING, f"{m.id} is applied but its file is missing", code="missing")
+        for m in status.in_state(MigrationState.MISSING)
+    ]
