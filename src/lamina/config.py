@@ -13,7 +13,7 @@ import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from lamina.errors import ConfigError
 from lamina.urls import DatabaseURL, URLError, parse_url
@@ -21,8 +21,6 @@ from lamina.urls import DatabaseURL, URLError, parse_url
 __all__ = ["DEFAULT_DATABASE_URL", "Origin", "Settings", "load_settings"]
 
 DEFAULT_DATABASE_URL = "duckdb:///./app.duckdb"
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)

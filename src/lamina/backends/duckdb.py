@@ -7,7 +7,6 @@ the file, and reports who holds it, the way the migration lock does.
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from collections.abc import Iterator, Sequence
@@ -44,6 +43,8 @@ class DuckDBBackend(FileBackend):
     """
 
     name: ClassVar[str] = "duckdb"
+    title: ClassVar[str] = "DuckDB"
+    other_engine_hint: ClassVar[str] = "sqlite:/// opens SQLite files"
     dialect: ClassVar[str] = "duckdb"
     capabilities: ClassVar[Capabilities] = Capabilities(transactional_ddl=True)
     # DuckDB has neither AUTOINCREMENT nor identity columns: the log's key comes from a sequence.
@@ -61,11 +62,7 @@ class DuckDBBackend(FileBackend):
     def connect(self, timeout_s: float = 0.0) -> None:
         if self._conn is not None:
             return
-        if self.read_only and not self.exists():
-            raise BackendUnavailableError(
-                f"DuckDB database {self.path} does not exist",
-                hint="check the database URL; a read-only command never creates the file",
-            )
+        self._require_file_for_reading()
         # An in-memory database cannot be opened read-only, and nobody else can write it anyway.
         read_only = self.read_only and not self.url.is_memory
         deadline = time.monotonic() + max(timeout_s, 0.0)
@@ -178,20 +175,8 @@ class DuckDBBackend(FileBackend):
         return owner_of_process(pid, match["program"])
 
     def _unavailable(self, exc: duckdb.Error) -> BackendUnavailableError:
-        message = str(exc)
-        folder = os.path.dirname(self.path)
-        if "not a valid DuckDB database" in message:
-            return BackendUnavailableError(
-                f"{self.path} is not a DuckDB database file",
-                hint="check the database URL (sqlite:/// opens SQLite files)",
-            )
-        if folder and not os.path.isdir(folder):
-            return BackendUnavailableError(
-                f"cannot open DuckDB database {self.path}: the folder {folder} does not exist",
-                hint="create the folder, or fix the path in the database URL",
-            )
-        return BackendUnavailableError(
-            f"cannot open DuckDB database {self.path}: {self.describe_error(exc)}"
+        return self._cannot_open(
+            self.describe_error(exc), not_a_database="not a valid DuckDB database" in str(exc)
         )
 
 

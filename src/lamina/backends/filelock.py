@@ -21,6 +21,7 @@ import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
+from typing import ClassVar
 
 from lamina.backends.base import Backend
 from lamina.errors import BackendError, BackendUnavailableError, LockTimeoutError
@@ -118,8 +119,36 @@ class FileBackend(Backend):
     def lock_path(self) -> str:
         return self.path + LOCK_SUFFIX
 
+    #: How messages name the engine, and which URL opens the other file engine's files.
+    title: ClassVar[str]
+    other_engine_hint: ClassVar[str]
+
     def exists(self) -> bool:
         return self.url.is_memory or os.path.exists(self.path)
+
+    def _require_file_for_reading(self) -> None:
+        """A read-only command never creates the database file: a missing one is an error."""
+        if self.read_only and not self.exists():
+            raise BackendUnavailableError(
+                f"{self.title} database {self.path} does not exist",
+                hint="check the database URL; a read-only command never creates the file",
+            )
+
+    def _cannot_open(self, detail: str, *, not_a_database: bool) -> BackendUnavailableError:
+        """The error for a file the driver refused to open, with the likeliest cause named."""
+        folder = os.path.dirname(self.path)
+        if not_a_database:
+            return BackendUnavailableError(
+                f"{self.path} is not a {self.title} database file",
+                hint=f"check the database URL ({self.other_engine_hint})",
+            )
+        if folder and not os.path.isdir(folder):
+            return BackendUnavailableError(
+                f"cannot open {self.title} database {self.path}: "
+                f"the folder {folder} does not exist",
+                hint="create the folder, or fix the path in the database URL",
+            )
+        return BackendUnavailableError(f"cannot open {self.title} database {self.path}: {detail}")
 
     def lock(self, owner: LockOwner, timeout_s: float) -> AbstractContextManager[None]:
         if self.url.is_memory:

@@ -8,7 +8,6 @@ outside any transaction and could not be rolled back.
 
 from __future__ import annotations
 
-import os
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -38,6 +37,8 @@ class SQLiteBackend(FileBackend):
     """
 
     name: ClassVar[str] = "sqlite"
+    title: ClassVar[str] = "SQLite"
+    other_engine_hint: ClassVar[str] = "duckdb:/// opens DuckDB files"
     dialect: ClassVar[str] = "sqlite"
     capabilities: ClassVar[Capabilities] = Capabilities(transactional_ddl=True)
     history_ddl: ClassVar[tuple[str, ...]] = history_tables(
@@ -54,11 +55,7 @@ class SQLiteBackend(FileBackend):
     def connect(self, timeout_s: float = 0.0) -> None:
         if self._conn is not None:
             return
-        if self.read_only and not self.exists():
-            raise BackendUnavailableError(
-                f"SQLite database {self.path} does not exist",
-                hint="check the database URL; a read-only command never creates the file",
-            )
+        self._require_file_for_reading()
         self._busy_s = max(timeout_s, _MIN_BUSY_S)
         target, uri = self.path, False
         if self.read_only and not self.url.is_memory:
@@ -142,18 +139,7 @@ class SQLiteBackend(FileBackend):
 
     def _unavailable(self, exc: sqlite3.Error) -> BackendUnavailableError:
         code = getattr(exc, "sqlite_errorname", "")
-        folder = os.path.dirname(self.path)
-        if code == "SQLITE_NOTADB":
-            return BackendUnavailableError(
-                f"{self.path} is not a SQLite database file",
-                hint="check the database URL (duckdb:/// opens DuckDB files)",
-            )
-        if folder and not os.path.isdir(folder):
-            return BackendUnavailableError(
-                f"cannot open SQLite database {self.path}: the folder {folder} does not exist",
-                hint="create the folder, or fix the path in the database URL",
-            )
-        return BackendUnavailableError(f"cannot open SQLite database {self.path}: {exc}")
+        return self._cannot_open(str(exc), not_a_database=code == "SQLITE_NOTADB")
 
 
 def _is_busy(exc: sqlite3.Error) -> bool:
