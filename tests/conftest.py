@@ -1,34 +1,363 @@
-"""Shared fixtures: real database files in tmp dirs, parametrised over every embedded engine."""
+"""Shared fixtures: real databases, parametrised over every engine lamina supports.
+
+The embedded engines (DuckDB, SQLite) get a fresh file in the test's tmp dir. The server engines
+get an isolated place on the test servers named by ``LAMINA_TEST_PG_URL`` and
+``LAMINA_TEST_MYSQL_URL`` (admin connections; defaults below): on PostgreSQL a schema of its own
+in the database ``lamina_test``, on MySQL/MariaDB a database of its own; either is dropped after
+the test. A server that does not answer skips its tests with the reason, or fails them when
+``CI=true``: CI must never pass by skipping. See DEVELOPERS.md.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import os
 import textwrap
-from collections.abc import Callable
+import uuid
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 import pytest
 
 from lamina.config import Settings, load_settings
 
 EMBEDDED_ENGINES = ("duckdb", "sqlite")
+SERVER_ENGINES = ("postgresql", "mysql")
+ENGINES = EMBEDDED_ENGINES + SERVER_ENGINES
+
+#: Where the test servers are: environment variable and default admin URL, per engine.
+SERVER_URL_ENV = {
+    "postgresql": ("LAMINA_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
+    "mysql": ("LAMINA_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/mysql"),
+}
+SERVER_TITLES = {"postgresql": "PostgreSQL", "mysql": "MySQL/MariaDB"}
+#: The PostgreSQL database that holds one schema per test.
+PG_TEST_DATABASE = "lamina_test"
+CONNECT_TIMEOUT_S = 3
+#: How long teardown waits for a lock on what it drops before ending the sessions holding it.
+DROP_LOCK_WAIT_S = 2
 
 
 def url_for(engine: str, directory: Path) -> str:
-    """A database URL for a fresh file of ``engine`` inside ``directory``."""
+    """A database URL for a fresh file of ``engine`` inside ``directory`` (file engines only).
+
+    Server engines have no file: take the ``db_url`` fixture, or ``server_database``.
+    """
+    if engine not in EMBEDDED_ENGINES:
+        raise ValueError(f"url_for() makes file URLs; {engine} URLs come from db_url")
     suffix = {"duckdb": "duckdb", "sqlite": "sqlite3"}[engine]
     return f"{engine}:///{directory / f'test.{suffix}'}"
 
 
-@pytest.fixture(params=EMBEDDED_ENGINES)
-def engine(request: pytest.FixtureRequest) -> str:
-    """The engine under test; every test that takes it runs once per embedded engine."""
-    return str(request.param)
+# -- the test servers ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ServerAddress:
+    """A server URL taken apart, without lamina's parser (these fixtures check lamina)."""
+
+    engine: str  # postgresql | mysql
+    netloc: str  # user:password@host:port exactly as written (still percent-encoded)
+    host: str
+    port: int
+    user: str | None
+    password: str | None
+    database: str
+    query: tuple[tuple[str, str], ...]
+
+    @classmethod
+    def parse(cls, url: str) -> ServerAddress:
+        parts = urlsplit(url)
+        engine = {"postgres": "postgresql"}.get(parts.scheme.lower(), parts.scheme.lower())
+        if engine not in SERVER_ENGINES:
+            raise ValueError(f"not a PostgreSQL or MySQL URL: {url.rpartition('@')[2]}")
+        return cls(
+            engine=engine,
+            netloc=parts.netloc,
+            host=parts.hostname or "127.0.0.1",
+            port=parts.port or {"postgresql": 5432, "mysql": 3306}[engine],
+            user=unquote(parts.username) if parts.username else None,
+            password=unquote(parts.password) if parts.password is not None else None,
+            database=unquote(parts.path.lstrip("/")),
+            query=tuple(parse_qsl(parts.query)),
+        )
+
+    def option(self, name: str) -> str | None:
+        return next((value for key, value in self.query if key == name), None)
+
+    def with_database(self, database: str, **query: str) -> str:
+        """The URL of ``database`` on this server, with these credentials."""
+        tail = "&".join(f"{key}={value}" for key, value in query.items())
+        return f"{self.engine}://{self.netloc}/{database}" + (f"?{tail}" if tail else "")
+
+    def redacted(self) -> str:
+        netloc = self.netloc
+        if self.password is not None:
+            userinfo, _, hostport = netloc.rpartition("@")
+            netloc = f"{userinfo.partition(':')[0]}:***@{hostport}"
+        return f"{self.engine}://{netloc}/{self.database}"
+
+    def connect(self, database: str | None = None, *, schema: str | None = None) -> Any:
+        """An autocommit driver connection to ``database`` (default: the URL's own)."""
+        database = database or self.database
+        if self.engine == "postgresql":
+            import psycopg
+
+            options = f'-c search_path="{schema}"' if schema else None
+            return psycopg.connect(
+                host=self.host,
+                port=self.port,
+                user=self.user,
+                password=self.password,
+                dbname=database,
+                options=options,
+                connect_timeout=CONNECT_TIMEOUT_S,
+                autocommit=True,
+            )
+        import pymysql
+
+        return pymysql.connect(
+            host=self.host,
+            port=self.port,
+            user=self.user or "root",
+            password=self.password or "",
+            database=database,
+            charset="utf8mb4",
+            connect_timeout=CONNECT_TIMEOUT_S,
+            autocommit=True,
+        )
+
+
+def admin_address(engine: str) -> ServerAddress:
+    """The admin connection for ``engine``'s test server, from the environment or the default."""
+    variable, default = SERVER_URL_ENV[engine]
+    return ServerAddress.parse(os.environ.get(variable) or default)
+
+
+@functools.cache
+def server_problem(engine: str) -> str | None:
+    """Why ``engine``'s test server cannot be used, or None. Asked once per session."""
+    driver = {"postgresql": "psycopg", "mysql": "pymysql"}[engine]
+    try:
+        __import__(driver)
+    except ImportError as exc:
+        return f"{driver} is not installed ({exc}); pip install -e '.[dev]'"
+    try:
+        address = admin_address(engine)
+        address.connect().close()
+    except Exception as exc:  # any reason at all: it is reported, never swallowed
+        return " ".join(str(exc).split()) or type(exc).__name__
+    return None
+
+
+def under_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() == "true"
+
+
+def require_server(engine: str) -> None:
+    """Skip the test (or fail it under ``CI=true``) when ``engine``'s test server is unusable."""
+    problem = server_problem(engine)
+    if problem is None:
+        return
+    variable = SERVER_URL_ENV[engine][0]
+    try:
+        where = admin_address(engine).redacted()
+    except ValueError:
+        where = f"${variable}"
+    message = f"{SERVER_TITLES[engine]} test server not reachable at {where}: {problem}"
+    if under_ci():
+        pytest.fail(
+            f"{message} (CI=true, so this fails instead of skipping; set {variable} or start "
+            "the server, see DEVELOPERS.md)",
+            pytrace=False,
+        )
+    pytest.skip(message)
+
+
+@functools.cache
+def ensure_pg_test_database() -> str:
+    """Make sure the database that holds the per-test schemas exists, once per session."""
+    import psycopg
+    from psycopg import errors
+
+    with admin_address("postgresql").connect() as con:
+        found = con.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", (PG_TEST_DATABASE,)
+        ).fetchone()
+        if found is None:
+            try:
+                con.execute(f'CREATE DATABASE "{PG_TEST_DATABASE}"')
+            except (errors.DuplicateDatabase, errors.UniqueViolation):
+                pass  # another run created it between the check and the CREATE
+            except psycopg.Error as exc:
+                pytest.fail(f"cannot create the test database {PG_TEST_DATABASE}: {exc}")
+    return PG_TEST_DATABASE
+
+
+def _warn_teardown(what: str, exc: BaseException) -> None:
+    warnings.warn(f"could not drop {what}: {exc}", stacklevel=2)
+
+
+def _close_quietly(con: Any) -> None:
+    with contextlib.suppress(Exception):  # the server may be gone; nothing left to release
+        con.close()
+
+
+@contextmanager
+def _pg_schema() -> Iterator[str]:
+    """A URL naming a fresh schema in lamina_test; the schema itself is NOT created.
+
+    lamina creates a missing schema (that is under test). Afterwards the schema is dropped
+    with everything in it, whoever created it.
+    """
+    address = admin_address("postgresql")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    try:
+        yield address.with_database(PG_TEST_DATABASE, schema=schema)
+    finally:
+        _drop_pg_schema(address, schema)
+
+
+def _drop_pg_schema(address: ServerAddress, schema: str) -> None:
+    try:
+        con = address.connect(PG_TEST_DATABASE)
+    except Exception as exc:
+        _warn_teardown(f"schema {schema}", exc)
+        return
+    try:
+        con.execute(f"SET lock_timeout = '{DROP_LOCK_WAIT_S}s'")
+        try:
+            con.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        except Exception:
+            # A session the test left behind holds a lock in the schema: end it, then retry.
+            con.execute(
+                "SELECT pg_terminate_backend(l.pid) FROM pg_locks l "
+                "JOIN pg_class c ON l.locktype = 'relation' AND c.oid = l.relation "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = %s AND l.pid <> pg_backend_pid() "
+                "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+                (schema,),
+            )
+            con.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    except Exception as exc:
+        _warn_teardown(f"schema {schema}", exc)
+    finally:
+        _close_quietly(con)
+
+
+@contextmanager
+def _mysql_database() -> Iterator[str]:
+    """A URL naming a fresh, empty MySQL database; dropped afterwards."""
+    address = admin_address("mysql")
+    database = f"lamina_t_{uuid.uuid4().hex[:12]}"
+    con = address.connect()
+    try:
+        with con.cursor() as cur:
+            cur.execute(f"CREATE DATABASE `{database}` CHARACTER SET utf8mb4")
+    finally:
+        con.close()
+    try:
+        yield address.with_database(database)
+    finally:
+        _drop_mysql_database(address, database)
+
+
+def _drop_mysql_database(address: ServerAddress, database: str) -> None:
+    try:
+        con = address.connect()
+    except Exception as exc:
+        _warn_teardown(f"database {database}", exc)
+        return
+    try:
+        with con.cursor() as cur:
+            cur.execute(f"SET SESSION lock_wait_timeout = {DROP_LOCK_WAIT_S}")
+            try:
+                cur.execute(f"DROP DATABASE IF EXISTS `{database}`")
+            except Exception:
+                # A connection the test left behind holds a metadata lock: end it, then retry.
+                cur.execute(
+                    "SELECT id FROM information_schema.processlist "
+                    "WHERE db = %s AND id <> CONNECTION_ID()",
+                    (database,),
+                )
+                for (thread_id,) in cur.fetchall():
+                    cur.execute(f"KILL {int(thread_id)}")
+                cur.execute(f"DROP DATABASE IF EXISTS `{database}`")
+    except Exception as exc:
+        _warn_teardown(f"database {database}", exc)
+    finally:
+        _close_quietly(con)
+
+
+def open_server_database(engine: str) -> AbstractContextManager[str]:
+    """An isolated place on ``engine``'s test server; see the ``server_database`` fixture."""
+    require_server(engine)
+    if engine == "postgresql":
+        ensure_pg_test_database()
+        return _pg_schema()
+    return _mysql_database()
+
+
+ServerDatabase = Callable[[str], AbstractContextManager[str]]
 
 
 @pytest.fixture
-def db_url(engine: str, tmp_path: Path) -> str:
-    """URL of a fresh, not yet created database file for ``engine``."""
-    return url_for(engine, tmp_path)
+def server_database() -> ServerDatabase:
+    """``with server_database(engine) as url:`` an isolated place on ``engine``'s test server.
+
+    PostgreSQL: a fresh schema name in lamina_test (``?schema=t_<12 hex>``), not yet created.
+    MySQL: a fresh, empty database ``lamina_t_<12 hex>``. Either is dropped when the block
+    ends. Skips (or fails, under CI) when the server does not answer. ``db_url`` uses it for
+    the server engines; a test wanting a second, separate database uses it directly.
+    """
+    return open_server_database
+
+
+@pytest.fixture(
+    params=[pytest.param(name, id=name) for name in EMBEDDED_ENGINES]
+    + [pytest.param(name, id=name, marks=pytest.mark.server) for name in SERVER_ENGINES]
+)
+def engine(request: pytest.FixtureRequest) -> str:
+    """The engine under test; every test that takes it runs once per engine.
+
+    The server engines carry the ``server`` marker (``-m "not server"`` leaves them out) and
+    skip, or fail under CI, when their server does not answer.
+    """
+    name = str(request.param)
+    if name in SERVER_ENGINES:
+        require_server(name)
+    return name
+
+
+@pytest.fixture
+def db_url(engine: str, tmp_path: Path) -> Iterator[str]:
+    """URL of a fresh database for ``engine``: a file not yet created, a schema not yet
+    created (PostgreSQL), or an empty database (MySQL). Server places are dropped afterwards."""
+    if engine in EMBEDDED_ENGINES:
+        yield url_for(engine, tmp_path)
+        return
+    with open_server_database(engine) as url:
+        yield url
+
+
+@pytest.fixture
+def postgresql_url() -> Iterator[str]:
+    """A fresh schema on the PostgreSQL test server, for tests of PostgreSQL's own behaviour."""
+    with open_server_database("postgresql") as url:
+        yield url
+
+
+@pytest.fixture
+def mysql_url() -> Iterator[str]:
+    """A fresh database on the MySQL test server, for tests of MySQL's own behaviour."""
+    with open_server_database("mysql") as url:
+        yield url
 
 
 MakeMigrations = Callable[[dict[str, str]], Path]
@@ -68,34 +397,93 @@ def settings_for(tmp_path: Path, db_url: str) -> Callable[..., Settings]:
 
 
 class RawDatabase:
-    """Reads a test database through the raw driver, independently of lamina's backends."""
+    """Reads and sets up a test database through the raw driver, independently of lamina.
+
+    Every call opens a connection of its own and closes it, so it never holds a lock or a
+    transaction between calls. ``engine`` is duckdb, sqlite, postgresql or mysql; ``path`` is
+    the file of the embedded engines; ``schema`` is PostgreSQL's ``?schema=`` (else public).
+    """
 
     def __init__(self, url: str) -> None:
-        self.engine, _, path = url.partition(":///")
-        self.path = path
+        self.url = url
+        self.address: ServerAddress | None = None
+        self.schema: str | None = None
+        self.path = ""
+        scheme = url.partition("://")[0].lower()
+        if scheme in EMBEDDED_ENGINES:
+            self.engine, _, self.path = url.partition(":///")
+            return
+        self.address = ServerAddress.parse(url)
+        self.engine = self.address.engine
+        if self.engine == "postgresql":
+            self.schema = self.address.option("schema") or "public"
 
-    def query(self, sql: str) -> list[tuple[object, ...]]:
+    @contextmanager
+    def _connection(self, *, read_only: bool) -> Iterator[Any]:
         if self.engine == "duckdb":
             import duckdb
 
-            con = duckdb.connect(self.path, read_only=True)
-        else:
+            con: Any = duckdb.connect(self.path, read_only=read_only)
+        elif self.engine == "sqlite":
             import sqlite3
 
-            con = sqlite3.connect(self.path)  # type: ignore[assignment]
+            con = sqlite3.connect(self.path)
+        else:
+            assert self.address is not None
+            con = self.address.connect(schema=self.schema)
         try:
-            return [tuple(row) for row in con.execute(sql).fetchall()]
+            yield con
         finally:
             con.close()
 
+    def _run(self, sql: str, params: tuple[object, ...], *, read_only: bool) -> list[Any]:
+        with self._connection(read_only=read_only) as con:
+            if self.engine in SERVER_ENGINES:
+                cur = con.cursor()
+                try:
+                    cur.execute(sql, params or None)
+                    rows = cur.fetchall() if cur.description is not None else []
+                finally:
+                    cur.close()
+            else:
+                cursor = con.execute(sql, params)
+                rows = cursor.fetchall() if cursor.description is not None else []
+                if self.engine == "sqlite":
+                    con.commit()
+            return [tuple(row) for row in rows]
+
+    def query(self, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+        """The rows of ``sql``; ``params`` use the driver's placeholder style."""
+        return self._run(sql, params, read_only=True)
+
+    def execute(self, sql: str, params: tuple[object, ...] = ()) -> None:
+        """Run one statement and commit it: for setting up a test's database.
+
+        On PostgreSQL the schema of the URL must exist first (lamina creates a missing one;
+        ``execute(f'CREATE SCHEMA "{raw_db.schema}"')`` does it by hand).
+        """
+        self._run(sql, params, read_only=False)
+
     def tables(self) -> set[str]:
-        if not Path(self.path).exists():
-            return set()
+        """Tables of this test's database (PostgreSQL: of its schema); empty if none yet."""
         if self.engine == "duckdb":
             sql = "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"
-        else:
+        elif self.engine == "sqlite":
             sql = "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-        return {str(row[0]) for row in self.query(sql)}
+        elif self.engine == "postgresql":
+            return self._names(
+                "SELECT table_name FROM information_schema.tables "
+                "WHERE table_schema = %s AND table_type = 'BASE TABLE'",
+                (self.schema,),
+            )
+        else:
+            return self._names(
+                "SELECT table_name FROM information_schema.tables "
+                "WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE'"
+            )
+        if not Path(self.path).exists():
+            return set()
+        return self._names(sql)
 
     def applied_ids(self) -> list[str]:
         return [str(r[0]) for r in self.query("SELECT id FROM lamina_migrations ORDER BY version")]
@@ -103,11 +491,32 @@ class RawDatabase:
     def columns(self, table: str) -> set[str]:
         if self.engine == "duckdb":
             sql = f"SELECT column_name FROM information_schema.columns WHERE table_name = '{table}'"
-        else:
+        elif self.engine == "sqlite":
             sql = f"SELECT name FROM pragma_table_info('{table}')"
-        return {str(row[0]) for row in self.query(sql)}
+        elif self.engine == "postgresql":
+            return self._names(
+                "SELECT column_name FROM information_schema.columns "
+                "WHERE table_schema = %s AND table_name = %s",
+                (self.schema, table),
+            )
+        else:
+            return self._names(
+                "SELECT column_name FROM information_schema.columns "
+                "WHERE table_schema = DATABASE() AND table_name = %s",
+                (table,),
+            )
+        return self._names(sql)
+
+    def _names(self, sql: str, params: tuple[object, ...] = ()) -> set[str]:
+        return {str(row[0]) for row in self.query(sql, params)}
 
 
 @pytest.fixture
 def raw_db(db_url: str) -> RawDatabase:
     return RawDatabase(db_url)
+
+
+@pytest.fixture
+def raw_database() -> type[RawDatabase]:
+    """:class:`RawDatabase`, for any URL (test modules do not import conftest)."""
+    return RawDatabase
