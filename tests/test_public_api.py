@@ -36,6 +36,7 @@ LEVELS = {
     "lamina.backends": 2,
     "lamina.history": 2,
     "lamina.runner": 2,
+    "lamina.watchdog": 2,
     "lamina.identity": 2,
     "lamina.api": 3,
     "lamina.cli": 4,

@@ -5,7 +5,7 @@ The public API::
     from lamina import Lamina, Migration, load_settings
 
 ``Migration`` is what migration files derive from; ``Lamina`` runs status, validate, up,
-rollback, history and create; every error lamina raises derives from ``LaminaError``.
+rollback, repair, history and create; every error lamina raises derives from ``LaminaError``.
 The heavier names are imported on first use, so ``import lamina`` (done by every Python
 migration file and by the CLI) stays cheap.
 """
@@ -20,10 +20,12 @@ from lamina.errors import (
     BackendUnavailableError,
     ChecksumMismatchError,
     ConfigError,
+    DirtyDatabaseError,
     ExecutionError,
     HistoryError,
     IrreversibleMigrationError,
     LaminaError,
+    LockLostError,
     LockTimeoutError,
     MigrationError,
     MigrationLoadError,
@@ -37,7 +39,7 @@ from lamina.migration import Migration
 from lamina.models import Category, MigrationState, StatusReport
 
 if TYPE_CHECKING:
-    from lamina.api import Lamina, RollbackResult, UpResult, ValidationResult
+    from lamina.api import Lamina, RepairResult, RollbackResult, UpResult, ValidationResult
     from lamina.config import Settings, load_settings
 
 __all__ = [
@@ -46,11 +48,13 @@ __all__ = [
     "Category",
     "ChecksumMismatchError",
     "ConfigError",
+    "DirtyDatabaseError",
     "ExecutionError",
     "HistoryError",
     "IrreversibleMigrationError",
     "Lamina",
     "LaminaError",
+    "LockLostError",
     "LockTimeoutError",
     "Migration",
     "MigrationError",
@@ -58,6 +62,7 @@ __all__ = [
     "MigrationState",
     "OutOfOrderError",
     "PlanError",
+    "RepairResult",
     "RiskRefusedError",
     "RollbackResult",
     "Settings",
@@ -72,6 +77,7 @@ __all__ = [
 
 _LAZY = {
     "Lamina": "lamina.api",
+    "RepairResult": "lamina.api",
     "RollbackResult": "lamina.api",
     "UpResult": "lamina.api",
     "ValidationResult": "lamina.api",

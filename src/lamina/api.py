@@ -21,15 +21,17 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from lamina.backends import open_backend
-from lamina.backends.base import Backend
+from lamina.backends.base import Backend, BackendOptions
 from lamina.catalog import MigrationSet
 from lamina.config import Settings, load_settings
 from lamina.discovery import ScanResult, scan
 from lamina.errors import (
     ChecksumMismatchError,
     ConfigError,
+    DirtyDatabaseError,
     IrreversibleMigrationError,
     MigrationLoadError,
     PlanError,
@@ -62,6 +64,8 @@ __all__ = [
     "ConfirmCallback",
     "CreateResult",
     "Lamina",
+    "RepairMark",
+    "RepairResult",
     "RollbackResult",
     "StepPreview",
     "UpResult",
@@ -70,6 +74,9 @@ __all__ = [
 
 #: Asked before a forced risky step when confirmation is required; returns True to proceed.
 ConfirmCallback = Callable[[str], bool]
+
+#: What ``repair`` records a dirty migration as, once the user fixed the database by hand.
+RepairMark = Literal["applied", "rolled-back"]
 
 #: How long read-only commands wait for a busy database file before reporting who holds it.
 _READ_WAIT_S = 2.0
@@ -84,6 +91,9 @@ class StepPreview:
     category: str
     statements: tuple[StatementRecord, ...]
     risk: RiskReport
+    #: False when a failure half-way cannot be rolled back as a whole (MySQL DDL, or a
+    #: migration declared non-transactional).
+    atomic: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +144,15 @@ class ValidationResult:
 
     def ok(self, *, strict: bool = False) -> bool:
         return not self.errors and not (strict and self.warnings)
+
+
+@dataclass(frozen=True, slots=True)
+class RepairResult:
+    """What ``repair`` resolved: the dirty row as it was, and what it is now."""
+
+    migration_id: str
+    was: AppliedMigration
+    mark: RepairMark
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,11 +243,13 @@ class Lamina:
         scanned = self._scan()
         if dry_run:
             applied = self._applied_read_only()
+            _refuse_dirty(applied)
             plan, warnings = self._plan_up(scanned, applied, to_version, force)
             previews, _ = self._previews(plan)
             return UpResult(plan, (), True, previews, warnings)
         with self._writer("lamina up") as (backend, history):
             applied = history.applied()
+            _refuse_dirty(applied)
             plan, warnings = self._plan_up(scanned, applied, to_version, force)
             loaded = {step.migration_id: self._load_one(step) for step in plan.steps}
             if force and any(w.code == "modified" for w in warnings):
@@ -263,10 +284,12 @@ class Lamina:
         scanned = self._scan()
         if dry_run:
             applied = self._applied_read_only()
+            _refuse_dirty(applied)
             plan, (previews, _) = self._plan_rollback(scanned, applied, to_version, force)
             return RollbackResult(plan, (), True, previews)
         with self._writer("lamina rollback") as (backend, history):
             applied = history.applied()
+            _refuse_dirty(applied)
             plan, (previews, loaded) = self._plan_rollback(scanned, applied, to_version, force)
             risky = [p for p in previews if p.risk.risky]
             if risky:
@@ -280,6 +303,43 @@ class Lamina:
             done = self._runner(backend, history).run(plan, loaded)
         forced = tuple(p.step.migration_id for p in risky)
         return RollbackResult(plan, tuple(done), False, previews, forced)
+
+    def repair(self, migration_id: str, mark: RepairMark) -> RepairResult:
+        """Resolve a dirty (failed or interrupted) migration after the user fixed the database.
+
+        ``mark="applied"``: the user finished the migration by hand; its row becomes applied.
+        ``mark="rolled-back"``: the user undid what it did; its row is removed, so it is
+        pending again. Either way the audit log records the repair, with who did it.
+
+        Raises:
+            PlanError: no such migration in history, or it is not dirty.
+            LockTimeoutError: another run holds the migration lock.
+        """
+        if mark not in ("applied", "rolled-back"):
+            raise ValueError(f"mark must be 'applied' or 'rolled-back', not {mark!r}")
+        with self._writer("lamina repair") as (backend, history):
+            rows = {row.id: row for row in history.applied()}
+            row = rows.get(migration_id)
+            dirty = [r.id for r in rows.values() if r.dirty]
+            if row is None or not row.dirty:
+                state = "not in history" if row is None else "applied, not dirty"
+                listing = ", ".join(dirty) if dirty else "none"
+                raise PlanError(
+                    f"cannot repair {migration_id}: it is {state} (dirty migrations: {listing})",
+                    hint="`lamina status` lists failed migrations; repair only those",
+                )
+            with backend.transaction():
+                if mark == "applied":
+                    history.mark(migration_id, "applied")
+                else:
+                    history.record_rollback(migration_id)
+                history.audit(
+                    AuditAction.REPAIR,
+                    migration_id=migration_id,
+                    version=row.version,
+                    detail=f"marked {mark} (was {row.state}: {row.detail or 'no detail'})",
+                )
+        return RepairResult(migration_id, row, mark)
 
     def create(
         self,
@@ -345,7 +405,15 @@ class Lamina:
             return history.applied() if history else []
 
     def _backend(self, *, read_only: bool) -> Backend:
-        return open_backend(self.settings.database_url, read_only=read_only)
+        settings = self.settings
+        options = BackendOptions(
+            # Only runs that change need the statement limit; status never runs user SQL.
+            statement_timeout_ms=None if read_only else settings.max_migration_time_ms,
+            table_lock_timeout_ms=settings.table_lock_timeout_ms or None,
+            lock_mode="table" if settings.lock_mode == "table" else "session",
+            lock_ttl_s=settings.effective_lock_ttl_s,
+        )
+        return open_backend(settings.database_url, read_only=read_only, options=options)
 
     @contextmanager
     def _reader(self) -> Iterator[tuple[Backend, History | None]]:
@@ -379,7 +447,14 @@ class Lamina:
             backend.close()
 
     def _runner(self, backend: Backend, history: History) -> Runner:
-        return Runner(backend, history, user=self.user, host=self.host, on_event=self.on_event)
+        return Runner(
+            backend,
+            history,
+            user=self.user,
+            host=self.host,
+            on_event=self.on_event,
+            max_migration_time_ms=self.settings.max_migration_time_ms,
+        )
 
     def _migration_set(
         self, scanned: ScanResult, applied: Sequence[AppliedMigration]
@@ -441,6 +516,7 @@ class Lamina:
         importing each file a second time.
         """
         dialect = self._dialect()
+        transactional_ddl = self._backend(read_only=True).capabilities.transactional_ddl
         previews = []
         loaded: dict[str, Migration] = {}
         for step in plan.steps:
@@ -456,7 +532,10 @@ class Lamina:
                 direction=plan.direction.value,
                 reversible=meta.reversible,
             )
-            previews.append(StepPreview(step, meta.name, meta.category.value, statements, risk))
+            atomic = meta.transactional and transactional_ddl
+            previews.append(
+                StepPreview(step, meta.name, meta.category.value, statements, risk, atomic)
+            )
         return tuple(previews), loaded
 
     def _authorise(self, risky: Sequence[StepPreview], *, force: bool, yes: bool) -> None:
@@ -494,6 +573,14 @@ class Lamina:
         from lamina.backends import dialect_for
 
         return dialect_for(self.settings.database_url)
+
+
+def _refuse_dirty(applied: Sequence[AppliedMigration]) -> None:
+    """Nothing runs on a database where a migration stopped half-way, until it is repaired."""
+    dirty = [row for row in applied if row.dirty]
+    if dirty:
+        first = dirty[0]
+        raise DirtyDatabaseError([row.id for row in dirty], first.detail or first.state)
 
 
 def _reasons(preview: StepPreview) -> str:

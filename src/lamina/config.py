@@ -21,6 +21,10 @@ from lamina.urls import DatabaseURL, URLError, parse_url
 __all__ = ["DEFAULT_DATABASE_URL", "Origin", "Settings", "load_settings"]
 
 DEFAULT_DATABASE_URL = "duckdb:///./app.duckdb"
+#: What a table-mode lock row outlives the migration time limit by, by default.
+LOCK_TTL_MARGIN_S = 60.0
+LOCK_MODES = ("session", "table")
+DEFAULT_MAX_MIGRATION_TIME_MS = 300_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,13 +51,28 @@ class Settings:
     lock_timeout_s: float = 60.0
     strict_order: bool = False
     require_confirmation: bool = True
-    max_migration_time_ms: int = 300_000
+    max_migration_time_ms: int = DEFAULT_MAX_MIGRATION_TIME_MS
+    #: How long a migration statement waits for a table lock (PostgreSQL lock_timeout, MySQL
+    #: lock_wait_timeout); 0 waits forever.
+    table_lock_timeout_ms: int = 10_000
+    #: How server engines hold the migration lock: the engine's session lock, or a heartbeat
+    #: row for poolers in transaction mode (see :mod:`lamina.backends.server`).
+    lock_mode: str = "session"
+    #: Table mode: how long a lock row outlives its last heartbeat. None means the migration
+    #: time limit plus :data:`LOCK_TTL_MARGIN_S`.
+    lock_ttl_s: float | None = None
     database_origin: Origin = Origin("database URL")
     migrations_dir_origin: Origin = Origin("migrations folder")
 
     @property
     def is_production(self) -> bool:
         return self.env.lower() in {"production", "prod"}
+
+    @property
+    def effective_lock_ttl_s(self) -> float:
+        if self.lock_ttl_s is not None:
+            return self.lock_ttl_s
+        return self.max_migration_time_ms / 1000 + LOCK_TTL_MARGIN_S
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +101,20 @@ def _parse_positive_float(text: str) -> float:
         raise ValueError("must be a finite number of seconds")
     if value < 0:
         raise ValueError("must not be negative")
+    return value
+
+
+def _parse_lock_mode(text: str) -> str:
+    mode = text.strip().lower()
+    if mode not in LOCK_MODES:
+        raise ValueError(f"expected one of {', '.join(LOCK_MODES)}")
+    return mode
+
+
+def _parse_non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise ValueError("must be zero (no limit) or a positive whole number")
     return value
 
 
@@ -117,6 +150,15 @@ _SPECS = (
         "max_migration_time",
         _parse_positive_int,
     ),
+    _Spec(
+        "table_lock_timeout_ms",
+        "--table-lock-timeout",
+        ("LAMINA_TABLE_LOCK_TIMEOUT",),
+        "table_lock_timeout",
+        _parse_non_negative_int,
+    ),
+    _Spec("lock_mode", "--lock-mode", ("LAMINA_LOCK_MODE",), "lock_mode", _parse_lock_mode),
+    _Spec("lock_ttl_s", "--lock-ttl", ("LAMINA_LOCK_TTL",), "lock_ttl", _parse_positive_float),
 )
 _FILE_KEYS = frozenset({"database_url", "db_path"} | {spec.key for spec in _SPECS})
 
@@ -155,6 +197,17 @@ def load_settings(
             raise ConfigError(setting, source, f"invalid value {raw!r}: {exc}") from None
         origins[spec.field] = Origin(setting, source)
 
+    ttl = values.get("lock_ttl_s")
+    limit_s = values.get("max_migration_time_ms", DEFAULT_MAX_MIGRATION_TIME_MS) / 1000
+    if ttl is not None and ttl <= limit_s:
+        ttl_origin = origins["lock_ttl_s"]
+        raise ConfigError(
+            ttl_origin.setting,
+            ttl_origin.source,
+            f"{ttl:g} s must be longer than the migration time limit ({limit_s:g} s), or a "
+            "live run could lose its lock in the middle of a migration",
+            hint="raise it, or lower MAX_MIGRATION_TIME",
+        )
     url, url_origin = _resolve_database_url(overrides, environ, file_values, file_label, cwd)
     migrations_dir = Path(str(values.pop("migrations_dir", "migrations"))).expanduser()
     if not migrations_dir.is_absolute():

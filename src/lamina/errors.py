@@ -21,7 +21,9 @@ backends map them to :class:`BackendError` or :class:`ExecutionError` with ``rai
     ├── HistoryError                    lamina's own tables are damaged or too new
     └── BackendError                    a database problem outside a migration
         ├── BackendUnavailableError     missing driver extra, cannot connect
-        └── LockTimeoutError            .holder: another run holds the migration lock
+        ├── LockTimeoutError            .holder: another run holds the migration lock
+        └── LockLostError               a table-mode lock expired and was taken over
+    DirtyDatabaseError (a HistoryError) a migration failed half-way; `lamina repair` resolves it
 """
 
 from __future__ import annotations
@@ -39,10 +41,12 @@ __all__ = [
     "BackendUnavailableError",
     "ChecksumMismatchError",
     "ConfigError",
+    "DirtyDatabaseError",
     "ExecutionError",
     "HistoryError",
     "IrreversibleMigrationError",
     "LaminaError",
+    "LockLostError",
     "LockTimeoutError",
     "MigrationError",
     "MigrationLoadError",
@@ -227,6 +231,25 @@ class HistoryError(LaminaError):
     """lamina's own tables are damaged, or were written by a newer lamina."""
 
 
+class DirtyDatabaseError(HistoryError):
+    """A migration stopped half-way outside a transaction; nothing runs until it is repaired.
+
+    ``migration_ids`` are the failed (or interrupted) migrations recorded in history.
+    """
+
+    exit_code = 3
+
+    def __init__(self, migration_ids: Sequence[str], detail: str) -> None:
+        ids = ", ".join(migration_ids)
+        first = migration_ids[0]
+        super().__init__(
+            f"the database is dirty: {ids} stopped half-way ({detail}); nothing was run",
+            hint=f"inspect the database and finish or undo {first} by hand, then run "
+            f"`lamina repair {first} --mark-applied` or `--mark-rolled-back`",
+        )
+        self.migration_ids = tuple(migration_ids)
+
+
 class BackendError(LaminaError):
     """The database failed outside a migration's statements."""
 
@@ -248,6 +271,10 @@ class LockTimeoutError(BackendError):
             hint="wait for the other run to finish, or raise --lock-timeout",
         )
         self.holder = holder
+
+
+class LockLostError(BackendError):
+    """This run's table-mode lock expired and another run took it over; it stopped."""
 
 
 def _shorten(sql: str, limit: int = 200) -> str:

@@ -3,7 +3,8 @@
 Three tables, created together by the backend's ``history_ddl`` (see
 :func:`lamina.backends.base.history_tables`)::
 
-    lamina_migrations     one row per applied migration
+    lamina_migrations     one row per applied migration; since layout 2 also the dirty ones
+                          (``state`` running/failed) that stopped half-way outside a transaction
     lamina_migration_log  append-only audit log: apply, rollback, fail, force
     lamina_meta           name/value pairs; ``layout_version`` names the layout of the tables, so
                           a later lamina can upgrade them and an older one refuses to touch them
@@ -18,7 +19,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from lamina.backends.base import Backend
+from lamina.backends.base import MIGRATION_COLUMNS_V2, Backend
 from lamina.errors import HistoryError
 from lamina.models import AppliedMigration, AuditAction, AuditEvent
 
@@ -29,7 +30,7 @@ LOG = "lamina_migration_log"
 META = "lamina_meta"
 LAYOUT_KEY = "layout_version"
 
-_MIGRATION_COLUMNS = (
+_MIGRATION_COLUMNS_V1 = (
     "id",
     "version",
     "name",
@@ -40,6 +41,8 @@ _MIGRATION_COLUMNS = (
     "applied_by",
     "host",
 )
+_DIRTY_COLUMNS = tuple(definition.split()[0] for definition in MIGRATION_COLUMNS_V2)
+_MIGRATION_COLUMNS = _MIGRATION_COLUMNS_V1 + _DIRTY_COLUMNS
 _LOG_COLUMNS = (
     "seq",
     "logged_at",
@@ -83,9 +86,16 @@ def _read_with_layout(table: str, columns: Sequence[str], order: str) -> str:
 
 
 _APPLIED = _read_with_layout(MIGRATIONS, _MIGRATION_COLUMNS, "t.applied_at, t.version")
+_APPLIED_V1 = _read_with_layout(MIGRATIONS, _MIGRATION_COLUMNS_V1, "t.applied_at, t.version")
 _EVENTS = _read_with_layout(LOG, _LOG_COLUMNS, "t.seq DESC")
 _RECORD_APPLY = _insert(MIGRATIONS, _MIGRATION_COLUMNS)
 _RECORD_ROLLBACK = f"DELETE FROM {MIGRATIONS} WHERE id = ?"
+_FINISH_APPLY = (
+    f"UPDATE {MIGRATIONS} SET state = 'applied', failed_statement = NULL, detail = NULL, "
+    "checksum = ?, applied_at = ?, execution_ms = ?, applied_by = ?, host = ? WHERE id = ?"
+)
+_MARK = f"UPDATE {MIGRATIONS} SET state = ?, failed_statement = ?, detail = ? WHERE id = ?"
+_SET_LAYOUT_VALUE = f"UPDATE {META} SET value = ? WHERE name = ?"
 _AUDIT = _insert(LOG, _LOG_COLUMNS[1:])
 _SET_LAYOUT = _insert(META, ("name", "value"))
 
@@ -114,7 +124,9 @@ class History:
         HistoryError: the tables are damaged, too new, or refused lamina's own SQL.
     """
 
-    LAYOUT_VERSION: ClassVar[int] = 1
+    LAYOUT_VERSION: ClassVar[int] = 2
+    #: The oldest layout this lamina still reads (and upgrades in :meth:`ensure`).
+    OLDEST_LAYOUT: ClassVar[int] = 1
 
     def __init__(self, backend: Backend, *, user: str, host: str) -> None:
         self.backend = backend
@@ -141,7 +153,8 @@ class History:
         if self._verified:
             return
         if self.exists():
-            self._verify()
+            if self._verify() < self.LAYOUT_VERSION:
+                self._upgrade()
         else:
             self._create()
         self._verified = True
@@ -154,7 +167,16 @@ class History:
         """
         if not self._present():
             return []
-        rows = self._read_layout_and(_APPLIED, [LAYOUT_KEY])
+        try:
+            rows = self._read_layout_and(_APPLIED, [LAYOUT_KEY])
+        except HistoryError:
+            # A layout-1 table (no dirty-state columns) until the next `up` upgrades it.
+            if self._verified or self._stored_layout() != 1:
+                raise
+            rows = [
+                (*row, "applied", None, None)
+                for row in self._read_layout_and(_APPLIED_V1, [LAYOUT_KEY])
+            ]
         try:
             return [
                 AppliedMigration(
@@ -167,6 +189,9 @@ class History:
                     execution_ms=int(row[6]),
                     applied_by=str(row[7]),
                     host=str(row[8]),
+                    state=str(row[9]),
+                    failed_statement=_optional_int(row[10]),
+                    detail=None if row[11] is None else str(row[11]),
                 )
                 for row in rows
             ]
@@ -214,8 +239,29 @@ class History:
             row.execution_ms,
             row.applied_by,
             row.host,
+            row.state,
+            row.failed_statement,
+            row.detail,
         )
-        self._write(_RECORD_APPLY, values, f"record {row.id} as applied")
+        self._write(_RECORD_APPLY, values, f"record {row.id} as {row.state}")
+
+    def finish_apply(self, row: AppliedMigration) -> None:
+        """Turn the ``running`` row of a non-atomic migration into an applied one."""
+        values = (row.checksum, row.applied_at, row.execution_ms, row.applied_by, row.host, row.id)
+        self._write(_FINISH_APPLY, values, f"record {row.id} as applied")
+
+    def mark(
+        self,
+        migration_id: str,
+        state: str,
+        *,
+        failed_statement: int | None = None,
+        detail: str | None = None,
+    ) -> None:
+        """Set the state of an existing row: ``running`` before a non-atomic down, ``failed``
+        after a half-run, ``applied`` when repaired."""
+        values = (state, failed_statement, detail, migration_id)
+        self._write(_MARK, values, f"record {migration_id} as {state}")
 
     def record_rollback(self, migration_id: str) -> None:
         """Forget ``migration_id`` as applied, in the caller's transaction."""
@@ -280,11 +326,56 @@ class History:
                 f"{backend.describe_error(exc)}"
             ) from exc
 
-    def _verify(self) -> None:
-        rows = self._read(_PROBE, (LAYOUT_KEY,))
-        self._check_layout(rows[0][0] if rows else None)
+    def _verify(self) -> int:
+        """Check the tables are usable; returns their layout (an older one is upgradable)."""
+        try:
+            rows = self._read(_PROBE, (LAYOUT_KEY,))
+        except HistoryError:
+            if self._stored_layout() != 1:
+                raise
+            return 1
+        return self._check_layout(rows[0][0] if rows else None)
 
-    def _check_layout(self, value: object) -> None:
+    def _stored_layout(self) -> int | None:
+        """The layout number in ``lamina_meta``, or None when it cannot be read."""
+        try:
+            rows = self.backend.query(self.backend.sql(_LAYOUT), [LAYOUT_KEY])
+            return int(str(rows[0][0]).strip()) if rows else None
+        except Exception as exc:
+            if self.backend.is_driver_error(exc) or isinstance(exc, ValueError):
+                return None
+            raise
+
+    def _upgrade(self) -> None:
+        """Bring layout-1 tables to layout 2: add the dirty-state columns, then the number.
+
+        Columns already added by an upgrade that was interrupted are skipped, so the upgrade
+        can simply run again (MySQL commits each ALTER on its own).
+        """
+        backend = self.backend
+        missing = [
+            definition
+            for definition, column in zip(MIGRATION_COLUMNS_V2, _DIRTY_COLUMNS, strict=True)
+            if not self._has_column(MIGRATIONS, column)
+        ]
+        try:
+            with backend.transaction():
+                for definition in missing:
+                    backend.execute(f"ALTER TABLE {MIGRATIONS} ADD COLUMN {definition}")
+                backend.execute(
+                    backend.sql(_SET_LAYOUT_VALUE), (str(self.LAYOUT_VERSION), LAYOUT_KEY)
+                )
+        except Exception as exc:
+            if not backend.is_driver_error(exc):
+                raise
+            raise HistoryError(
+                f"cannot upgrade lamina's tables in {backend.target()} to layout "
+                f"{self.LAYOUT_VERSION}: {backend.describe_error(exc)}",
+                hint="grant this user ALTER on lamina_migrations, or run the upgrade as the "
+                "owner of the tables (any `lamina up` does it)",
+            ) from exc
+
+    def _check_layout(self, value: object) -> int:
         target = self.backend.target()
         if value is None:
             raise HistoryError(
@@ -304,12 +395,13 @@ class History:
                 hint=f"pip install --upgrade lamina (this lamina reads layout "
                 f"{self.LAYOUT_VERSION})",
             )
-        if layout < self.LAYOUT_VERSION:  # no older layout exists yet: the value is damaged
+        if layout < self.OLDEST_LAYOUT:  # no such layout ever existed: the value is damaged
             raise HistoryError(
                 f"{META} in {target} holds an unreadable {LAYOUT_KEY} {value!r}",
                 hint=f"{_RESTORE_HINT}, or if the other tables are intact repair the row: "
                 f"UPDATE {META} SET value = '{self.LAYOUT_VERSION}' WHERE name = '{LAYOUT_KEY}'",
             )
+        return layout
 
     def _read_layout_and(self, sql: str, params: Sequence[object]) -> list[tuple[Any, ...]]:
         """Run a :func:`_read_with_layout` query: check the layout, return the table's rows."""

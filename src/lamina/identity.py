@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from lamina.models import LockOwner
+from lamina.urls import URLError, parse_url
 
 __all__ = ["current_host", "current_user", "lock_owner"]
 
@@ -38,9 +39,26 @@ def container_id() -> str | None:
     return match.group(1)[:12] if match else None
 
 
+def _redact_argument(argument: str) -> str:
+    """A command-line argument safe to show: a URL (or ``--flag=URL``) loses its password."""
+    flag, equals, value = (
+        argument.partition("=") if argument.startswith("--") else ("", "", argument)
+    )
+    if "://" not in value:
+        return argument
+    try:
+        return f"{flag}{equals}{parse_url(value).redacted()}"
+    except URLError:
+        return f"{flag}{equals}<unparsable URL hidden>"
+
+
 def lock_owner(command: str) -> LockOwner:
-    """Describe this process as the holder of a migration lock."""
-    argv = " ".join(["lamina", *sys.argv[1:]]) if command == "" else command
+    """Describe this process as the holder of a migration lock.
+
+    ``command`` is what others see (``lamina up``); an empty one takes the command line, with
+    any database URL's password masked.
+    """
+    argv = " ".join(["lamina", *map(_redact_argument, sys.argv[1:])]) if command == "" else command
     return LockOwner(
         host=current_host(),
         pid=os.getpid(),

@@ -26,6 +26,7 @@ class MigrationState(enum.StrEnum):
     PENDING = "pending"
     MODIFIED = "modified"  # applied, but the file changed since
     MISSING = "missing"  # applied, but the file is gone
+    FAILED = "failed"  # stopped half-way outside a transaction: the database is dirty
 
 
 class Direction(enum.StrEnum):
@@ -45,6 +46,7 @@ class AuditAction(enum.StrEnum):
     ROLLBACK = "rollback"
     FAIL = "fail"
     FORCE = "force"
+    REPAIR = "repair"
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +87,17 @@ class AppliedMigration:
     execution_ms: int
     applied_by: str
     host: str
+    #: ``applied``; ``running`` while a non-atomic migration runs (left behind if lamina was
+    #: killed); ``failed`` when it stopped half-way. Anything but ``applied`` is dirty.
+    state: str = "applied"
+    #: For a dirty row: the 1-based statement that failed or was running.
+    failed_statement: int | None = None
+    #: For a dirty row: what happened, in words.
+    detail: str | None = None
+
+    @property
+    def dirty(self) -> bool:
+        return self.state != "applied"
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +155,36 @@ class LockOwner:
         what = f"`{self.command}` " if self.command else ""
         return f"{what}pid {self.pid} on {where} since {self.started_at}"
 
+    def to_record(self) -> dict[str, object]:
+        """The JSON-ready form lamina stores with a lock (file, or ``lamina_lock`` row)."""
+        return {
+            "host": self.host,
+            "pid": self.pid,
+            "started_at": self.started_at,
+            "command": self.command,
+            "container": self.container,
+        }
+
+    @classmethod
+    def from_record(cls, record: object) -> LockOwner:
+        """Read :meth:`to_record`'s form back; missing or malformed fields become "unknown"
+        (pid 0), so a damaged record still says that somebody holds the lock."""
+        data = record if isinstance(record, dict) else {}
+
+        def text(key: str) -> str | None:
+            value = data.get(key)
+            return value if isinstance(value, str) else None
+
+        raw = data.get("pid")
+        pid = raw if isinstance(raw, int) and not isinstance(raw, bool) and raw > 0 else 0
+        return cls(
+            host=text("host") or "unknown",
+            pid=pid,
+            started_at=text("started_at") or "unknown",
+            command=text("command") or "",
+            container=text("container"),
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class MigrationStatus:
@@ -155,6 +198,9 @@ class MigrationStatus:
     applied_at: str | None = None
     out_of_order: bool = False
     path: Path | None = None
+    #: For a failed (dirty) migration: the statement reached and what happened.
+    failed_statement: int | None = None
+    detail: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,10 +232,15 @@ class StatusReport:
 
     @property
     def needs_attention(self) -> bool:
-        """An applied migration was modified or its file is gone."""
+        """An applied migration was modified, its file is gone, or it failed half-way."""
         return any(
-            m.state in (MigrationState.MODIFIED, MigrationState.MISSING) for m in self.migrations
+            m.state in (MigrationState.MODIFIED, MigrationState.MISSING, MigrationState.FAILED)
+            for m in self.migrations
         )
+
+    @property
+    def dirty(self) -> tuple[MigrationStatus, ...]:
+        return self.in_state(MigrationState.FAILED)
 
 
 @dataclass(frozen=True, slots=True)

@@ -61,7 +61,8 @@ def compute_status(
         file = migrations.files.get(node_id)
         row = rows.get(node_id)
         if file is None and row is not None:
-            statuses.append(_status(row, MigrationState.MISSING, row.name, row.category))
+            state = MigrationState.FAILED if row.dirty else MigrationState.MISSING
+            statuses.append(_status(row, state, row.name, row.category))
         elif file is not None and row is None:
             statuses.append(
                 MigrationStatus(
@@ -76,7 +77,9 @@ def compute_status(
             )
         elif file is not None and row is not None:
             state = MigrationState.APPLIED
-            if row.checksum != file.checksum:
+            if row.dirty:
+                state = MigrationState.FAILED
+            elif row.checksum != file.checksum:
                 state = MigrationState.MODIFIED
             statuses.append(
                 _status(row, state, file.meta.name, file.meta.category.value, file=file)
@@ -84,7 +87,7 @@ def compute_status(
     return StatusReport(
         migrations=tuple(statuses),
         current_version=newest,
-        last_applied=applied[-1] if applied else None,
+        last_applied=next((row for row in reversed(applied) if not row.dirty), None),
         lock_holder=lock_holder,
     )
 
@@ -104,6 +107,8 @@ def _status(
         state,
         applied_at=row.applied_at,
         path=file.path if file else None,
+        failed_statement=row.failed_statement if row.dirty else None,
+        detail=row.detail if row.dirty else None,
     )
 
 

@@ -22,7 +22,8 @@ from lamina.history import History
 from lamina.migration import Migration, SqlMigration
 from lamina.models import AppliedMigration, AuditAction, Direction, StatementRecord
 from lamina.planning import Plan, PlanStep
-from lamina.sqltext import split_statements
+from lamina.sqltext import is_data_statement, split_statements
+from lamina.watchdog import MigrationTimeout, Watchdog
 
 __all__ = ["EventSink", "Recorder", "RunEvent", "Runner", "record_statements"]
 
@@ -39,6 +40,11 @@ class RunEvent:
     total: int
     duration_ms: int | None = None
     out_of_order: bool = False
+    #: False when the step cannot be rolled back as a whole if it fails half-way (it runs
+    #: outside a transaction, or on an engine whose DDL commits implicitly).
+    atomic: bool = True
+    #: How many statements a non-atomic step will run (known before it starts).
+    statements: int | None = None
 
 
 EventSink = Callable[[RunEvent], None]
@@ -81,25 +87,46 @@ def record_statements(
 
 
 class _LiveExecutor:
-    """Runs statements one by one on the backend, remembering the one in flight."""
+    """Runs statements one by one on the backend, remembering how far it got.
 
-    def __init__(self, backend: Backend) -> None:
+    ``reached`` is the 1-based number of the statement in flight (or last started); ``kept``
+    turns true once a completed statement cannot be undone by rolling back: any statement of a
+    migration running outside a transaction, or one that commits implicitly (MySQL DDL).
+    """
+
+    def __init__(self, backend: Backend, watchdog: Watchdog, *, in_transaction: bool) -> None:
         self.backend = backend
+        self.watchdog = watchdog
         self.current: StatementRecord | None = None
+        self.reached = 0
+        self.kept = False
+        self._rollback_undoes_data = in_transaction
+        self._rollback_undoes_ddl = in_transaction and backend.capabilities.transactional_ddl
 
     def execute_sql(self, sql: str, *, first_line: int | None = None) -> None:
         for statement in split_statements(sql, self.backend.dialect):
             self.current = StatementRecord(statement.sql, _line(first_line, statement))
+            self.reached += 1
+            self.watchdog.check()
             self.backend.execute(statement.sql)
+            self._note_done(statement.sql)
         self.current = None
 
     def fetch_all(
         self, sql: str, params: Sequence[object] = (), *, first_line: int | None = None
     ) -> list[tuple[Any, ...]]:
         self.current = StatementRecord(sql, first_line, is_query=True)
+        self.reached += 1
+        self.watchdog.check()
         rows = self.backend.query(sql, params)
+        self._note_done(sql)
         self.current = None
         return rows
+
+    def _note_done(self, sql: str) -> None:
+        if self.kept or self._rollback_undoes_ddl:
+            return
+        self.kept = not (self._rollback_undoes_data and is_data_statement(sql))
 
 
 def _line(first_line: int | None, statement: Any) -> int | None:
@@ -107,7 +134,14 @@ def _line(first_line: int | None, statement: Any) -> int | None:
 
 
 class Runner:
-    """Applies or reverts the steps of a plan, stopping at the first failure."""
+    """Applies or reverts the steps of a plan, stopping at the first failure.
+
+    A step is *atomic* when it runs in a transaction on an engine whose DDL is transactional:
+    its changes, history row and audit row commit together or not at all. Any other step is
+    *tracked*: its history row is marked ``running`` (committed) before it starts, so that a
+    crash, a kill or a failure half-way leaves a dirty row telling the truth, which blocks
+    further runs until ``lamina repair`` resolves it.
+    """
 
     def __init__(
         self,
@@ -117,12 +151,14 @@ class Runner:
         user: str,
         host: str,
         on_event: EventSink | None = None,
+        max_migration_time_ms: int | None = None,
     ) -> None:
         self.backend = backend
         self.history = history
         self.user = user
         self.host = host
         self.on_event = on_event or (lambda event: None)
+        self.max_migration_time_ms = max_migration_time_ms
 
     def run(self, plan: Plan, migrations: Mapping[str, Migration]) -> list[str]:
         """Run every step of ``plan``; returns the ids completed.
@@ -130,67 +166,94 @@ class Runner:
         Raises:
             ExecutionError: a step failed; it was rolled back (when the engine allows) and
                 nothing after it ran. ``.applied`` lists the ids that completed before it.
+            LockLostError: a table-mode lock was taken over; stopped before the next step.
         """
         done: list[str] = []
         total = len(plan.steps)
-        for index, step in enumerate(plan.steps, start=1):
-            migration = migrations[step.migration_id]
-            self._emit("start", plan, step, migration, index, total)
-            started = time.perf_counter()
-            try:
-                self._run_step(plan.direction, step, migration, started)
-            except ExecutionError as exc:
-                self._emit("fail", plan, step, migration, index, total, started)
-                exc.applied = tuple(done)
-                raise
-            done.append(step.migration_id)
-            self._emit("done", plan, step, migration, index, total, started)
+        watchdog = Watchdog(self.max_migration_time_ms, self.backend.interrupt)
+        try:
+            for index, step in enumerate(plan.steps, start=1):
+                self.backend.check_lock()
+                migration = migrations[step.migration_id]
+                started = time.perf_counter()
+                try:
+                    self._run_step(plan, step, migration, index, total, watchdog, started)
+                except ExecutionError as exc:
+                    self._emit("fail", plan, step, migration, index, total, started)
+                    exc.applied = tuple(done)
+                    raise
+                done.append(step.migration_id)
+                self._emit("done", plan, step, migration, index, total, started)
+        finally:
+            watchdog.close()
         return done
 
     def _run_step(
-        self, direction: Direction, step: PlanStep, migration: Migration, started: float
+        self,
+        plan: Plan,
+        step: PlanStep,
+        migration: Migration,
+        index: int,
+        total: int,
+        watchdog: Watchdog,
+        started: float,
     ) -> None:
-        executor = _LiveExecutor(self.backend)
-        migration.bind(executor)
+        direction = plan.direction
         # The file's declared metadata is authoritative for .sql and .py files alike.
         transactional = step.file.meta.transactional if step.file else migration.transactional
+        atomic = transactional and self.backend.capabilities.transactional_ddl
+        statements = None
+        if not atomic:
+            statements = len(record_statements(migration, direction, self.backend.dialect))
+        self._emit(
+            "start", plan, step, migration, index, total, atomic=atomic, statements=statements
+        )
+        executor = _LiveExecutor(self.backend, watchdog, in_transaction=transactional)
+        migration.bind(executor)
+        if not atomic:
+            self._mark_running(direction, step)
+        watchdog.arm()
         try:
             if transactional:
                 with self.backend.transaction():
                     self._change(direction, migration)
-                    self._record(direction, step, migration, started)
+                    watchdog.check()
+                    self._record(direction, step, started, tracked=not atomic)
             else:
                 self._change(direction, migration)
+                watchdog.check()
                 with self.backend.transaction():
-                    self._record(direction, step, migration, started)
+                    self._record(direction, step, started, tracked=True)
         except KeyboardInterrupt:
-            self._audit_failure(step, direction, "interrupted (Ctrl-C)", started)
+            self._fail(step, direction, executor, "interrupted (Ctrl-C)", started, atomic)
             raise
         except LaminaError as exc:
             if not isinstance(exc, HistoryError):
                 raise  # a lock or connection problem: not this migration's fault
             # Recording failed inside the migration's transaction, so the migration went too.
-            self._audit_failure(step, direction, exc.message, started)
+            kept = self._fail(step, direction, executor, exc.message, started, atomic)
             raise ExecutionError(
-                step.migration_id,
-                None,
-                exc.message,
-                rolled_back=transactional,
-                hint=_hint(transactional),
+                step.migration_id, None, exc.message, rolled_back=not kept, hint=_hint(step, kept)
             ) from exc
         except Exception as exc:
-            error = self._describe(exc, migration)
-            self._audit_failure(step, direction, error, started)
+            if watchdog.fired or isinstance(exc, MigrationTimeout):
+                error = (
+                    f"stopped after exceeding MAX_MIGRATION_TIME ({self.max_migration_time_ms} ms)"
+                )
+            else:
+                error = self._describe(exc)
+            kept = self._fail(step, direction, executor, error, started, atomic)
             statement = executor.current
             raise ExecutionError(
                 step.migration_id,
                 statement.sql if statement else None,
                 error,
                 line=statement.line if statement else _user_line(exc, migration),
-                rolled_back=transactional,
-                hint=_hint(transactional),
+                rolled_back=not kept,
+                hint=_hint(step, kept),
             ) from exc
         finally:
+            watchdog.disarm()
             migration.bind(None)
 
     def _change(self, direction: Direction, migration: Migration) -> None:
@@ -199,25 +262,45 @@ class Runner:
         else:
             migration.down()
 
+    def _mark_running(self, direction: Direction, step: PlanStep) -> None:
+        """Commit a ``running`` row before a tracked step, so a crash leaves it dirty."""
+        detail = f"{direction.value} started {History.now()} by {self.user}@{self.host}"
+        with self.backend.transaction():
+            if direction is Direction.UP:
+                self.history.record_apply(
+                    self._applied_row(step, 0, state="running", detail=detail)
+                )
+            else:
+                self.history.mark(step.migration_id, "running", detail=detail)
+
+    def _applied_row(
+        self, step: PlanStep, elapsed_ms: int, *, state: str = "applied", detail: str | None = None
+    ) -> AppliedMigration:
+        assert step.file is not None
+        return AppliedMigration(
+            id=step.migration_id,
+            version=step.version,
+            name=step.file.meta.name,
+            category=step.file.meta.category.value,
+            checksum=step.file.checksum,
+            applied_at=History.now(),
+            execution_ms=elapsed_ms,
+            applied_by=self.user,
+            host=self.host,
+            state=state,
+            detail=detail,
+        )
+
     def _record(
-        self, direction: Direction, step: PlanStep, migration: Migration, started: float
+        self, direction: Direction, step: PlanStep, started: float, *, tracked: bool
     ) -> None:
         elapsed = _ms_since(started)
         if direction is Direction.UP:
-            assert step.file is not None
-            self.history.record_apply(
-                AppliedMigration(
-                    id=step.migration_id,
-                    version=step.version,
-                    name=step.file.meta.name,
-                    category=step.file.meta.category.value,
-                    checksum=step.file.checksum,
-                    applied_at=History.now(),
-                    execution_ms=elapsed,
-                    applied_by=self.user,
-                    host=self.host,
-                )
-            )
+            row = self._applied_row(step, elapsed)
+            if tracked:
+                self.history.finish_apply(row)
+            else:
+                self.history.record_apply(row)
             action = AuditAction.APPLY
         else:
             self.history.record_rollback(step.migration_id)
@@ -231,12 +314,36 @@ class Runner:
             detail=detail,
         )
 
-    def _audit_failure(
-        self, step: PlanStep, direction: Direction, error: str, started: float
-    ) -> None:
-        """Write the failure in a transaction of its own: the migration's was rolled back."""
+    def _fail(
+        self,
+        step: PlanStep,
+        direction: Direction,
+        executor: _LiveExecutor,
+        error: str,
+        started: float,
+        atomic: bool,
+    ) -> bool:
+        """Record a failed step after its rollback; returns whether any of its work was kept.
+
+        Written in a transaction of its own (the migration's was rolled back). A tracked step
+        whose work was all undone gets its history row back as it was; one that kept work is
+        marked ``failed`` with the statement it reached. Errors here are swallowed: the
+        original failure is what the user must see.
+        """
+        kept = not atomic and executor.kept
         try:
             with self.backend.transaction():
+                if kept:
+                    self.history.mark(
+                        step.migration_id,
+                        "failed",
+                        failed_statement=executor.reached or None,
+                        detail=f"{direction.value} failed at statement {executor.reached}: {error}",
+                    )
+                elif not atomic and direction is Direction.UP:
+                    self.history.record_rollback(step.migration_id)
+                elif not atomic:
+                    self.history.mark(step.migration_id, "applied")
                 self.history.audit(
                     AuditAction.FAIL,
                     migration_id=step.migration_id,
@@ -244,10 +351,11 @@ class Runner:
                     duration_ms=_ms_since(started),
                     detail=f"{direction.value}: {error}",
                 )
-        except Exception:  # the original failure is what the user must see
+        except Exception:  # see the docstring
             pass
+        return kept
 
-    def _describe(self, exc: Exception, migration: Migration) -> str:
+    def _describe(self, exc: Exception) -> str:
         if self.backend.is_driver_error(exc):
             return self.backend.describe_error(exc)
         return f"{type(exc).__name__}: {exc}"
@@ -261,6 +369,9 @@ class Runner:
         index: int,
         total: int,
         started: float | None = None,
+        *,
+        atomic: bool = True,
+        statements: int | None = None,
     ) -> None:
         self.on_event(
             RunEvent(
@@ -272,6 +383,8 @@ class Runner:
                 total,
                 None if started is None else _ms_since(started),
                 step.out_of_order,
+                atomic,
+                statements,
             )
         )
 
@@ -294,10 +407,11 @@ def _user_line(exc: BaseException, migration: Migration) -> int | None:
     return lines[-1] if lines else None
 
 
-def _hint(transactional: bool) -> str:
-    if transactional:
+def _hint(step: PlanStep, kept: bool) -> str:
+    if not kept:
         return "fix the migration and run `lamina up` again; nothing of it was kept"
     return (
-        "this migration ran outside a transaction, so statements before the failing one "
-        "were kept: inspect the database, fix it by hand, then run `lamina up` again"
+        "statements before the failing one were kept (they ran outside a transaction or "
+        "committed implicitly), and the migration is marked failed: finish or undo it by hand, "
+        f"then run `lamina repair {step.migration_id} --mark-applied` or `--mark-rolled-back`"
     )

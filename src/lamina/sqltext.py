@@ -41,6 +41,7 @@ __all__ = [
     "SqlSource",
     "Statement",
     "has_statements",
+    "is_data_statement",
     "parse_sql_migration",
     "split_segments",
     "split_statements",
@@ -335,6 +336,22 @@ def split_statements(script: str, dialect: str) -> list[Statement]:
 def has_statements(sql: str, dialect: str) -> bool:
     """False when ``sql`` is only whitespace and comments (an "empty" down section)."""
     return any(piece.statement is not None for piece in _split(sql, dialect))
+
+
+#: First keywords of statements that MySQL/MariaDB run inside the open transaction: row
+#: changes and reads, and session settings. Everything else (DDL, LOCK TABLES, GRANT...) is
+#: taken to commit implicitly, so a failure after it leaves the database half-migrated.
+_DATA_KEYWORDS = frozenset(
+    {"INSERT", "UPDATE", "DELETE", "REPLACE", "SELECT", "WITH", "VALUES", "SET", "DO"}
+)
+
+
+def is_data_statement(sql: str) -> bool:
+    """Whether a statement from :func:`split_statements` (which starts at its first token)
+    runs inside the transaction on an engine without transactional DDL. Unsure means False:
+    the caller then treats the statement's effect as kept, the safe assumption."""
+    head = sql.lstrip("(").split(None, 1)
+    return bool(head) and head[0].upper() in _DATA_KEYWORDS
 
 
 @dataclass(frozen=True, slots=True)

@@ -60,7 +60,7 @@ class DatabaseURL:
         if ":" in host:
             host = f"[{host}]"
         port = f":{self.port}" if self.port else ""
-        query = "&".join(f"{k}={v}" for k, v in self.query if k.lower() != "password")
+        query = "&".join(f"{k}={'***' if 'password' in k.lower() else v}" for k, v in self.query)
         return f"{self.scheme}://{auth}{host}{port}/{self.database or ''}" + (
             f"?{query}" if query else ""
         )

@@ -181,7 +181,13 @@ def test_inconsistent_sets_are_refused(make_migrations, settings_for, raw_db, fi
     with pytest.raises(ValidationError) as caught:
         Lamina(settings_for()).up()
     assert any(expected in p.render() for p in caught.value.problems)
-    assert raw_db.tables() <= {"lamina_migrations", "lamina_migration_log", "lamina_meta"}
+    # lamina's own tables (and on servers the lock's owner record), nothing from the files
+    assert raw_db.tables() <= {
+        "lamina_migrations",
+        "lamina_migration_log",
+        "lamina_meta",
+        "lamina_lock",
+    }
 
 
 def test_modified_applied_migration_is_refused_unless_forced(
@@ -259,7 +265,9 @@ def test_branch_merge_applies_older_migration_out_of_order(
     assert detail == [("out of order",)]
 
 
-def test_dry_run_changes_nothing_not_even_the_file(make_migrations, settings_for, db_url) -> None:
+def test_dry_run_changes_nothing_not_even_the_file(
+    make_migrations, settings_for, db_url, engine, raw_db
+) -> None:
     make_migrations({"001_users.sql": USERS, "002_posts.py": POSTS_PY})
     result = Lamina(settings_for()).up(dry_run=True)
 
@@ -271,7 +279,9 @@ def test_dry_run_changes_nothing_not_even_the_file(make_migrations, settings_for
         "CREATE TABLE posts (id INTEGER PRIMARY KEY, body TEXT)",
         "INSERT INTO posts VALUES (1, 'semi;colon ''quoted''')",
     ]
-    assert not Path(db_url.partition(":///")[2]).exists()
+    if engine in ("duckdb", "sqlite"):
+        assert not Path(db_url.partition(":///")[2]).exists()
+    assert raw_db.tables() == set()  # on PostgreSQL not even the ?schema= is created
 
 
 def test_dry_run_on_existing_database_creates_no_lamina_tables(
@@ -280,17 +290,9 @@ def test_dry_run_on_existing_database_creates_no_lamina_tables(
     make_migrations({"001_users.sql": USERS})
     settings = settings_for()
     # A database that exists but has never seen lamina.
-    if raw_db.engine == "duckdb":
-        import duckdb
-
-        duckdb.connect(raw_db.path).execute("CREATE TABLE existing (id INTEGER)").close()
-    else:
-        import sqlite3
-
-        con = sqlite3.connect(raw_db.path)
-        con.execute("CREATE TABLE existing (id INTEGER)")
-        con.commit()
-        con.close()
+    if raw_db.engine == "postgresql":
+        raw_db.execute(f"CREATE SCHEMA {raw_db.schema}")
+    raw_db.execute("CREATE TABLE existing (id INTEGER)")
     Lamina(settings).up(dry_run=True)
     assert raw_db.tables() == {"existing"}
 
@@ -324,7 +326,7 @@ def test_data_migration_reads_rows_with_fetch_all(make_migrations, settings_for,
     assert raw_db.query("SELECT email FROM users ORDER BY id") == [("a@x.org",), ("b@y.org",)]
 
 
-def test_non_transactional_failure_says_it_was_not_rolled_back(
+def test_non_transactional_failure_is_not_rolled_back_and_marks_the_migration_failed(
     make_migrations, settings_for, raw_db
 ) -> None:
     make_migrations(
@@ -342,15 +344,18 @@ def test_non_transactional_failure_says_it_was_not_rolled_back(
     assert not caught.value.rolled_back
     assert "NOT rolled back" in caught.value.message
     assert "kept" in raw_db.tables()
-    assert raw_db.applied_ids() == []
+    assert raw_db.query("SELECT id, state, failed_statement FROM lamina_migrations") == [
+        ("001_loose", "failed", 2)
+    ]
 
 
-def test_migration_that_swallows_a_database_error_is_not_recorded_as_applied_on_duckdb(
+def test_a_migration_that_swallows_a_database_error_is_refused_where_the_engine_aborts(
     make_migrations, settings_for, raw_db, engine
 ) -> None:
-    """DuckDB aborts the transaction on any failed statement and its COMMIT would quietly
-    roll back; lamina must report that instead of recording the migration as applied.
-    SQLite rolls back only the failed statement, so there the migration goes on and commits."""
+    """DuckDB and PostgreSQL abort the transaction on any failed statement, and their COMMIT
+    would quietly roll back; lamina must report that instead of recording the migration as
+    applied. SQLite and MySQL roll back only the failed statement, so there the migration goes
+    on and commits."""
     make_migrations(
         {
             "001_swallow.py": """
@@ -370,10 +375,11 @@ def test_migration_that_swallows_a_database_error_is_not_recorded_as_applied_on_
             """
         }
     )
-    if engine == "duckdb":
+    if engine in ("duckdb", "postgresql"):
         with pytest.raises(ExecutionError) as caught:
             Lamina(settings_for()).up()
         assert "transaction is aborted" in caught.value.message
+        assert "earlier statement" in caught.value.message
         assert raw_db.applied_ids() == []
         assert "kept" not in raw_db.tables()
     else:

@@ -1,7 +1,8 @@
-"""One contract, every embedded engine: connection, transactions, history and locking.
+"""One contract, every engine: connection, transactions, history and locking.
 
-Each test taking ``engine``/``db_url`` (or a fixture built on them) runs on DuckDB and SQLite,
-against real database files; lock tests use real second processes.
+Each test taking ``engine``/``db_url`` (or a fixture built on them) runs on DuckDB and SQLite
+files and on the PostgreSQL and MariaDB test servers; tests about database *files* run on the
+file engines only. Lock tests use real second processes.
 """
 
 from __future__ import annotations
@@ -51,12 +52,17 @@ def applied_row(migration_id: str, version: int, applied_at: str) -> AppliedMigr
     )
 
 
+#: Tests about database files (creation, sidecar lock file, :memory:) run on these engines.
+file_engines = pytest.mark.parametrize("engine", ["duckdb", "sqlite"])
+
+
 def file_of(url: DatabaseURL) -> Path:
     assert url.path is not None
     return Path(url.path)
 
 
 # -- connection ---------------------------------------------------------------------------------
+@file_engines
 def test_connect_creates_the_file(url: DatabaseURL) -> None:
     backend = open_backend(url)
     assert not backend.exists()
@@ -70,6 +76,7 @@ def test_connect_creates_the_file(url: DatabaseURL) -> None:
         backend.close()  # safe twice
 
 
+@file_engines
 def test_read_only_connect_reads_an_existing_file(url: DatabaseURL) -> None:
     with open_backend(url) as writer:
         writer.connect()
@@ -83,6 +90,7 @@ def test_read_only_connect_reads_an_existing_file(url: DatabaseURL) -> None:
         assert reader.is_driver_error(refused.value)
 
 
+@file_engines
 def test_read_only_connect_never_creates_the_file(url: DatabaseURL) -> None:
     with (
         open_backend(url, read_only=True) as reader,
@@ -92,6 +100,7 @@ def test_read_only_connect_never_creates_the_file(url: DatabaseURL) -> None:
     assert not file_of(url).exists()
 
 
+@file_engines
 def test_a_file_that_is_not_a_database_is_unavailable(url: DatabaseURL) -> None:
     file_of(url).write_text("just some text, certainly not a database header\n" * 200)
     for read_only in (False, True):
@@ -103,6 +112,7 @@ def test_a_file_that_is_not_a_database_is_unavailable(url: DatabaseURL) -> None:
             assert "\n" not in caught.value.message
 
 
+@file_engines
 def test_a_missing_folder_is_unavailable(engine: str, tmp_path: Path) -> None:
     url = parse_url(f"{engine}:///{tmp_path / 'no' / 'such' / 'folder' / 'db.file'}")
     with open_backend(url) as backend, pytest.raises(BackendUnavailableError) as caught:
@@ -116,6 +126,7 @@ def test_a_missing_folder_is_unavailable(engine: str, tmp_path: Path) -> None:
         pass
 
 
+@file_engines
 def test_in_memory_databases_work_without_a_lock(engine: str, owner: LockOwner) -> None:
     with open_backend(parse_url(f"{engine}:///:memory:")) as backend:
         assert backend.exists()
@@ -130,10 +141,10 @@ def test_in_memory_databases_work_without_a_lock(engine: str, owner: LockOwner) 
 # -- statements and transactions ----------------------------------------------------------------
 def test_query_returns_lists_of_tuples(backend: Backend) -> None:
     backend.execute("CREATE TABLE t (id INTEGER, label VARCHAR(10))")
-    backend.execute("INSERT INTO t VALUES (?, ?)", (1, "one"))
-    backend.execute("INSERT INTO t VALUES (?, ?)", [2, None])
+    backend.execute(backend.sql("INSERT INTO t VALUES (?, ?)"), (1, "one"))
+    backend.execute(backend.sql("INSERT INTO t VALUES (?, ?)"), [2, None])
     assert backend.query("SELECT id, label FROM t ORDER BY id") == [(1, "one"), (2, None)]
-    assert backend.query("SELECT id FROM t WHERE id > ?", (5,)) == []
+    assert backend.query(backend.sql("SELECT id FROM t WHERE id > ?"), (5,)) == []
     assert all(type(row) is tuple for row in backend.query("SELECT * FROM t"))
 
 
@@ -201,7 +212,7 @@ def test_history_ensure_creates_the_tables_once(history: History, backend: Backe
     history.ensure()
     for table in ("lamina_migrations", "lamina_migration_log", "lamina_meta"):
         assert backend.table_exists(table)
-    assert backend.query("SELECT name, value FROM lamina_meta") == [("layout_version", "1")]
+    assert backend.query("SELECT name, value FROM lamina_meta") == [("layout_version", "2")]
     History(backend, user="other", host="elsewhere").ensure()  # a fresh instance checks again
     assert backend.query("SELECT COUNT(*) FROM lamina_meta") == [(1,)]
     assert history.exists()
@@ -268,9 +279,9 @@ def test_history_now_is_fixed_width_utc() -> None:
 
 def test_history_written_by_a_newer_lamina_is_refused(history: History, backend: Backend) -> None:
     history.ensure()
-    backend.execute("UPDATE lamina_meta SET value = '2' WHERE name = 'layout_version'")
+    backend.execute("UPDATE lamina_meta SET value = '3' WHERE name = 'layout_version'")
     for call in (History.ensure, History.applied, History.events):
-        with pytest.raises(HistoryError, match=r"newer lamina \(layout 2\); upgrade lamina"):
+        with pytest.raises(HistoryError, match=r"newer lamina \(layout 3\); upgrade lamina"):
             call(History(backend, user="u", host="h"))
 
 
@@ -394,6 +405,7 @@ def test_lock_is_released_when_its_holder_is_killed(
         assert backend.lock_holder() == owner
 
 
+@file_engines
 def test_lock_file_is_private_and_survives_release(
     url: DatabaseURL, backend: Backend, owner: LockOwner
 ) -> None:
@@ -415,6 +427,7 @@ def test_lock_is_not_reentrant_and_timeout_zero_tries_once(
         assert time.monotonic() - started < 0.5
 
 
+@file_engines
 def test_an_uncreatable_lock_file_is_a_backend_error(
     url: DatabaseURL, backend: Backend, owner: LockOwner
 ) -> None:
@@ -559,3 +572,51 @@ def test_a_missing_backend_module_says_what_to_install(
         open_backend(parse_url(f"{scheme}://user:secret@localhost/app"))
     assert caught.value.hint == f"pip install 'lamina[{extra}]'"
     assert "secret" not in caught.value.message
+
+
+# -- layout upgrades ----------------------------------------------------------------------------
+def create_layout_1(backend: Backend) -> None:
+    """lamina's tables as the first release created them: no dirty-state columns."""
+    from lamina.backends.base import MIGRATION_COLUMNS_V2
+
+    added = "".join(f", {column}" for column in MIGRATION_COLUMNS_V2)
+    with backend.transaction():
+        for statement in backend.history_ddl:
+            backend.execute(statement.replace(added, ""))
+        backend.execute("INSERT INTO lamina_meta (name, value) VALUES ('layout_version', '1')")
+        backend.execute(
+            "INSERT INTO lamina_migrations (id, version, name, category, checksum, applied_at, "
+            "execution_ms, applied_by, host) VALUES ('001_old', 1, 'old', 'schema', 'sha256:x', "
+            "'2026-01-01T00:00:00.000000Z', 5, 'ana', 'box')"
+        )
+
+
+def test_a_layout_1_history_is_read_as_it_is_and_upgraded_by_the_next_writer(
+    backend: Backend,
+) -> None:
+    create_layout_1(backend)
+    reader = History(backend, user="u", host="h")
+    [row] = reader.applied()
+    assert (row.id, row.state, row.dirty) == ("001_old", "applied", False)
+    assert backend.query("SELECT value FROM lamina_meta") == [("1",)]  # reading changes nothing
+
+    writer = History(backend, user="u", host="h")
+    writer.ensure()
+    assert backend.query("SELECT value FROM lamina_meta") == [("2",)]
+    assert backend.query("SELECT id, state, failed_statement FROM lamina_migrations") == [
+        ("001_old", "applied", None)
+    ]
+    with backend.transaction():
+        writer.mark("001_old", "failed", failed_statement=3, detail="boom")
+    [row] = History(backend, user="u", host="h").applied()
+    assert (row.state, row.failed_statement, row.detail, row.dirty) == ("failed", 3, "boom", True)
+
+
+def test_an_interrupted_upgrade_is_finished_by_the_next_writer(backend: Backend) -> None:
+    """MySQL commits each ALTER by itself: a run killed mid-upgrade leaves some columns."""
+    create_layout_1(backend)
+    backend.execute("ALTER TABLE lamina_migrations ADD COLUMN state VARCHAR(16) DEFAULT 'applied'")
+    History(backend, user="u", host="h").ensure()
+    assert backend.query("SELECT value FROM lamina_meta") == [("2",)]
+    [row] = History(backend, user="u", host="h").applied()
+    assert (row.state, row.failed_statement, row.detail) == ("applied", None, None)

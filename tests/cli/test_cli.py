@@ -36,6 +36,9 @@ ENV_KEYS = (
     "LAMINA_STRICT_ORDER",
     "MIGRATION_REQUIRE_CONFIRMATION",
     "MAX_MIGRATION_TIME",
+    "LAMINA_LOCK_MODE",
+    "LAMINA_LOCK_TTL",
+    "LAMINA_TABLE_LOCK_TIMEOUT",
     "NO_COLOR",
 )
 
@@ -58,7 +61,7 @@ def test_version_and_help(run) -> None:
     assert run("--version").output.strip() == f"lamina, version {__version__}"
     bare = run()
     assert bare.exit_code == 0
-    for command in ("status", "validate", "create", "up", "rollback", "history"):
+    for command in ("status", "validate", "create", "up", "rollback", "history", "repair"):
         assert command in bare.output
 
 
@@ -336,3 +339,56 @@ def test_up_flags_to_force_and_strict_order(run, make_migrations) -> None:
     forced = run("up", "--force", "--json")
     assert forced.exit_code == 0
     assert json.loads(forced.stdout)["applied"] == ["004_more"]
+
+
+LOOSE = """
+    -- transactional: false
+    -- migrate:up
+    CREATE TABLE half (id INTEGER);
+    SELECT * FROM nowhere;
+    -- migrate:down
+    DROP TABLE half;
+"""
+
+
+def test_a_dirty_database_is_shown_blocked_and_repaired(run, make_migrations) -> None:
+    make_migrations({"001_users.sql": USERS, "002_loose.sql": LOOSE})
+    failed = run("up")
+    assert failed.exit_code == 1
+    assert "002_loose is not atomic: its 2 statements" in failed.output
+    assert "NOT rolled back" in failed.output
+    assert "lamina repair 002_loose --mark-applied" in failed.output
+
+    status = run("status")
+    assert status.exit_code == 1
+    assert "DIRTY: 002_loose stopped half-way at statement 2" in status.output
+    document = json.loads(run("status", "--json").output)
+    assert document["dirty"] == ["002_loose"]
+    [loose] = [m for m in document["migrations"] if m["id"] == "002_loose"]
+    assert (loose["status"], loose["failed_statement"]) == ("failed", 2)
+
+    blocked = run("up")
+    assert blocked.exit_code == 3
+    assert "the database is dirty: 002_loose stopped half-way" in blocked.output
+
+    assert run("repair", "002_loose").exit_code == 2  # which way it was fixed must be said
+    fixed = run("repair", "002_loose", "--mark-applied", "--json")
+    assert fixed.exit_code == 0, fixed.output
+    assert json.loads(fixed.output) == {
+        "id": "002_loose",
+        "marked": "applied",
+        "was": "failed",
+        "detail": json.loads(fixed.output)["detail"],
+    }
+    assert "nowhere" in json.loads(fixed.output)["detail"]
+    assert run("status").exit_code == 0
+    assert run("history", "--limit", "1", "--json").output.count('"action": "repair"') == 1
+
+
+def test_the_dry_run_warns_that_a_migration_is_not_atomic(run, make_migrations) -> None:
+    make_migrations({"001_loose.sql": LOOSE})
+    result = run("up", "--dry-run")
+    assert result.exit_code == 0
+    assert "not atomic: a failure after the first of its 2 statements" in result.output
+    document = json.loads(run("up", "--dry-run", "--json").output)
+    assert document["plan"][0]["atomic"] is False

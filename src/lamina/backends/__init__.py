@@ -9,11 +9,18 @@ from __future__ import annotations
 
 import importlib
 
-from lamina.backends.base import Backend, Capabilities
+from lamina.backends.base import Backend, BackendOptions, Capabilities
 from lamina.errors import BackendUnavailableError
 from lamina.urls import DatabaseURL
 
-__all__ = ["REGISTRY", "Backend", "Capabilities", "dialect_for", "open_backend"]
+__all__ = [
+    "REGISTRY",
+    "Backend",
+    "BackendOptions",
+    "Capabilities",
+    "dialect_for",
+    "open_backend",
+]
 
 #: Normalised URL scheme -> ``"module:Class"`` of its backend.
 REGISTRY: dict[str, str] = {
@@ -40,7 +47,9 @@ _INSTALL_HINTS: dict[str, str] = {
 }
 
 
-def open_backend(url: DatabaseURL, *, read_only: bool = False) -> Backend:
+def open_backend(
+    url: DatabaseURL, *, read_only: bool = False, options: BackendOptions | None = None
+) -> Backend:
     """The backend for ``url``, not yet connected.
 
     Example::
@@ -66,7 +75,7 @@ def open_backend(url: DatabaseURL, *, read_only: bool = False) -> Backend:
     backend_class = getattr(module, class_name, None)
     if not (isinstance(backend_class, type) and issubclass(backend_class, Backend)):
         raise BackendUnavailableError(f"{spec} is not a lamina backend", hint=hint)
-    return backend_class(url, read_only=read_only)
+    return backend_class(url, read_only=read_only, options=options)
 
 
 def dialect_for(url: DatabaseURL) -> str:

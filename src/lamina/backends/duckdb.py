@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 import duckdb
 
-from lamina.backends.base import Capabilities, history_tables
+from lamina.backends.base import BackendOptions, Capabilities, history_tables
 from lamina.backends.filelock import POLL_S, FileBackend, owner_of_process
 from lamina.errors import BackendError, BackendUnavailableError, LockTimeoutError
 from lamina.models import LockOwner
@@ -53,8 +53,14 @@ class DuckDBBackend(FileBackend):
         *history_tables("seq BIGINT PRIMARY KEY DEFAULT nextval('lamina_migration_log_seq')"),
     )
 
-    def __init__(self, url: DatabaseURL, *, read_only: bool = False) -> None:
-        super().__init__(url, read_only=read_only)
+    def __init__(
+        self,
+        url: DatabaseURL,
+        *,
+        read_only: bool = False,
+        options: BackendOptions | None = None,
+    ) -> None:
+        super().__init__(url, read_only=read_only, options=options)
         self._conn: duckdb.DuckDBPyConnection | None = None
         self._failed_in_transaction = False
 
@@ -129,6 +135,11 @@ class DuckDBBackend(FileBackend):
         except duckdb.Error:
             self._failed_in_transaction = True
             raise
+
+    def interrupt(self) -> None:
+        conn = self._conn
+        if conn is not None:
+            conn.interrupt()  # thread-safe: fails the running query with "INTERRUPT Error"
 
     def table_exists(self, table: str) -> bool:
         sql = (

@@ -23,7 +23,7 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from typing import ClassVar
 
-from lamina.backends.base import Backend
+from lamina.backends.base import Backend, BackendOptions
 from lamina.errors import BackendError, BackendUnavailableError, LockTimeoutError
 from lamina.models import LockOwner
 from lamina.urls import DatabaseURL
@@ -109,8 +109,14 @@ class FileBackend(Backend):
     in-memory database lives in one process, so it needs none.
     """
 
-    def __init__(self, url: DatabaseURL, *, read_only: bool = False) -> None:
-        super().__init__(url, read_only=read_only)
+    def __init__(
+        self,
+        url: DatabaseURL,
+        *,
+        read_only: bool = False,
+        options: BackendOptions | None = None,
+    ) -> None:
+        super().__init__(url, read_only=read_only, options=options)
         if url.path is None:
             raise ValueError(f"{url.scheme} URL without a file path")
         self.path = url.path if url.is_memory else os.path.abspath(url.path)
@@ -207,14 +213,7 @@ def _acquire(fd: int, path: str, timeout_s: float, target: str) -> None:
 
 
 def _write_owner(fd: int, path: str, owner: LockOwner) -> None:
-    record = {
-        "host": owner.host,
-        "pid": owner.pid,
-        "started_at": owner.started_at,
-        "command": owner.command,
-        "container": owner.container,
-    }
-    data = json.dumps(record).encode("utf-8")
+    data = json.dumps(owner.to_record()).encode("utf-8")
     try:
         # os-level writes are unbuffered: readers see the record as soon as pwrite returns.
         os.ftruncate(fd, 0)
@@ -247,23 +246,7 @@ def _read_owner(fd: int) -> LockOwner:
         record = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
         record = {}
-    return _owner_from_record(record if isinstance(record, dict) else {})
-
-
-def _owner_from_record(record: dict[str, object]) -> LockOwner:
-    def text(key: str) -> str | None:
-        value = record.get(key)
-        return value if isinstance(value, str) else None
-
-    raw = record.get("pid")
-    pid = raw if isinstance(raw, int) and not isinstance(raw, bool) and raw > 0 else 0
-    return LockOwner(
-        host=text("host") or UNKNOWN,
-        pid=pid,
-        started_at=text("started_at") or UNKNOWN,
-        command=text("command") or "",
-        container=text("container"),
-    )
+    return LockOwner.from_record(record)
 
 
 def _process_started_at(pid: int, program: str) -> str | None:

@@ -14,7 +14,7 @@ from contextlib import AbstractContextManager, contextmanager
 from typing import Any, ClassVar
 from urllib.parse import quote
 
-from lamina.backends.base import Capabilities, history_tables
+from lamina.backends.base import BackendOptions, Capabilities, history_tables
 from lamina.backends.filelock import FileBackend
 from lamina.errors import BackendError, BackendUnavailableError, LockTimeoutError
 from lamina.urls import DatabaseURL
@@ -46,8 +46,14 @@ class SQLiteBackend(FileBackend):
         "seq INTEGER PRIMARY KEY AUTOINCREMENT"
     )
 
-    def __init__(self, url: DatabaseURL, *, read_only: bool = False) -> None:
-        super().__init__(url, read_only=read_only)
+    def __init__(
+        self,
+        url: DatabaseURL,
+        *,
+        read_only: bool = False,
+        options: BackendOptions | None = None,
+    ) -> None:
+        super().__init__(url, read_only=read_only, options=options)
         self._conn: sqlite3.Connection | None = None
         self._busy_s = _MIN_BUSY_S
 
@@ -120,6 +126,13 @@ class SQLiteBackend(FileBackend):
             return [tuple(row) for row in cursor.fetchall()]
         finally:
             cursor.close()
+
+    def interrupt(self) -> None:
+        conn = self._conn
+        if conn is not None:
+            # sqlite3_interrupt is the one call SQLite allows from another thread; the running
+            # statement fails with "interrupted" and SQLite rolls the transaction back.
+            conn.interrupt()
 
     def table_exists(self, table: str) -> bool:
         sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE"

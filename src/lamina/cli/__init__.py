@@ -32,7 +32,11 @@ class LaminaGroup(click.Group):
         except (click.exceptions.Exit, click.exceptions.Abort):
             raise
         except KeyboardInterrupt:
-            _print_error("interrupted: the migration in progress was rolled back", None)
+            _print_error(
+                "interrupted: the migration in progress was stopped and rolled back where the "
+                "engine allows",
+                "run `lamina status`: a migration that could not be rolled back shows as failed",
+            )
             ctx.exit(EXIT_INTERRUPTED)
         except Exception as exc:
             from lamina.errors import LaminaError
@@ -71,7 +75,8 @@ def _print_error(message: str, hint: str | None) -> None:
 @click.option(
     "--database-url",
     metavar="URL",
-    help="Target database, e.g. duckdb:///./app.duckdb, sqlite:///app.db. "
+    help="Target database: duckdb:///./app.duckdb, sqlite:///app.db, "
+    "postgresql://user@host/db?schema=app, mysql://user@host/db. "
     "[env: DATABASE_URL, or DB_PATH for a DuckDB file]",
 )
 @click.option(
@@ -91,6 +96,12 @@ def _print_error(message: str, hint: str | None) -> None:
     metavar="SECONDS",
     help="How long to wait for another run's lock. [env: LAMINA_LOCK_TIMEOUT; default: 60]",
 )
+@click.option(
+    "--lock-mode",
+    type=click.Choice(["session", "table"]),
+    help="How PostgreSQL/MySQL hold the migration lock; `table` works through PgBouncer in "
+    "transaction mode. [env: LAMINA_LOCK_MODE; default: session]",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Show tracebacks on errors.")
 @click.version_option(__version__, "--version", prog_name="lamina")
 @click.pass_context
@@ -100,6 +111,7 @@ def cli(
     migrations_dir: str | None,
     env_name: str | None,
     lock_timeout: float | None,
+    lock_mode: str | None,
     verbose: bool,
 ) -> None:
     """lamina: safe, verified, fast database schema migrations.
@@ -112,6 +124,7 @@ def cli(
         "migrations_dir": migrations_dir,
         "env": env_name,
         "lock_timeout_s": lock_timeout,
+        "lock_mode": lock_mode,
     }
     if ctx.invoked_subcommand is None:
         click.echo(ctx.get_help())

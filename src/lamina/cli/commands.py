@@ -43,9 +43,10 @@ def _lamina(ctx: click.Context, *, progress: bool = False, **overrides: Any) -> 
 @json_option
 @click.pass_context
 def status(ctx: click.Context, as_json: bool) -> None:
-    """Show applied, pending, modified and missing migrations.
+    """Show applied, pending, modified, missing and failed migrations, and the lock holder.
 
-    Exits 1 when an applied migration was modified or its file is missing.
+    Exits 1 when an applied migration was modified, its file is missing, or one failed
+    half-way (a dirty database).
     """
     from lamina.cli import render
 
@@ -170,4 +171,35 @@ def history(ctx: click.Context, limit: int, as_json: bool) -> None:
     render.history(_lamina(ctx).history(limit), as_json=as_json)
 
 
-COMMANDS = (status, validate, create, up, rollback, history)
+@click.command()
+@click.argument("migration_id", metavar="ID")
+@click.option(
+    "--mark-applied",
+    "mark",
+    flag_value="applied",
+    help="You finished the migration by hand: record it as applied.",
+)
+@click.option(
+    "--mark-rolled-back",
+    "mark",
+    flag_value="rolled-back",
+    help="You undid what it did: forget it, so it is pending again.",
+)
+@json_option
+@click.pass_context
+def repair(ctx: click.Context, migration_id: str, mark: str | None, as_json: bool) -> None:
+    """Resolve a migration that failed half-way (a dirty database).
+
+    A migration that cannot be rolled back as a whole (MySQL DDL, or one declared
+    non-transactional) is recorded as failed when it stops half-way, and nothing else runs
+    until you fix the database by hand and tell lamina which way you fixed it.
+    """
+    from lamina.cli import render
+
+    if mark is None:
+        raise click.UsageError("say how you fixed it: --mark-applied or --mark-rolled-back")
+    result = _lamina(ctx).repair(migration_id, "applied" if mark == "applied" else "rolled-back")
+    render.repaired(result, as_json=as_json)
+
+
+COMMANDS = (status, validate, create, up, rollback, history, repair)

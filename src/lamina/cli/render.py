@@ -19,7 +19,14 @@ from lamina.models import AuditEvent, MigrationState, Problem, StatusReport
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from lamina.api import CreateResult, RollbackResult, StepPreview, UpResult, ValidationResult
+    from lamina.api import (
+        CreateResult,
+        RepairResult,
+        RollbackResult,
+        StepPreview,
+        UpResult,
+        ValidationResult,
+    )
     from lamina.runner import RunEvent
 
 _STATE_STYLE = {
@@ -27,6 +34,7 @@ _STATE_STYLE = {
     MigrationState.PENDING: "yellow",
     MigrationState.MODIFIED: "bold red",
     MigrationState.MISSING: "bold red",
+    MigrationState.FAILED: "bold red",
 }
 _RISK_STYLE = {"info": "cyan", "warning": "yellow", "danger": "bold red"}
 
@@ -72,9 +80,15 @@ def status_document(report: StatusReport) -> dict[str, Any]:
                 "status": m.state.value,
                 "applied_at": m.applied_at,
                 "out_of_order": m.out_of_order,
+                **(
+                    {"failed_statement": m.failed_statement, "detail": m.detail}
+                    if m.state is MigrationState.FAILED
+                    else {}
+                ),
             }
             for m in report.migrations
         ],
+        "dirty": [m.id for m in report.dirty],
         "lock": _lock_document(report),
         "problems": [_problem_document(p) for p in report.problems],
     }
@@ -108,6 +122,14 @@ def status(report: StatusReport, *, as_json: bool) -> None:
     out.print(_BAR)
     out.print("[bold]📊 MIGRATION STATUS")
     out.print(_BAR)
+    for m in report.dirty:
+        out.print(
+            f"[bold red]⛔ DIRTY: {m.id} stopped half-way"
+            + (f" at statement {m.failed_statement}" if m.failed_statement else "")
+            + f" ({m.detail or m.state.value}).[/]\n"
+            "   Nothing will run until it is resolved: fix the database by hand, then "
+            f"`lamina repair {m.id} --mark-applied` (finished) or `--mark-rolled-back` (undone)."
+        )
     out.print(f"Database:           {report.database} ({report.environment})")
     last = report.last_applied
     out.print(f"Current version:    {report.current_version}")
@@ -146,7 +168,7 @@ def _status_table(report: StatusReport) -> None:
         for m in report.migrations
         if m.id in recent
         or m.id in pending_ids
-        or m.state in (MigrationState.MODIFIED, MigrationState.MISSING)
+        or m.state in (MigrationState.MODIFIED, MigrationState.MISSING, MigrationState.FAILED)
     ]
     if not rows:
         return
@@ -222,6 +244,12 @@ def progress_printer() -> Any:
         verb = "applied" if event.direction.value == "up" else "reverted"
         counter = f"[{event.index}/{event.total}]"
         if event.kind == "start":
+            if not event.atomic and (event.statements or 0) > 1:
+                out.print(
+                    f"[yellow]⚠ {event.migration_id} is not atomic: its {event.statements} "
+                    "statements cannot be rolled back together if one fails (DDL commits "
+                    "implicitly, or it runs outside a transaction)"
+                )
             if out.is_terminal:
                 out.print(f"[dim]{counter} {event.migration_id} …", end="\r")
             return
@@ -244,6 +272,7 @@ def _preview_document(preview: StepPreview) -> dict[str, Any]:
         "name": preview.name,
         "category": preview.category,
         "out_of_order": preview.step.out_of_order,
+        "atomic": preview.atomic,
         "risk": preview.risk.level.label if preview.risk.level else None,
         "findings": [
             {
@@ -271,6 +300,12 @@ def _previews(previews: Sequence[StepPreview], verb: str) -> None:
             f"[bold]{verb} {preview.step.migration_id}[/]  {preview.name}  "
             f"[dim]\\[{preview.category}][/]  risk: {risk}{late}"
         )
+        if not preview.atomic and len(preview.statements) > 1:
+            out.print(
+                f"    [yellow]not atomic: a failure after the first of its "
+                f"{len(preview.statements)} statements leaves earlier ones applied, and the "
+                "migration marked failed"
+            )
         for finding in preview.risk.findings:
             style = _RISK_STYLE[finding.level.label]
             out.print(f"    [{style}]{finding.level.label}[/] {finding.rule}: {finding.message}")
@@ -352,6 +387,22 @@ def rollback(result: RollbackResult, *, as_json: bool) -> None:
     )
 
 
+# -- repair ----------------------------------------------------------------------------------
+def repaired(result: RepairResult, *, as_json: bool) -> None:
+    if as_json:
+        emit_json(
+            {
+                "id": result.migration_id,
+                "marked": result.mark,
+                "was": result.was.state,
+                "detail": result.was.detail,
+            }
+        )
+        return
+    now = "applied" if result.mark == "applied" else "pending again (its row was removed)"
+    console().print(f"[green]✅ {result.migration_id} repaired: now {now}.")
+
+
 # -- create ----------------------------------------------------------------------------------
 def created(result: CreateResult, *, as_json: bool) -> None:
     """Just the path on stdout, so ``$EDITOR "$(lamina create add_phone)"`` works."""
@@ -392,7 +443,7 @@ def history(events: Sequence[AuditEvent], *, as_json: bool) -> None:
         table.add_column(column, no_wrap=True)
     table.add_column("detail", overflow="fold")
     for e in events:
-        style = "bold red" if e.action in ("fail", "force") else ""
+        style = "bold red" if e.action in ("fail", "force", "repair") else ""
         took = f"{e.duration_ms} ms" if e.duration_ms is not None else ""
         table.add_row(
             _short_time(e.at),
