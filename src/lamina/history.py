@@ -306,15 +306,26 @@ class History:
         return self._verified or self.exists()
 
     def _create(self) -> None:
+        """Create the tables, ``lamina_migrations`` last: its existence is what readers take
+        as "lamina's tables are here", so on MySQL, where each CREATE commits by itself, a
+        concurrent ``status`` never sees a half-made set."""
         backend = self.backend
         present = [table for table in (LOG, META) if backend.table_exists(table)]
-        if present:
+        if present and not self._interrupted_creation(present):
             raise self._incomplete([MIGRATIONS], present)
+        last = [s for s in backend.history_ddl if _creates(s, MIGRATIONS)]
+        first = [s for s in backend.history_ddl if s not in last]
         try:
             with backend.transaction():
-                for statement in backend.history_ddl:
+                for statement in first:
+                    if not any(_creates(statement, table) for table in present):
+                        backend.execute(statement)
+                if META not in present or not self._stored_layout():
+                    backend.execute(
+                        backend.sql(_SET_LAYOUT), (LAYOUT_KEY, str(self.LAYOUT_VERSION))
+                    )
+                for statement in last:
                     backend.execute(statement)
-                backend.execute(backend.sql(_SET_LAYOUT), (LAYOUT_KEY, str(self.LAYOUT_VERSION)))
         except Exception as exc:
             if not backend.is_driver_error(exc):
                 raise
@@ -325,6 +336,24 @@ class History:
                 f"cannot create lamina's tables in {backend.target()}: "
                 f"{backend.describe_error(exc)}"
             ) from exc
+
+    def _interrupted_creation(self, present: Sequence[str]) -> bool:
+        """Whether ``present`` is what a creation cut short on MySQL leaves: the log and meta
+        tables, still empty but for the layout row. Anything else means history was lost
+        (``lamina_migrations`` dropped by hand) and must not be silently started afresh."""
+        if self.backend.capabilities.transactional_ddl:
+            return False
+        try:
+            if LOG in present and self.backend.query(f"SELECT COUNT(*) FROM {LOG}")[0][0]:
+                return False
+            if META in present:
+                rows = self.backend.query(f"SELECT name FROM {META}")
+                return all(str(row[0]) == LAYOUT_KEY for row in rows)
+        except Exception as exc:
+            if not self.backend.is_driver_error(exc):
+                raise
+            return False
+        return True
 
     def _verify(self) -> int:
         """Check the tables are usable; returns their layout (an older one is upgradable)."""
@@ -458,7 +487,7 @@ class History:
         for table, columns in _COLUMNS.items():
             lost = [column for column in columns if not self._has_column(table, column)]
             if lost:
-                ddl = next((s for s in backend.history_ddl if f"TABLE {table} (" in s), "")
+                ddl = next((s for s in backend.history_ddl if _creates(s, table)), "")
                 return HistoryError(
                     f"lamina's table {table} in {backend.target()} has no column "
                     f"{', '.join(lost)}: it was changed outside lamina",
@@ -490,6 +519,11 @@ class History:
             f"lamina's table {table} in {self.backend.target()} holds a malformed row: {exc}",
             hint=_RESTORE_HINT,
         )
+
+
+def _creates(statement: str, table: str) -> bool:
+    """Whether one of lamina's own DDL statements creates ``table`` (constants, not input)."""
+    return f"TABLE {table} (" in statement
 
 
 def _optional_int(value: object) -> int | None:

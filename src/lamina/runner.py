@@ -202,9 +202,7 @@ class Runner:
         # The file's declared metadata is authoritative for .sql and .py files alike.
         transactional = step.file.meta.transactional if step.file else migration.transactional
         atomic = transactional and self.backend.capabilities.transactional_ddl
-        statements = None
-        if not atomic:
-            statements = len(record_statements(migration, direction, self.backend.dialect))
+        statements = None if atomic else self._count_statements(migration, direction)
         self._emit(
             "start", plan, step, migration, index, total, atomic=atomic, statements=statements
         )
@@ -255,6 +253,13 @@ class Runner:
         finally:
             watchdog.disarm()
             migration.bind(None)
+
+    def _count_statements(self, migration: Migration, direction: Direction) -> int | None:
+        """How many statements a non-atomic SQL step will run; None for Python code, which
+        is never run twice (a dry pass could repeat its side effects)."""
+        if not isinstance(migration, SqlMigration):
+            return None
+        return len(record_statements(migration, direction, self.backend.dialect))
 
     def _change(self, direction: Direction, migration: Migration) -> None:
         if direction is Direction.UP:

@@ -170,19 +170,28 @@ def test_transaction_rolls_back_ddl_and_dml(backend: Backend, interruption: Base
     backend.execute("CREATE TABLE kept (id INTEGER)")
     backend.execute("INSERT INTO kept VALUES (1)")
     with pytest.raises(type(interruption)) as caught, backend.transaction():
-        # DuckDB refuses CREATE INDEX on a table with uncommitted changes: index first.
-        backend.execute("CREATE INDEX kept_id ON kept (id)")
         backend.execute("INSERT INTO kept VALUES (2)")
         backend.execute("UPDATE kept SET id = 10 WHERE id = 1")
-        backend.execute("CREATE TABLE dropped (id INTEGER)")
+        if backend.capabilities.transactional_ddl:
+            # DuckDB refuses CREATE INDEX on a table with uncommitted changes: index first.
+            backend.execute("CREATE TABLE dropped (id INTEGER)")
+            backend.execute("CREATE INDEX dropped_id ON dropped (id)")
         raise interruption
     assert caught.value is interruption
     assert backend.query("SELECT id FROM kept") == [(1,)]
     assert not backend.table_exists("dropped")
-    with backend.transaction():  # the connection is usable again, and the index was undone
+    with backend.transaction():  # the connection is usable again, and the DDL was undone
         backend.execute("CREATE TABLE dropped (id INTEGER)")
-        backend.execute("CREATE INDEX kept_id ON kept (id)")
+        backend.execute("CREATE INDEX dropped_id ON dropped (id)")
     assert backend.table_exists("dropped")
+
+
+def test_ddl_commits_implicitly_where_the_engine_says_so(backend: Backend) -> None:
+    """The capability the runner trusts to decide what is atomic is the engine's truth."""
+    with pytest.raises(RuntimeError), backend.transaction():
+        backend.execute("CREATE TABLE t (id INTEGER)")
+        raise RuntimeError("after the DDL")
+    assert backend.table_exists("t") is not backend.capabilities.transactional_ddl
 
 
 def test_a_failed_statement_is_a_driver_error_described_on_one_line(backend: Backend) -> None:
@@ -238,12 +247,13 @@ def test_history_records_and_orders_applied_migrations(history: History, backend
 def test_history_rows_roll_back_with_the_migration(history: History, backend: Backend) -> None:
     history.ensure()
     with pytest.raises(RuntimeError), backend.transaction():
-        backend.execute("CREATE TABLE t (id INTEGER)")
+        backend.execute("INSERT INTO lamina_meta (name, value) VALUES ('scratch', 'x')")
         history.record_apply(applied_row("1_a", 1, History.now()))
         history.audit(AuditAction.APPLY, migration_id="1_a", version=1)
         raise RuntimeError("the migration failed after all")
     assert history.applied() == []
     assert history.events() == []
+    assert backend.query("SELECT name FROM lamina_meta") == [("layout_version",)]
 
 
 def test_history_audit_log_is_newest_first_and_limited(history: History) -> None:
@@ -329,9 +339,29 @@ def test_ensure_refuses_a_history_without_its_main_table(
     history: History, backend: Backend
 ) -> None:
     history.ensure()
+    with backend.transaction():  # a history with something in it
+        history.audit(AuditAction.APPLY, migration_id="1_a", version=1)
     backend.execute("DROP TABLE lamina_migrations")
     with pytest.raises(HistoryError, match="incomplete: lamina_migrations missing"):
         History(backend, user="u", host="h").ensure()
+
+
+def test_a_creation_cut_short_is_finished_where_ddl_commits_by_itself(
+    history: History, backend: Backend
+) -> None:
+    """On MySQL each CREATE commits: a run killed between them leaves the log and meta
+    tables, empty. Nothing was ever recorded, so the next run finishes the job; engines with
+    transactional DDL never get there (and call a lone log table damage)."""
+    history.ensure()
+    backend.execute("DROP TABLE lamina_migrations")
+    again = History(backend, user="u", host="h")
+    if backend.capabilities.transactional_ddl:
+        with pytest.raises(HistoryError, match="incomplete"):
+            again.ensure()
+    else:
+        again.ensure()
+        assert again.applied() == []
+        assert backend.query("SELECT value FROM lamina_meta") == [("2",)]
 
 
 # -- the migration lock -------------------------------------------------------------------------

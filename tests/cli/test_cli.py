@@ -154,13 +154,14 @@ def test_up_json_and_dry_run(run, make_migrations) -> None:
 def test_up_failure_message_names_migration_statement_and_error(run, make_migrations) -> None:
     make_migrations(
         {
-            "001_bad.sql": "-- migrate:up\nCREATE TABLE t (id INTEGER);\n"
-            "INSERT INTO nope VALUES (1);\n"
+            "001_t.sql": "-- migrate:up\nCREATE TABLE t (id INTEGER);\n",
+            "002_bad.sql": "-- category: data\n-- migrate:up\nINSERT INTO t VALUES (1);\n"
+            "INSERT INTO nope VALUES (1);\n",
         }
     )
     result = run("up")
     assert result.exit_code == 1
-    assert "migration 001_bad failed (line 3) and was rolled back" in result.stderr
+    assert "migration 002_bad failed (line 4) and was rolled back" in result.stderr
     assert "statement: INSERT INTO nope VALUES (1)" in result.stderr
     assert "nope" in result.stderr
     assert "Traceback" not in result.output

@@ -76,9 +76,6 @@ class PostgresBackend(ServerBackend):
         self._conn: psycopg.Connection[Any] | None = None
 
     # -- connection -----------------------------------------------------------------------------
-    def exists(self) -> bool:
-        return True  # a server database is checked by connecting, which says what is wrong
-
     def connect(self, timeout_s: float = 0.0) -> None:
         if self._conn is not None:
             return
@@ -270,10 +267,6 @@ class PostgresBackend(ServerBackend):
         if self._conn is None:
             raise RuntimeError("PostgresBackend used before connect()")
         return self._conn
-
-    def _mask(self, text: str) -> str:
-        password = self.url.password
-        return text.replace(password, "***") if password else text
 
     def _where(self) -> str:
         return (

@@ -78,6 +78,14 @@ class ServerBackend(Backend):
     _lock_token: str | None = None
     _heartbeat: _Heartbeat | None = None
 
+    def exists(self) -> bool:
+        return True  # a server database is checked by connecting, which says what is wrong
+
+    def _mask(self, text: str) -> str:
+        """``text`` with the URL's password replaced by ``***``: driver messages may echo it."""
+        password = self.url.password
+        return text.replace(password, "***") if password else text
+
     # -- hooks --------------------------------------------------------------------------------
     def lock_name(self) -> str:
         """The lock's name: one per database (and schema), never longer than 64 characters."""

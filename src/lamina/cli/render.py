@@ -244,11 +244,14 @@ def progress_printer() -> Any:
         verb = "applied" if event.direction.value == "up" else "reverted"
         counter = f"[{event.index}/{event.total}]"
         if event.kind == "start":
-            if not event.atomic and (event.statements or 0) > 1:
+            if not event.atomic and event.statements != 1:
+                count = (
+                    f"its {event.statements} statements" if event.statements else "its statements"
+                )
                 out.print(
-                    f"[yellow]⚠ {event.migration_id} is not atomic: its {event.statements} "
-                    "statements cannot be rolled back together if one fails (DDL commits "
-                    "implicitly, or it runs outside a transaction)"
+                    f"[yellow]⚠ {event.migration_id} is not atomic: {count} cannot be rolled "
+                    "back together if one fails (DDL commits implicitly, or it runs outside a "
+                    "transaction)"
                 )
             if out.is_terminal:
                 out.print(f"[dim]{counter} {event.migration_id} …", end="\r")
