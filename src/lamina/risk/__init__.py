@@ -1,20 +1,40 @@
 """Risk assessment of the statements a migration would run.
 
-``analyze`` parses each statement with sqlglot in the target's dialect and applies the rule
-catalogue in :mod:`lamina.risk.rules`. A statement the parser cannot understand is reported,
-never silently treated as safe.
+``analyze`` parses each statement once with sqlglot in the target's dialect and applies the
+rule catalogue (:data:`CATALOGUE`, documented in docs/risk-rules.md). A statement the parser
+cannot understand is reported, never silently treated as safe. sqlglot is imported only when
+there is a statement to parse.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import replace
+from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 from lamina.models import StatementRecord
-from lamina.risk import rules
-from lamina.risk.model import RiskFinding, RiskLevel, RiskReport
+from lamina.risk.allow import allowance_errors, parse_allowances
+from lamina.risk.catalogue import CATALOGUE, RULES, alternative
+from lamina.risk.model import ALL_DIALECTS, RiskFinding, RiskLevel, RiskReport, RuleInfo
 
-__all__ = ["RiskFinding", "RiskLevel", "RiskReport", "analyze"]
+if TYPE_CHECKING:
+    from lamina.risk.rules import Hit
+
+__all__ = [
+    "ALL_DIALECTS",
+    "CATALOGUE",
+    "RULES",
+    "RiskFinding",
+    "RiskLevel",
+    "RiskReport",
+    "RuleInfo",
+    "allowance_errors",
+    "analyze",
+    "parse_allowances",
+]
+
+_NOTHING_ALLOWED: Mapping[str, str] = MappingProxyType({})
 
 
 def analyze(
@@ -25,60 +45,155 @@ def analyze(
     category: str,
     direction: str,
     reversible: bool = True,
+    down_defined: bool | None = None,
+    up_statements: Sequence[StatementRecord] = (),
+    indexed_tables: Collection[str] | Mapping[str, Collection[str]] = (),
+    allowed: Mapping[str, str] = _NOTHING_ALLOWED,
 ) -> RiskReport:
     """Assess one migration in one direction.
 
     Args:
-        statements: what the step would run, as the dry-run recorder captured it.
+        statements: what the step would run, as the dry-run recorder captured it, in order.
         dialect: the sqlglot dialect of the target engine.
         category: the migration's category (``data`` migrations are risky to revert).
         direction: ``up`` or ``down``.
-        reversible: False when the migration has no down (only consulted for ``down``).
+        reversible: False when the migration has no down to run (only consulted for ``down``).
+        down_defined: whether the migration declares a down at all (a ``-- migrate:down``
+            marker or a ``down()`` method), even one without statements. With
+            ``reversible=False`` it tells ``empty-down`` (True) from ``missing-down`` (False or
+            None). A reversible down that records no statement is ``empty-down`` regardless.
+        up_statements: the migration's up, when assessing its down: a down that drops what
+            the up created is reported as ``down-loses-data``.
+        indexed_tables: the tables that have an index in the live database, for
+            ``duckdb-alter-indexed-table``; either table names, or table → index names, which
+            also lets a ``DROP INDEX`` earlier in the migration clear the table. Names are
+            compared case-insensitively and unqualified.
+        allowed: rule id → reason, from ``-- lamina:allow`` lines or ``risk_allow``: those
+            findings stay in the report, marked, but no longer count towards its level.
     """
-    findings: list[RiskFinding] = []
-    if direction == "down" and not reversible:
-        findings.extend(rules.missing_down())
-    findings.extend(rules.data_migration(category, direction))
-    for record in statements:
-        if record.is_query:
+    hits: list[RiskFinding] = []
+    if direction == "down":
+        hits.extend(_down_findings(statements, reversible=reversible, down_defined=down_defined))
+    hits.extend(_data_migration(category, direction))
+    executed = [record for record in statements if not record.is_query]
+    if executed:
+        hits.extend(
+            _statement_findings(executed, dialect, direction, up_statements, indexed_tables)
+        )
+    findings = tuple(_with_allowance(f, allowed) for f in hits if RULES[f.rule].applies_to(dialect))
+    return RiskReport(migration_id, direction, findings)
+
+
+def _statement_findings(
+    executed: Sequence[StatementRecord],
+    dialect: str,
+    direction: str,
+    up_statements: Sequence[StatementRecord],
+    indexed_tables: Collection[str] | Mapping[str, Collection[str]],
+) -> Iterable[RiskFinding]:
+    """Walk the statements in order, checking each against the schema as it stands then."""
+    from lamina.risk.grammar import opaque_reason, parse
+    from lamina.risk.rules import STATEMENT_RULES, Context
+    from lamina.risk.state import MigrationState
+
+    up_sql = [r.sql for r in up_statements if not r.is_query] if direction == "down" else []
+    state = MigrationState.start(indexed_tables, up_sql, dialect)
+    context = Context(dialect, direction, state)
+    for record in executed:
+        nodes = parse(record.sql, dialect)
+        if nodes is None:
+            yield _unparsed(record, dialect, f"sqlglot cannot parse it as {dialect} SQL")
             continue
-        findings.extend(_statement_findings(record, dialect))
-    return RiskReport(migration_id, direction, tuple(findings))
+        for node in nodes:
+            reason = opaque_reason(node)
+            if reason is not None:
+                yield _unparsed(record, dialect, reason)
+            for rule in STATEMENT_RULES:
+                for hit in rule(node, context):
+                    yield _finding(hit, record, dialect)
+            state.apply(node)
 
 
-def _statement_findings(record: StatementRecord, dialect: str) -> list[RiskFinding]:
-    import sqlglot
-    from sqlglot.errors import SqlglotError
+def _finding(hit: Hit, record: StatementRecord, dialect: str) -> RiskFinding:
+    info = RULES[hit.rule]
+    return RiskFinding(
+        hit.rule,
+        info.level,
+        hit.message,
+        alternative(hit.rule, dialect),
+        statement=record.sql,
+        line=record.line,
+    )
 
-    # sqlglot logs a warning for every statement it falls back to parsing as a command.
-    logging.getLogger("sqlglot").setLevel(logging.ERROR)
-    try:
-        expressions = sqlglot.parse(record.sql, read=dialect)
-    except SqlglotError:
+
+def _unparsed(record: StatementRecord, dialect: str, reason: str) -> RiskFinding:
+    return RiskFinding(
+        "unparsed-sql",
+        RULES["unparsed-sql"].level,
+        f"lamina cannot analyse this statement ({reason}), so its risk is unknown",
+        alternative("unparsed-sql", dialect),
+        statement=record.sql,
+        line=record.line,
+    )
+
+
+def _with_allowance(finding: RiskFinding, allowed: Mapping[str, str]) -> RiskFinding:
+    reason = allowed.get(finding.rule)
+    if reason is None:
+        return finding
+    return replace(finding, suppressed=reason)
+
+
+# --------------------------------------------------------------------------------------------
+# Rules about the migration as a whole (no SQL to parse)
+# --------------------------------------------------------------------------------------------
+
+
+def _down_findings(
+    statements: Sequence[StatementRecord], *, reversible: bool, down_defined: bool | None
+) -> list[RiskFinding]:
+    """A down that does not exist, or exists and runs nothing."""
+    if not reversible and not down_defined:
+        return [_whole("missing-down", "has no down migration: it cannot be rolled back")]
+    if not reversible or not any(not record.is_query for record in statements):
         return [
-            RiskFinding(
-                "unparsed-sql",
-                RiskLevel.WARNING,
-                "lamina could not parse this statement, so its risk is unknown",
-                "review it by hand",
-                statement=record.sql,
-                line=record.line,
+            _whole(
+                "empty-down",
+                "its down runs no statement: rolling back records it as reverted while its "
+                "changes stay",
             )
         ]
-    found: list[RiskFinding] = []
-    for expression in expressions:
-        if expression is None:
-            continue
-        for rule in rules.STATEMENT_RULES:
-            for finding in rule(expression):
-                found.append(
-                    RiskFinding(
-                        finding.rule,
-                        finding.level,
-                        finding.message,
-                        finding.suggestion,
-                        statement=record.sql,
-                        line=record.line,
-                    )
-                )
-    return found
+    return []
+
+
+def _data_migration(category: str, direction: str) -> list[RiskFinding]:
+    if category != "data":
+        return []
+    if direction == "down":
+        return [
+            _whole(
+                "data-migration",
+                "reverts a data migration: rows it wrote, or changed since, may be lost",
+                "take a backup first, or write a forward migration that corrects the data",
+            )
+        ]
+    return [
+        _whole(
+            "data-migration",
+            "changes data: test it on a copy of production-sized data",
+            "batch large updates so locks stay short",
+            level=RiskLevel.WARNING,
+        )
+    ]
+
+
+def _whole(
+    rule_id: str, message: str, suggestion: str | None = None, level: RiskLevel | None = None
+) -> RiskFinding:
+    info = RULES[rule_id]
+    return RiskFinding(
+        rule_id,
+        level or info.level,
+        message,
+        info.alternative if suggestion is None else suggestion,
+    )

@@ -1,0 +1,301 @@
+"""The rule catalogue as data: every rule lamina checks, its level, and the dialects it covers.
+
+The analyzer, the CLI's rule listing, ``lamina:allow`` validation and docs/risk-rules.md all
+read this one table, so a rule cannot exist in one place and be missing in another. Nothing
+here imports sqlglot.
+"""
+
+from __future__ import annotations
+
+from lamina.risk.model import RiskLevel, RuleInfo
+
+__all__ = ["CATALOGUE", "RULES", "alternative", "rule"]
+
+_PG = ("postgres",)
+_SERVERS_AND_DUCKDB = ("duckdb", "postgres", "mysql")
+
+#: Every rule, in the order the docs present them.
+CATALOGUE: tuple[RuleInfo, ...] = (
+    RuleInfo(
+        "drop-table",
+        RiskLevel.DANGER,
+        "DROP TABLE on an existing table",
+        "every row in the table is gone; rolling back cannot bring it back",
+        "rename the table aside (or stop writing to it) first, and drop it in a later release",
+    ),
+    RuleInfo(
+        "drop-column",
+        RiskLevel.DANGER,
+        "ALTER TABLE ... DROP COLUMN on an existing table",
+        "the column's values are gone, and code still reading the column breaks",
+        "stop using the column in code first, and drop it in a later release",
+    ),
+    RuleInfo(
+        "drop-schema",
+        RiskLevel.DANGER,
+        "DROP SCHEMA or DROP DATABASE",
+        "every table in it, with all its rows, is gone",
+        "drop the objects one by one in reviewed migrations, after a backup",
+        _SERVERS_AND_DUCKDB,
+    ),
+    RuleInfo(
+        "truncate",
+        RiskLevel.DANGER,
+        "TRUNCATE TABLE",
+        "removes every row at once; a down migration cannot restore them",
+        "copy the rows aside first, or delete only the rows you mean with a WHERE clause",
+        _SERVERS_AND_DUCKDB,
+    ),
+    RuleInfo(
+        "delete-without-where",
+        RiskLevel.DANGER,
+        "DELETE without a WHERE clause",
+        "removes every row of the table, which is rarely what a migration means",
+        "add a WHERE clause naming the rows to delete, and delete in batches",
+    ),
+    RuleInfo(
+        "update-without-where",
+        RiskLevel.DANGER,
+        "UPDATE without a WHERE clause on existing columns",
+        "overwrites a value in every row: the old values are lost and a down cannot restore "
+        "them (backfilling a column the same migration added is not reported)",
+        "add a WHERE clause, update in batches, and keep the old values if a rollback needs them",
+    ),
+    RuleInfo(
+        "column-type-change",
+        RiskLevel.WARNING,
+        "changing a column's type (ALTER COLUMN ... TYPE, MODIFY COLUMN, CHANGE COLUMN)",
+        "most type changes rewrite the whole table under a lock that blocks writes, can fail on "
+        "values that do not convert, and break code that expects the old type",
+        "add a column of the new type, backfill it in batches, switch the code, then drop the "
+        "old column in a later release",
+        _SERVERS_AND_DUCKDB,
+        dialect_alternatives=(
+            (
+                "postgres",
+                "PostgreSQL rewrites the table under an ACCESS EXCLUSIVE lock unless the change "
+                "is binary-compatible (varchar(n) to text, widening varchar(n)); otherwise add a "
+                "new column, backfill it in batches, switch the code, and drop the old column",
+            ),
+            (
+                "mysql",
+                "a type change copies the table (ALGORITHM=COPY) and blocks writes; use an "
+                "online schema-change tool (gh-ost, pt-online-schema-change) or a new column "
+                "plus backfill. MODIFY/CHANGE restate the type, so lamina reports them even when "
+                "the type stays the same: use RENAME COLUMN or ALTER COLUMN ... SET DEFAULT for "
+                "changes that are not type changes",
+            ),
+        ),
+    ),
+    RuleInfo(
+        "rename-table",
+        RiskLevel.WARNING,
+        "renaming a table",
+        "code that is still running uses the old name and fails until it is deployed again",
+        "create the new table (or a view with the new name) while the old name still works, "
+        "move the code over, and remove the old name in a later release",
+    ),
+    RuleInfo(
+        "rename-column",
+        RiskLevel.WARNING,
+        "renaming a column",
+        "code that is still running reads and writes the old name and fails",
+        "add the new column, write both, backfill, move reads over, and drop the old column in "
+        "a later release",
+    ),
+    RuleInfo(
+        "add-not-null-column-without-default",
+        RiskLevel.WARNING,
+        "ADD COLUMN ... NOT NULL without a DEFAULT on an existing table",
+        "PostgreSQL, SQLite and DuckDB refuse it as soon as the table has a row; MySQL fills "
+        "existing rows with the type's implicit default (0, '') and then rejects INSERTs that "
+        "leave the column out",
+        "add the column with a DEFAULT, or add it nullable, backfill it, then make it NOT NULL",
+    ),
+    RuleInfo(
+        "set-not-null",
+        RiskLevel.WARNING,
+        "ALTER COLUMN ... SET NOT NULL on an existing table",
+        "every row is scanned under an exclusive lock, and the statement fails on any NULL",
+        "backfill the NULLs first",
+        ("duckdb", "postgres"),
+        dialect_alternatives=(
+            (
+                "postgres",
+                "backfill the NULLs, add CHECK (col IS NOT NULL) NOT VALID, VALIDATE CONSTRAINT "
+                "(which does not block writes), then SET NOT NULL (PostgreSQL 12+ skips the scan "
+                "when a valid CHECK proves it) and drop the CHECK",
+            ),
+        ),
+    ),
+    RuleInfo(
+        "add-foreign-key",
+        RiskLevel.WARNING,
+        "adding a FOREIGN KEY that validates every existing row",
+        "the check of every row holds locks that block writes to both tables for its whole "
+        "duration, and fails on any orphan row",
+        "add the constraint without validation, then validate it separately",
+        ("postgres", "mysql"),
+        dialect_alternatives=(
+            (
+                "postgres",
+                "ADD CONSTRAINT ... FOREIGN KEY ... NOT VALID (instant), then ALTER TABLE ... "
+                "VALIDATE CONSTRAINT ..., which does not block writes",
+            ),
+            (
+                "mysql",
+                "InnoDB copies the table (ALGORITHM=COPY) unless foreign_key_checks=0, when it "
+                "builds the key in place without validating: check for orphan rows with a query "
+                "first, then add the key with SET foreign_key_checks = 0 in the same session",
+            ),
+        ),
+    ),
+    RuleInfo(
+        "add-check",
+        RiskLevel.WARNING,
+        "adding a CHECK constraint that validates every existing row",
+        "every row is checked under a lock that blocks writes (PostgreSQL) or the table is "
+        "copied (MySQL), and the statement fails on any row that violates it",
+        "add the constraint without validation, then validate it separately",
+        ("postgres", "mysql"),
+        dialect_alternatives=(
+            (
+                "postgres",
+                "ADD CONSTRAINT ... CHECK (...) NOT VALID (instant), then ALTER TABLE ... "
+                "VALIDATE CONSTRAINT ..., which does not block writes",
+            ),
+            (
+                "mysql",
+                "MySQL has no NOT VALID: check the rows with a query first, and run it off-peak "
+                "or with an online schema-change tool (gh-ost, pt-online-schema-change)",
+            ),
+        ),
+    ),
+    RuleInfo(
+        "create-index-not-concurrently",
+        RiskLevel.WARNING,
+        "CREATE INDEX without CONCURRENTLY on an existing PostgreSQL table",
+        "the build blocks every write to the table until it finishes",
+        "CREATE INDEX CONCURRENTLY, in a migration marked `-- transactional: false` (it cannot "
+        "run inside a transaction)",
+        _PG,
+    ),
+    RuleInfo(
+        "drop-index-not-concurrently",
+        RiskLevel.WARNING,
+        "DROP INDEX without CONCURRENTLY on PostgreSQL",
+        "takes an ACCESS EXCLUSIVE lock on the index's table: reads and writes wait",
+        "DROP INDEX CONCURRENTLY, in a migration marked `-- transactional: false`",
+        _PG,
+    ),
+    RuleInfo(
+        "concurrent-index",
+        RiskLevel.INFO,
+        "CREATE or DROP INDEX CONCURRENTLY",
+        "it cannot run inside a transaction, and a build that fails leaves an INVALID index behind",
+        "mark the migration `-- transactional: false`, keep the statement alone in it, and use "
+        "IF NOT EXISTS / DROP INDEX CONCURRENTLY IF EXISTS so a retry works",
+        _PG,
+    ),
+    RuleInfo(
+        "add-unique-constraint",
+        RiskLevel.WARNING,
+        "adding a UNIQUE constraint or CREATE UNIQUE INDEX on an existing table",
+        "builds an index over every row and fails on the first duplicate",
+        "look for duplicates with a GROUP BY ... HAVING count(*) > 1 query first",
+        dialect_alternatives=(
+            (
+                "postgres",
+                "CREATE UNIQUE INDEX CONCURRENTLY (in a `-- transactional: false` migration), "
+                "then ALTER TABLE ... ADD CONSTRAINT ... UNIQUE USING INDEX ...",
+            ),
+            (
+                "mysql",
+                "InnoDB builds it online, but look for duplicates with a GROUP BY ... HAVING "
+                "count(*) > 1 query first",
+            ),
+        ),
+    ),
+    RuleInfo(
+        "change-primary-key",
+        RiskLevel.WARNING,
+        "adding or dropping the PRIMARY KEY of an existing table",
+        "rebuilds the table's main index (MySQL rewrites the whole table), fails on duplicates "
+        "or NULLs, and breaks foreign keys and replication that rely on the key",
+        "add the new key in a dedicated migration after checking for duplicates and NULLs",
+        _SERVERS_AND_DUCKDB,
+        dialect_alternatives=(
+            (
+                "postgres",
+                "CREATE UNIQUE INDEX CONCURRENTLY on the key columns first, then ALTER TABLE ... "
+                "ADD CONSTRAINT ... PRIMARY KEY USING INDEX ...",
+            ),
+        ),
+    ),
+    RuleInfo(
+        "duckdb-alter-indexed-table",
+        RiskLevel.WARNING,
+        "ALTER TABLE on a DuckDB table that has an index",
+        "DuckDB refuses most ALTER TABLE forms on a table with an index (CREATE INDEX): "
+        "'Dependency Error: Cannot alter entry ... because there are entries that depend on "
+        "it'. Adding a nullable column and SET/DROP DEFAULT still work",
+        "drop the index, alter the table, and create the index again in the same migration; "
+        "when the ALTER drops or retypes a column the index covered, DuckDB refuses even that "
+        "inside one transaction, so drop the index in an earlier migration or mark this one "
+        "`-- transactional: false`",
+        ("duckdb",),
+    ),
+    RuleInfo(
+        "unparsed-sql",
+        RiskLevel.WARNING,
+        "a statement lamina cannot analyse",
+        "sqlglot could not parse it, or read it only as an opaque command: unknown risk is not "
+        "low risk",
+        "review it by hand; if it is safe, allow it with `-- lamina:allow unparsed-sql <why>`",
+    ),
+    RuleInfo(
+        "data-migration",
+        RiskLevel.DANGER,
+        "a migration in the `data` category (a warning on up, danger on down)",
+        "it changes rows, not only schema: reverting it may lose rows it wrote or that were "
+        "changed since",
+        "test it on a copy of production-sized data, batch large updates, and take a backup "
+        "before reverting it",
+    ),
+    RuleInfo(
+        "missing-down",
+        RiskLevel.DANGER,
+        "a migration without a down",
+        "it cannot be rolled back",
+        "add a down() method / `-- migrate:down` section that reverts the up",
+    ),
+    RuleInfo(
+        "empty-down",
+        RiskLevel.WARNING,
+        "a down that runs no statement",
+        "rolling back records the migration as reverted while its changes stay, so applying it "
+        "again can fail or apply twice",
+        "write the statements that revert the up, or allow the rule with the reason nothing "
+        "needs reverting",
+    ),
+    RuleInfo(
+        "down-loses-data",
+        RiskLevel.DANGER,
+        "a down that drops a table or column its up created",
+        "once the migration has run, rows are written there; rolling back destroys them",
+        "take a backup before rolling back, or roll forward with a new migration instead",
+    ),
+)
+
+#: The catalogue by rule id.
+RULES: dict[str, RuleInfo] = {info.id: info for info in CATALOGUE}
+
+
+def rule(rule_id: str) -> RuleInfo:
+    """The catalogue entry of ``rule_id`` (KeyError for an unknown id: a bug in lamina)."""
+    return RULES[rule_id]
+
+
+def alternative(rule_id: str, dialect: str) -> str:
+    """The safer alternative for this engine, or the general one."""
+    return rule(rule_id).alternative_for(dialect)
