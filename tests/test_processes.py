@@ -35,7 +35,7 @@ HANGING = """
             self.execute_sql("CREATE TABLE half_done (id INTEGER)")
             self.execute_sql("INSERT INTO half_done VALUES (1)")
             marker = os.environ.get("LAMINA_TEST_MARKER")
-            if marker:
+            if marker and not self.dry_run:  # the risk check records up() first
                 Path(marker).write_text(str(os.getpid()))
                 time.sleep(float(os.environ.get("LAMINA_TEST_SLEEP", "60")))
 
@@ -289,3 +289,40 @@ def test_status_on_duckdb_imports_no_server_driver(tmp_path):
     )  # fmt: skip
     assert "MIGRATION STATUS" in done.stdout, done.stderr
     assert "loaded: []" in done.stdout
+
+
+@pytest.mark.parametrize("answer", ["y", "n"])
+def test_production_asks_on_a_terminal_before_a_risky_step(
+    engine, answer, make_migrations, db_url, raw_db, tmp_path
+):
+    import pty
+
+    folder = make_migrations({"001_t.sql": "-- migrate:up\nCREATE TABLE t (id INTEGER);\n"})
+    assert start(["up"], lamina_env(db_url, folder), tmp_path).wait(60) == 0
+    make_migrations({"002_drop.sql": "-- migrate:up\nDROP TABLE t;\n"})
+    controller, terminal = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lamina", "up"],
+        env=lamina_env(db_url, folder, LAMINA_ENV="production"),
+        cwd=tmp_path, stdin=terminal, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    os.close(terminal)
+    try:
+        prompt = b""
+        deadline = time.monotonic() + 30
+        while b"?" not in prompt and time.monotonic() < deadline:
+            assert proc.stderr is not None
+            prompt += os.read(proc.stderr.fileno(), 1024)
+        assert b"Apply 1 risky step(s) in production (002_drop (drop-table))" in prompt
+        os.write(controller, f"{answer}\n".encode())
+        _, err = proc.communicate(timeout=60)
+    finally:
+        os.close(controller)
+    if answer == "y":
+        assert proc.returncode == 0, err
+        assert raw_db.applied_ids() == ["001_t", "002_drop"]
+        assert "t" not in raw_db.tables()
+    else:
+        assert proc.returncode == 3
+        assert "cancelled, nothing was changed" in err
+        assert "t" in raw_db.tables()

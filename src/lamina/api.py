@@ -17,11 +17,11 @@ Example::
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from lamina.backends import open_backend
 from lamina.backends.base import Backend, BackendOptions
@@ -33,6 +33,7 @@ from lamina.errors import (
     ConfigError,
     DirtyDatabaseError,
     IrreversibleMigrationError,
+    LaminaError,
     MigrationLoadError,
     PlanError,
     RiskRefusedError,
@@ -40,13 +41,15 @@ from lamina.errors import (
 )
 from lamina.history import History
 from lamina.identity import current_host, current_user, lock_owner
-from lamina.loader import import_migration_class, load_migration
+from lamina.loader import load_migration
 from lamina.migration import Migration
 from lamina.models import (
     AppliedMigration,
     AuditAction,
     AuditEvent,
     Category,
+    Direction,
+    MigrationFile,
     MigrationState,
     Problem,
     Severity,
@@ -55,15 +58,29 @@ from lamina.models import (
     errors_in,
     warnings_in,
 )
-from lamina.planning import Plan, PlanStep, compute_status, plan_rollback, plan_up
-from lamina.risk import RiskReport, analyze
-from lamina.runner import EventSink, Runner, record_statements
+from lamina.planning import Plan, compute_status, plan_rollback, plan_up
+from lamina.risk import RiskLevel, RiskReport
+from lamina.runner import EventSink, Runner
+from lamina.safety import (
+    BackupBeforeRisk,
+    ConfirmCallback,
+    Safeguard,
+    StepPreview,
+    assess,
+    listing,
+    preview_steps,
+)
 from lamina.templates import next_version, render_template, slugify
+
+if TYPE_CHECKING:
+    from lamina.backup import BackupRecord, BackupStore, BrokenManifest, Progress
 
 __all__ = [
     "ConfirmCallback",
     "CreateResult",
     "Lamina",
+    "LintEntry",
+    "LintResult",
     "RepairMark",
     "RepairResult",
     "RollbackResult",
@@ -72,28 +89,12 @@ __all__ = [
     "ValidationResult",
 ]
 
-#: Asked before a forced risky step when confirmation is required; returns True to proceed.
-ConfirmCallback = Callable[[str], bool]
 
 #: What ``repair`` records a dirty migration as, once the user fixed the database by hand.
 RepairMark = Literal["applied", "rolled-back"]
 
 #: How long read-only commands wait for a busy database file before reporting who holds it.
 _READ_WAIT_S = 2.0
-
-
-@dataclass(frozen=True, slots=True)
-class StepPreview:
-    """A planned step with the SQL it runs and its risk (dry runs and risk checks)."""
-
-    step: PlanStep
-    name: str
-    category: str
-    statements: tuple[StatementRecord, ...]
-    risk: RiskReport
-    #: False when a failure half-way cannot be rolled back as a whole (MySQL DDL, or a
-    #: migration declared non-transactional).
-    atomic: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +106,8 @@ class UpResult:
     dry_run: bool = False
     previews: tuple[StepPreview, ...] = ()
     warnings: tuple[Problem, ...] = ()
+    #: Backups taken before risky steps (see BACKUP_ENABLED).
+    backups: tuple[BackupRecord, ...] = ()
 
     @property
     def out_of_order(self) -> tuple[str, ...]:
@@ -120,6 +123,7 @@ class RollbackResult:
     dry_run: bool = False
     previews: tuple[StepPreview, ...] = ()
     forced: tuple[str, ...] = ()
+    backups: tuple[BackupRecord, ...] = ()
 
     @property
     def risky(self) -> tuple[StepPreview, ...]:
@@ -144,6 +148,33 @@ class ValidationResult:
 
     def ok(self, *, strict: bool = False) -> bool:
         return not self.errors and not (strict and self.warnings)
+
+
+@dataclass(frozen=True, slots=True)
+class LintEntry:
+    """One migration's risk, both ways."""
+
+    file: MigrationFile
+    up: RiskReport
+    down: RiskReport
+    up_statements: tuple[StatementRecord, ...]
+    down_statements: tuple[StatementRecord, ...]
+
+    def worst(self) -> RiskLevel | None:
+        return max((r.level for r in (self.up, self.down) if r.level), default=None)
+
+
+@dataclass(frozen=True, slots=True)
+class LintResult:
+    """The risk report of every migration linted, and files that could not be loaded."""
+
+    entries: tuple[LintEntry, ...]
+    problems: tuple[Problem, ...] = ()
+
+    def fails(self, level: RiskLevel) -> bool:
+        """Whether anything is at or above ``level``, or a file could not be loaded."""
+        worst = [entry.worst() for entry in self.entries]
+        return bool(errors_in(self.problems)) or any(w is not None and w >= level for w in worst)
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,15 +236,16 @@ class Lamina:
     def validate(self) -> ValidationResult:
         """Check every file: names, headers, imports, dependencies, checksums against history.
 
-        Imports each Python migration (never calling up/down) so import errors surface here.
+        Imports each Python migration (never calling up/down) so import errors surface here,
+        and checks every risk allowance (``lamina:allow``) names a rule and gives a reason.
         """
         scanned = self._scan()
         problems = list(scanned.problems)
         unreadable = {p.path for p in scanned.problems}
         for file in scanned.files:
-            if file.kind == "py" and file.path not in unreadable:
+            if file.path not in unreadable:
                 try:
-                    import_migration_class(file.path, file.id)
+                    load_migration(file)  # imports .py files, checks risk allowances
                 except MigrationLoadError as exc:
                     problems.append(Problem(Severity.ERROR, exc.problem, file.path, exc.line))
         migrations, status = self._survey(scanned, problems)
@@ -227,40 +259,57 @@ class Lamina:
 
     # -- changing -----------------------------------------------------------------------------
     def up(
-        self, *, to_version: int | None = None, dry_run: bool = False, force: bool = False
+        self,
+        *,
+        to_version: int | None = None,
+        dry_run: bool = False,
+        force: bool = False,
+        yes: bool = False,
     ) -> UpResult:
         """Apply pending migrations in order, each in its own transaction with its history row.
+
+        Every step's SQL is assessed first (:mod:`lamina.risk`); the result carries it. In
+        production, danger-level steps need confirmation (``yes``, the ``confirm`` callback,
+        or ``MIGRATION_REQUIRE_CONFIRMATION=false``), and ``force`` needs ``yes``.
 
         Args:
             to_version: stop after this version (inclusive).
             dry_run: change nothing; return the plan with each step's SQL and risk.
             force: run even though applied migrations were modified.
+            yes: confirm risky steps (and, in production, ``force``) without asking.
 
         Raises:
             ValidationError, ChecksumMismatchError, OutOfOrderError, MigrationLoadError,
-            ExecutionError (the failing migration was rolled back), LockTimeoutError.
+            RiskRefusedError (exit 3, nothing changed), DirtyDatabaseError, ExecutionError
+            (the failing migration was rolled back where the engine allows), LockTimeoutError.
         """
         scanned = self._scan()
         if dry_run:
-            applied = self._applied_read_only()
+            with self._reader() as (backend, history):
+                applied = history.applied() if history else []
+                indexed = backend.indexed_tables() if history else {}
             _refuse_dirty(applied)
             plan, warnings = self._plan_up(scanned, applied, to_version, force)
-            previews, _ = self._previews(plan)
+            previews, _ = self._previews(plan, indexed)
             return UpResult(plan, (), True, previews, warnings)
+        guard = Safeguard(self.settings, self.confirm)
+        guard.check_force("up", force=force, yes=yes)
         with self._writer("lamina up") as (backend, history):
             applied = history.applied()
             _refuse_dirty(applied)
             plan, warnings = self._plan_up(scanned, applied, to_version, force)
-            loaded = {step.migration_id: self._load_one(step) for step in plan.steps}
-            if force and any(w.code == "modified" for w in warnings):
-                with backend.transaction():
-                    history.audit(
-                        AuditAction.FORCE,
-                        detail="up despite modified migrations: "
-                        + ", ".join(str(w.path.name) for w in warnings if w.path),
-                    )
-            done = self._runner(backend, history).run(plan, loaded)
-        return UpResult(plan, tuple(done), False, (), warnings)
+            previews, loaded = self._previews(plan, backend.indexed_tables())
+            risky = [p for p in previews if p.risk.risky]
+            guard.authorise("up", risky, force=force, yes=yes)
+            modified = [str(w.path.name) for w in warnings if w.code == "modified" and w.path]
+            notes = []
+            if force and modified:
+                notes.append("up despite modified migrations: " + ", ".join(modified))
+            if risky and self.settings.is_production:
+                notes.append("up of risky steps in production: " + listing(risky))
+            self._audit_forced(backend, history, notes)
+            done, backups = self._run(plan, loaded, previews, backend, history)
+        return UpResult(plan, tuple(done), False, previews, warnings, backups)
 
     def rollback(
         self,
@@ -272,37 +321,161 @@ class Lamina:
     ) -> RollbackResult:
         """Revert every applied migration above ``to_version``, newest first (``0``: all).
 
-        Risky steps (a data migration, a down that drops a table or column) are refused
-        unless ``force``; when confirmation is required a forced risky rollback also needs
-        ``yes`` or a ``confirm`` callback that answers yes. Irreversible migrations stop the
-        rollback before anything changes, even with ``force``.
+        Risky steps (danger-level findings: a down that drops what holds data, a data
+        migration...) are refused unless ``force``; when confirmation is required a forced
+        risky rollback also needs ``yes`` or a ``confirm`` callback that answers yes.
+        Irreversible migrations stop the rollback before anything changes, even with ``force``.
 
         Raises:
             TargetNotFoundError, IrreversibleMigrationError, RiskRefusedError (exit 3, nothing
-            changed), ChecksumMismatchError, ExecutionError, LockTimeoutError.
+            changed), ChecksumMismatchError, DirtyDatabaseError, ExecutionError,
+            LockTimeoutError.
         """
         scanned = self._scan()
         if dry_run:
-            applied = self._applied_read_only()
+            with self._reader() as (backend, history):
+                applied = history.applied() if history else []
+                indexed = backend.indexed_tables() if history else {}
             _refuse_dirty(applied)
-            plan, (previews, _) = self._plan_rollback(scanned, applied, to_version, force)
+            plan = self._plan_rollback(scanned, applied, to_version, force)
+            previews, _ = self._previews(plan, indexed)
             return RollbackResult(plan, (), True, previews)
+        guard = Safeguard(self.settings, self.confirm)
+        guard.check_force("rollback", force=force, yes=yes)
         with self._writer("lamina rollback") as (backend, history):
             applied = history.applied()
             _refuse_dirty(applied)
-            plan, (previews, loaded) = self._plan_rollback(scanned, applied, to_version, force)
+            plan = self._plan_rollback(scanned, applied, to_version, force)
+            previews, loaded = self._previews(plan, backend.indexed_tables())
             risky = [p for p in previews if p.risk.risky]
+            guard.authorise("rollback", risky, force=force, yes=yes)
             if risky:
-                self._authorise(risky, force=force, yes=yes)
+                self._audit_forced(backend, history, ["rollback of risky steps: " + listing(risky)])
+            done, backups = self._run(plan, loaded, previews, backend, history)
+        forced = tuple(p.step.migration_id for p in risky)
+        return RollbackResult(plan, tuple(done), False, previews, forced, backups)
+
+    def lint(self, selection: Sequence[str] = ()) -> LintResult:
+        """Assess every migration (or those ``selection`` names by id or version), up and down.
+
+        Reads no history and changes nothing; on DuckDB the live database, when it exists,
+        tells which tables have indexes. A file that cannot be loaded is a problem in the
+        result, not an exception, so one broken file does not hide the others' reports.
+
+        Raises:
+            ConfigError: the migrations folder is unusable, or ``selection`` names no file.
+        """
+        scanned = self._scan()
+        files = _select(scanned.files, selection, self.settings)
+        with self._reader() as (backend, history):
+            indexed = backend.indexed_tables() if history else {}
+        dialect = self._dialect()
+        entries: list[LintEntry] = []
+        problems = list(scanned.problems)
+        for file in files:
+            try:
+                migration = load_migration(file)
+            except MigrationLoadError as exc:
+                problems.append(Problem(Severity.ERROR, exc.problem, file.path, exc.line))
+                continue
+            category, reversible = file.meta.category.value, file.meta.reversible
+            up_sql, up_risk = assess(
+                migration, file.id, direction=Direction.UP, dialect=dialect,
+                category=category, reversible=reversible, indexed_tables=indexed,
+            )  # fmt: skip
+            down_sql, down_risk = assess(
+                migration, file.id, direction=Direction.DOWN, dialect=dialect,
+                category=category, reversible=reversible, indexed_tables=indexed,
+            )  # fmt: skip
+            entries.append(LintEntry(file, up_risk, down_risk, up_sql, down_sql))
+        return LintResult(tuple(entries), tuple(problems))
+
+    # -- backups ------------------------------------------------------------------------------
+    def backups(self) -> tuple[list[BackupRecord], list[BrokenManifest]]:
+        """The backups in the backup folder, newest first, and manifests that are unreadable."""
+        return self._store().scan()
+
+    def backup(self, *, progress: Progress | None = None) -> BackupRecord:
+        """Take a backup now (``lamina backup create``), under the migration lock.
+
+        Raises:
+            BackupError: the engine's tool is missing or failed; nothing was kept.
+            LockTimeoutError: a run holds the migration lock.
+        """
+        from lamina.backup import create_backup
+
+        with self._writer("lamina backup create") as (backend, history):
+            version = max((r.version for r in history.applied() if not r.dirty), default=0)
+            checkpoint = (
+                (lambda: backend.execute("CHECKPOINT")) if backend.name == "duckdb" else None
+            )
+            record = create_backup(
+                self.settings.database_url,
+                self._store(),
+                schema_version=version,
+                trigger="manual",
+                progress=progress,
+                checkpoint=checkpoint,
+            )
+            with backend.transaction():
+                history.audit(
+                    AuditAction.BACKUP,
+                    version=version,
+                    detail=f"backup {record.id} (manual): {record.file}, {record.size} bytes, "
+                    f"sha256 {record.sha256}",
+                )
+        return record
+
+    def restore(
+        self, backup_id: str, *, yes: bool = False, progress: Progress | None = None
+    ) -> BackupRecord:
+        """Make the database exactly backup ``backup_id``: all of it, or nothing.
+
+        Replacing a database is never a default: it needs ``yes`` or a ``confirm`` callback
+        that answers yes. The checksum is verified before anything changes. History goes back
+        to the backup's with the rest; the restore itself is then written to the audit log.
+
+        Raises:
+            RiskRefusedError: not confirmed (exit 3, nothing changed).
+            BackupError: unknown id, corrupted file, another database's backup, or the
+                restore failed (the database was left as it was).
+            LockTimeoutError: a run holds the migration lock.
+        """
+        from lamina.backup import restore_backup
+
+        store = self._store()
+        record = store.get(backup_id)
+        if not yes:
+            question = (
+                f"Replace {self.settings.database_url.redacted()} with backup {record.id} "
+                f"(schema version {record.schema_version}, taken {record.created_at})?"
+            )
+            if self.confirm is None or not self.confirm(question):
+                raise RiskRefusedError(
+                    f"restore of {record.id} refused, nothing was changed: it replaces the "
+                    "whole database and needs confirmation",
+                    [],
+                    hint="run it on a terminal to confirm, or pass --yes",
+                )
+        backend = self._backend(read_only=False)
+        try:
+            # The lock alone: DuckDB's file must not be open in this process while replaced.
+            with backend.lock(lock_owner("lamina backup restore"), self.settings.lock_timeout_s):
+                restore_backup(self.settings.database_url, store, backup_id, progress=progress)
+                backend.connect(self.settings.lock_timeout_s)
+                history = History(backend, user=self.user, host=self.host)
+                history.ensure()
                 with backend.transaction():
                     history.audit(
-                        AuditAction.FORCE,
-                        detail="rollback of risky steps: "
-                        + "; ".join(f"{p.step.migration_id} ({_reasons(p)})" for p in risky),
+                        AuditAction.RESTORE,
+                        version=record.schema_version,
+                        detail=f"restored backup {record.id} taken {record.created_at} "
+                        f"(trigger: {record.trigger or 'none'}); the audit log before this "
+                        "entry is the backup's",
                     )
-            done = self._runner(backend, history).run(plan, loaded)
-        forced = tuple(p.step.migration_id for p in risky)
-        return RollbackResult(plan, tuple(done), False, previews, forced)
+        finally:
+            backend.close()
+        return record
 
     def repair(self, migration_id: str, mark: RepairMark) -> RepairResult:
         """Resolve a dirty (failed or interrupted) migration after the user fixed the database.
@@ -400,10 +573,6 @@ class Lamina:
         migrations = MigrationSet.build(scanned.files, applied, problems)
         return migrations, compute_status(migrations, applied, holder)
 
-    def _applied_read_only(self) -> list[AppliedMigration]:
-        with self._reader() as (_, history):
-            return history.applied() if history else []
-
     def _backend(self, *, read_only: bool) -> Backend:
         settings = self.settings
         options = BackendOptions(
@@ -488,7 +657,7 @@ class Lamina:
         applied: Sequence[AppliedMigration],
         to_version: int,
         force: bool,
-    ) -> tuple[Plan, tuple[tuple[StepPreview, ...], dict[str, Migration]]]:
+    ) -> Plan:
         migrations = self._migration_set(scanned, applied)
         plan = plan_rollback(migrations, applied, to_version)
         gone = [s.migration_id for s in plan.steps if s.file is None]
@@ -507,67 +676,51 @@ class Lamina:
         irreversible = [s.migration_id for s in plan.steps if s.file and not s.file.meta.reversible]
         if irreversible:
             raise IrreversibleMigrationError(irreversible)
-        return plan, self._previews(plan)
+        return plan
 
-    def _previews(self, plan: Plan) -> tuple[tuple[StepPreview, ...], dict[str, Migration]]:
-        """Load each step, record its SQL with the dry-run recorder and assess its risk.
+    def _previews(
+        self, plan: Plan, indexed_tables: Mapping[str, Collection[str]]
+    ) -> tuple[tuple[StepPreview, ...], dict[str, Migration]]:
+        return preview_steps(
+            plan,
+            dialect=self._dialect(),
+            transactional_ddl=self._backend(read_only=True).capabilities.transactional_ddl,
+            indexed_tables=indexed_tables,
+        )
 
-        The loaded migrations are returned too, so a real run reuses them instead of
-        importing each file a second time.
-        """
-        dialect = self._dialect()
-        transactional_ddl = self._backend(read_only=True).capabilities.transactional_ddl
-        previews = []
-        loaded: dict[str, Migration] = {}
-        for step in plan.steps:
-            assert step.file is not None
-            migration = loaded[step.migration_id] = self._load_one(step)
-            statements = record_statements(migration, plan.direction, dialect)
-            meta = step.file.meta
-            risk = analyze(
-                step.migration_id,
-                statements,
-                dialect=dialect,
-                category=meta.category.value,
-                direction=plan.direction.value,
-                reversible=meta.reversible,
-            )
-            atomic = meta.transactional and transactional_ddl
-            previews.append(
-                StepPreview(step, meta.name, meta.category.value, statements, risk, atomic)
-            )
-        return tuple(previews), loaded
+    def _run(
+        self,
+        plan: Plan,
+        loaded: Mapping[str, Migration],
+        previews: Sequence[StepPreview],
+        backend: Backend,
+        history: History,
+    ) -> tuple[list[str], tuple[BackupRecord, ...]]:
+        """Run the plan, backing up before each risky step; returns ids done and backups."""
+        runner = self._runner(backend, history)
+        risky = [p.step.migration_id for p in previews if p.risk.risky]
+        backup = BackupBeforeRisk(
+            self.settings, backend, history, risky, lambda step, text: runner.note(plan, step, text)
+        )
+        try:
+            done = runner.run(plan, loaded, risks=_risk_labels(previews), before_step=backup)
+        except LaminaError as exc:
+            exc.add_note(f"backups taken: {', '.join(b.id for b in backup.taken) or 'none'}")
+            raise
+        return done, tuple(backup.taken)
 
-    def _authorise(self, risky: Sequence[StepPreview], *, force: bool, yes: bool) -> None:
-        steps = [(p.step.migration_id, p.risk.reasons()) for p in risky]
-        listing = ", ".join(f"{p.step.migration_id} ({_reasons(p)})" for p in risky)
-        if not force:
-            raise RiskRefusedError(
-                f"rollback refused, nothing was changed: risky step(s): {listing}",
-                steps,
-                hint="review the steps with --dry-run, then pass --force to run them",
-            )
-        if not self.settings.require_confirmation or yes:
+    def _store(self) -> BackupStore:
+        from lamina.backup import BackupStore
+
+        return BackupStore(self.settings.backup_dir, self.settings.backup_keep)
+
+    def _audit_forced(self, backend: Backend, history: History, notes: Sequence[str]) -> None:
+        """Write forced and confirmed actions to the audit log (with user and host)."""
+        if not notes:
             return
-        if self.confirm is None:
-            raise RiskRefusedError(
-                f"rollback refused, nothing was changed: risky step(s) need confirmation: "
-                f"{listing}",
-                steps,
-                hint="run it on a terminal to confirm, pass --yes, "
-                "or set MIGRATION_REQUIRE_CONFIRMATION=false",
-            )
-        question = f"Roll back {len(risky)} risky step(s) ({listing})?"
-        if not self.confirm(question):
-            raise RiskRefusedError(
-                "rollback cancelled, nothing was changed",
-                steps,
-                hint="run it again and answer y to proceed",
-            )
-
-    def _load_one(self, step: PlanStep) -> Migration:
-        assert step.file is not None
-        return load_migration(step.file)
+        with backend.transaction():
+            for note in notes:
+                history.audit(AuditAction.FORCE, detail=note)
 
     def _dialect(self) -> str:
         from lamina.backends import dialect_for
@@ -583,8 +736,28 @@ def _refuse_dirty(applied: Sequence[AppliedMigration]) -> None:
         raise DirtyDatabaseError([row.id for row in dirty], first.detail or first.state)
 
 
-def _reasons(preview: StepPreview) -> str:
-    return ", ".join(preview.risk.danger_rules())
+def _select(
+    files: Sequence[MigrationFile], selection: Sequence[str], settings: Settings
+) -> list[MigrationFile]:
+    """The files ``selection`` names (ids or versions), in order; every file when empty."""
+    if not selection:
+        return sorted(files, key=lambda f: (f.version, f.id))
+    wanted = set(selection)
+    chosen = [f for f in files if f.id in wanted or str(f.version) in wanted]
+    found = {f.id for f in chosen} | {str(f.version) for f in chosen}
+    unknown = [name for name in selection if name not in found]
+    if unknown:
+        origin = settings.migrations_dir_origin
+        raise ConfigError(
+            "ID", "command line", f"no migration {', '.join(unknown)} in {settings.migrations_dir}",
+            hint=f"`lamina status` lists the migrations ({origin})",
+        )  # fmt: skip
+    return sorted(chosen, key=lambda f: (f.version, f.id))
+
+
+def _risk_labels(previews: Sequence[StepPreview]) -> dict[str, str]:
+    """Each step's overall risk level, for progress lines ("low" when nothing was found)."""
+    return {p.step.migration_id: p.risk.level.label if p.risk.level else "low" for p in previews}
 
 
 def _drift_problems(status: StatusReport, *, modified: Severity) -> list[Problem]:

@@ -61,6 +61,12 @@ class Settings:
     #: Table mode: how long a lock row outlives its last heartbeat. None means the migration
     #: time limit plus :data:`LOCK_TTL_MARGIN_S`.
     lock_ttl_s: float | None = None
+    #: Take a backup before every risky (danger-level) step; in production a failed backup
+    #: stops the run before the step.
+    backup_enabled: bool = True
+    backup_dir: Path = Path(".lamina/backups")
+    #: How many backups to keep (oldest removed first); None keeps every one.
+    backup_keep: int | None = 10
     database_origin: Origin = Origin("database URL")
     migrations_dir_origin: Origin = Origin("migrations folder")
 
@@ -118,6 +124,13 @@ def _parse_non_negative_int(text: str) -> int:
     return value
 
 
+def _parse_keep(text: str) -> int | None:
+    """A retention count: a positive number, or 0 / "all" to keep every backup."""
+    if text.strip().lower() in {"0", "all"}:
+        return None
+    return _parse_positive_int(text)
+
+
 def _parse_positive_int(text: str) -> int:
     value = int(text)
     if value <= 0:
@@ -159,6 +172,9 @@ _SPECS = (
     ),
     _Spec("lock_mode", "--lock-mode", ("LAMINA_LOCK_MODE",), "lock_mode", _parse_lock_mode),
     _Spec("lock_ttl_s", "--lock-ttl", ("LAMINA_LOCK_TTL",), "lock_ttl", _parse_positive_float),
+    _Spec("backup_enabled", "--backup", ("BACKUP_ENABLED",), "backup_enabled", _parse_bool),
+    _Spec("backup_dir", "--backup-dir", ("LAMINA_BACKUP_DIR",), "backup_dir", str),
+    _Spec("backup_keep", "--backup-keep", ("LAMINA_BACKUP_KEEP",), "backup_keep", _parse_keep),
 )
 _FILE_KEYS = frozenset({"database_url", "db_path"} | {spec.key for spec in _SPECS})
 
@@ -212,6 +228,8 @@ def load_settings(
     migrations_dir = Path(str(values.pop("migrations_dir", "migrations"))).expanduser()
     if not migrations_dir.is_absolute():
         migrations_dir = cwd / migrations_dir
+    backup_dir = Path(str(values.pop("backup_dir", ".lamina/backups"))).expanduser()
+    values["backup_dir"] = backup_dir if backup_dir.is_absolute() else cwd / backup_dir
     return Settings(
         database_url=url,
         migrations_dir=migrations_dir,

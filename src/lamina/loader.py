@@ -17,6 +17,7 @@ from types import ModuleType
 from lamina.errors import MigrationLoadError
 from lamina.migration import Migration, SqlMigration
 from lamina.models import MigrationFile, MigrationMeta
+from lamina.risk import allowance_errors, parse_allowances
 from lamina.sqltext import SqlFormatError, parse_sql_migration
 from lamina.staticmeta import MetaError, build_meta
 
@@ -65,8 +66,26 @@ def load_migration(file: MigrationFile) -> Migration:
             up_line=source.up.first_line,
             down_line=down.first_line if down else 1,
         )
+        allowed, errors = parse_allowances(text)
+        if errors:
+            line, problem = errors[0]
+            raise MigrationLoadError(
+                file.path,
+                f"invalid risk allowance: {problem}",
+                line=line,
+                hint="write `-- lamina:allow RULE-ID why it is safe here` (see docs/risk-rules.md)",
+            )
+        migration.risk_allow = allowed
     else:
         cls = import_migration_class(file.path, file.id)
+        problems = allowance_errors(cls.risk_allow)
+        if problems:
+            raise MigrationLoadError(
+                file.path,
+                f"invalid risk_allow: {problems[0]}",
+                hint='write risk_allow = {"RULE-ID": "why it is safe here"} '
+                "(see docs/risk-rules.md)",
+            )
         migration = cls()
     migration.id = file.id
     migration.version = file.version

@@ -8,7 +8,8 @@ executor the runner injects. The same ``up()`` therefore runs for real, against 
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 from typing import Any, ClassVar, Protocol
 
 from lamina.models import Category
@@ -18,6 +19,9 @@ __all__ = ["Migration", "SqlExecutor", "SqlMigration"]
 
 class SqlExecutor(Protocol):
     """Where a migration's SQL goes. Implemented by the runner and by the dry-run recorder."""
+
+    #: True for the recorder: statements are captured, nothing reaches a database.
+    dry_run: bool
 
     def execute_sql(self, sql: str, *, first_line: int | None = None) -> None:
         """Run a script of one or more statements; ``first_line`` is its line in the file."""
@@ -57,6 +61,9 @@ class Migration:
     category: ClassVar[str | Category] = Category.SCHEMA
     dependencies: ClassVar[Sequence[str | int]] = ()
     transactional: ClassVar[bool] = True
+    #: Risk rules this migration allows, each with the reason (shown in every report), e.g.
+    #: ``{"drop-column": "unused since 4.2"}``; see docs/risk-rules.md.
+    risk_allow: Mapping[str, str] = MappingProxyType({})
 
     _executor: SqlExecutor | None = None
 
@@ -73,6 +80,10 @@ class Migration:
         """True when the class overrides :meth:`down`."""
         return cls.down is not Migration.down
 
+    def declares_down(self) -> bool:
+        """Whether a down exists at all (it may still run nothing: an "empty" down)."""
+        return self.is_reversible()
+
     def execute_sql(self, sql: str) -> None:
         """Run ``sql``: one statement or a script of several, split for the target's dialect.
 
@@ -87,6 +98,17 @@ class Migration:
         During ``--dry-run`` nothing is read and this returns an empty list.
         """
         return self._require_executor().fetch_all(sql, params, first_line=_caller_line())
+
+    @property
+    def dry_run(self) -> bool:
+        """True while lamina records this migration's SQL instead of running it.
+
+        lamina records every step before running it (``--dry-run``, ``lint``, and the risk
+        check before every real ``up``/``rollback``), so ``up()``/``down()`` may be called
+        once on a recorder first. Guard any side effect other than SQL (calling a service,
+        writing a file) with ``if not self.dry_run:``.
+        """
+        return bool(getattr(self._executor, "dry_run", False))
 
     def bind(self, executor: SqlExecutor | None) -> None:
         """Attach the executor that receives this migration's SQL (the runner calls this)."""
@@ -123,6 +145,9 @@ class SqlMigration(Migration):
 
     def up(self) -> None:
         self._require_executor().execute_sql(self._up_sql, first_line=self._up_line)
+
+    def declares_down(self) -> bool:
+        return self._down_sql is not None
 
     def down(self) -> None:
         if not self._down_sql:

@@ -47,6 +47,8 @@ class AuditAction(enum.StrEnum):
     FAIL = "fail"
     FORCE = "force"
     REPAIR = "repair"
+    BACKUP = "backup"
+    RESTORE = "restore"
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,7 +32,7 @@ __all__ = ["EventSink", "Recorder", "RunEvent", "Runner", "record_statements"]
 class RunEvent:
     """Progress of a run: a step started, finished or failed."""
 
-    kind: Literal["start", "done", "fail"]
+    kind: Literal["start", "done", "fail", "note"]
     direction: Direction
     migration_id: str
     name: str
@@ -45,6 +45,10 @@ class RunEvent:
     atomic: bool = True
     #: How many statements a non-atomic step will run (known before it starts).
     statements: int | None = None
+    #: The step's overall risk level ("low", "info", "warning", "danger"), when assessed.
+    risk: str | None = None
+    #: For a ``note``: what happened before the step (a backup was taken, or failed).
+    detail: str | None = None
 
 
 EventSink = Callable[[RunEvent], None]
@@ -55,6 +59,8 @@ class Recorder:
 
     ``fetch_all`` returns no rows: nothing is read from the database during a dry run.
     """
+
+    dry_run = True
 
     def __init__(self, dialect: str) -> None:
         self.dialect = dialect
@@ -93,6 +99,8 @@ class _LiveExecutor:
     turns true once a completed statement cannot be undone by rolling back: any statement of a
     migration running outside a transaction, or one that commits implicitly (MySQL DDL).
     """
+
+    dry_run = False
 
     def __init__(self, backend: Backend, watchdog: Watchdog, *, in_transaction: bool) -> None:
         self.backend = backend
@@ -159,9 +167,21 @@ class Runner:
         self.host = host
         self.on_event = on_event or (lambda event: None)
         self.max_migration_time_ms = max_migration_time_ms
+        self._risks: Mapping[str, str] = {}
 
-    def run(self, plan: Plan, migrations: Mapping[str, Migration]) -> list[str]:
+    def run(
+        self,
+        plan: Plan,
+        migrations: Mapping[str, Migration],
+        *,
+        risks: Mapping[str, str] | None = None,
+        before_step: Callable[[PlanStep], None] | None = None,
+    ) -> list[str]:
         """Run every step of ``plan``; returns the ids completed.
+
+        ``risks`` (migration id -> risk level) is only passed on in the progress events.
+        ``before_step`` runs before each step, outside any transaction (the backup before a
+        risky step); an exception from it stops the run before that step.
 
         Raises:
             ExecutionError: a step failed; it was rolled back (when the engine allows) and
@@ -170,10 +190,13 @@ class Runner:
         """
         done: list[str] = []
         total = len(plan.steps)
+        self._risks = risks or {}
         watchdog = Watchdog(self.max_migration_time_ms, self.backend.interrupt)
         try:
             for index, step in enumerate(plan.steps, start=1):
                 self.backend.check_lock()
+                if before_step is not None:
+                    before_step(step)
                 migration = migrations[step.migration_id]
                 started = time.perf_counter()
                 try:
@@ -365,9 +388,25 @@ class Runner:
             return self.backend.describe_error(exc)
         return f"{type(exc).__name__}: {exc}"
 
+    def note(self, plan: Plan, step: PlanStep, text: str) -> None:
+        """Report something that happened around a step (a backup), as a ``note`` event."""
+        index = plan.steps.index(step) + 1
+        name = step.file.meta.name if step.file else step.migration_id
+        self.on_event(
+            RunEvent(
+                "note",
+                plan.direction,
+                step.migration_id,
+                name,
+                index,
+                len(plan.steps),
+                detail=text,
+            )
+        )
+
     def _emit(
         self,
-        kind: Literal["start", "done", "fail"],
+        kind: Literal["start", "done", "fail", "note"],
         plan: Plan,
         step: PlanStep,
         migration: Migration,
@@ -390,6 +429,7 @@ class Runner:
                 step.out_of_order,
                 atomic,
                 statements,
+                self._risks.get(step.migration_id),
             )
         )
 

@@ -63,7 +63,9 @@ def test_rollback_reverts_newest_first_and_records_it(make_migrations, settings_
     assert applied(raw_db) == []
     assert "users" not in raw_db.tables()
     log = raw_db.query("SELECT action FROM lamina_migration_log ORDER BY seq")
-    assert [row[0] for row in log] == ["apply"] * 3 + ["force"] + ["rollback"] * 3
+    # every step is risky (each down drops data), so each is preceded by its backup
+    assert [row[0] for row in log] == ["apply"] * 3 + ["force"] + ["backup", "rollback"] * 3
+    assert [b.trigger for b in result.backups] == list(result.reverted)
 
 
 def test_rollback_to_a_version_keeps_what_is_below(make_migrations, settings_for, raw_db):
@@ -183,6 +185,8 @@ def test_dry_run_rollback_shows_sql_and_risk_and_changes_nothing(
     assert [p.step.migration_id for p in result.previews] == ["003_seed", "002_phone", "001_users"]
     assert [s.sql for s in result.previews[1].statements] == ["ALTER TABLE users DROP COLUMN phone"]
     assert {p.step.migration_id for p in result.risky} == {"003_seed", "002_phone", "001_users"}
-    assert {f.rule for f in result.previews[2].risk.findings} == {"drop-table"}
+    assert {f.rule for f in result.previews[2].risk.findings} == {
+        "down-loses-data"
+    }  # the up created the table
     assert applied(raw_db) == ["001_users", "002_phone", "003_seed"]
     assert raw_db.query("SELECT COUNT(*) FROM lamina_migration_log") == before

@@ -39,6 +39,9 @@ ENV_KEYS = (
     "LAMINA_LOCK_MODE",
     "LAMINA_LOCK_TTL",
     "LAMINA_TABLE_LOCK_TIMEOUT",
+    "BACKUP_ENABLED",
+    "LAMINA_BACKUP_DIR",
+    "LAMINA_BACKUP_KEEP",
     "NO_COLOR",
 )
 
@@ -192,6 +195,7 @@ def test_history_json_newest_first_and_limit(run, make_migrations) -> None:
     events = json.loads(run("history", "--json").stdout)
     assert [(e["action"], e["migration_id"]) for e in events] == [
         ("rollback", "002_seed"),
+        ("backup", "002_seed"),
         ("force", None),
         ("apply", "002_seed"),
         ("apply", "001_users"),
@@ -393,3 +397,64 @@ def test_the_dry_run_warns_that_a_migration_is_not_atomic(run, make_migrations) 
     assert "not atomic: a failure after the first of its 2 statements" in result.output
     document = json.loads(run("up", "--dry-run", "--json").output)
     assert document["plan"][0]["atomic"] is False
+
+
+def test_lint_exit_codes_levels_json_and_rules(run, make_migrations) -> None:
+    make_migrations(
+        {
+            "001_users.sql": USERS,
+            "002_rename.sql": "-- migrate:up\nALTER TABLE users RENAME COLUMN email TO mail;\n"
+            "-- migrate:down\nALTER TABLE users RENAME COLUMN mail TO email;\n",
+        }
+    )
+    danger = run("lint")
+    assert danger.exit_code == 1  # 001's down drops the table its up created
+    assert "down-loses-data" in danger.output
+    assert run("lint", "002_rename").exit_code == 0  # warnings only, below danger
+    warned = run("lint", "002_rename", "--level", "warning")
+    assert warned.exit_code == 1
+    assert "rename-column" in warned.output
+    document = json.loads(run("lint", "--json").output)
+    assert document["ok"] is False
+    [rename] = [m for m in document["migrations"] if m["id"] == "002_rename"]
+    assert rename["up"]["risk"] == "warning"
+    assert rename["up"]["findings"][0]["rule"] == "rename-column"
+    assert run("lint", "042_nope").exit_code == 1
+    rules = json.loads(run("lint", "--rules", "--json").output)
+    assert {"drop-table", "create-index-not-concurrently", "duckdb-alter-indexed-table"} <= {
+        r["id"] for r in rules
+    }
+
+
+def test_backup_commands_round_trip(run, make_migrations, raw_db) -> None:
+    make_migrations({"001_users.sql": USERS, "002_seed.sql": SEED})
+    assert run("up").exit_code == 0
+    assert "No backups yet" in run("backup", "list").output
+    taken = run("backup", "create", "--json")
+    assert taken.exit_code == 0, taken.output
+    backup_id = json.loads(taken.output)["id"]
+    raw_db.execute("DELETE FROM users")
+    listed = json.loads(run("backup", "list", "--json").output)
+    assert [b["id"] for b in listed["backups"]] == [backup_id]
+    refused = run("backup", "restore", backup_id)
+    assert refused.exit_code == 3  # no terminal to confirm on, and no --yes
+    assert raw_db.query("SELECT COUNT(*) FROM users") == [(0,)]
+    restored = run("backup", "restore", backup_id, "--yes")
+    assert restored.exit_code == 0, restored.output
+    assert raw_db.query("SELECT COUNT(*) FROM users") == [(1,)]
+    unknown = run("backup", "restore", "20260101T000000Z-abcdef", "--yes")
+    assert unknown.exit_code == 1
+    assert "Traceback" not in unknown.output
+
+
+def test_production_up_of_a_risky_step_needs_yes_without_a_terminal(run, make_migrations):
+    make_migrations({"001_users.sql": USERS})
+    assert run("up").exit_code == 0
+    make_migrations({"002_drop.sql": "-- migrate:up\nDROP TABLE users;\n"})
+    refused = run("up", env={"LAMINA_ENV": "production"})
+    assert refused.exit_code == 3
+    assert "002_drop (drop-table)" in refused.stderr
+    done = run("up", "--yes", env={"LAMINA_ENV": "production"})
+    assert done.exit_code == 0, done.output
+    assert "risk: danger" in done.output
+    assert "backed up to" in done.output

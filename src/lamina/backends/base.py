@@ -191,6 +191,13 @@ class Backend(abc.ABC):
     def table_exists(self, table: str) -> bool:
         """Whether lamina's table ``table`` exists in the target schema."""
 
+    def indexed_tables(self) -> dict[str, list[str]]:
+        """Table -> names of its indexes, where an engine's risk rules need to know them.
+
+        Only DuckDB needs it (``ALTER TABLE`` fails on an indexed table); others return {}.
+        """
+        return {}
+
     def is_driver_error(self, exc: BaseException) -> bool:
         """True when ``exc`` is the database refusing SQL (not a bug in lamina)."""
         return False

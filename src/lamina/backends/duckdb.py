@@ -153,6 +153,16 @@ class DuckDBBackend(FileBackend):
                 f"cannot look up table {table} in {self.path}: {self.describe_error(exc)}"
             ) from exc
 
+    def indexed_tables(self) -> dict[str, list[str]]:
+        sql = (
+            "SELECT table_name, index_name FROM duckdb_indexes() "
+            "WHERE database_name = current_database() AND schema_name = current_schema()"
+        )
+        found: dict[str, list[str]] = {}
+        for table, index in self.query(sql):
+            found.setdefault(str(table), []).append(str(index))
+        return found
+
     def is_driver_error(self, exc: BaseException) -> bool:
         return isinstance(exc, duckdb.Error)
 

@@ -113,6 +113,9 @@ def create(
 @click.option("--dry-run", is_flag=True, help="Show the plan and its SQL; change nothing.")
 @click.option("--force", is_flag=True, help="Run even though applied migrations were modified.")
 @click.option(
+    "--yes", "-y", is_flag=True, help="Confirm risky steps (production) without a prompt."
+)
+@click.option(
     "--strict-order",
     is_flag=True,
     default=None,
@@ -125,14 +128,19 @@ def up(
     to_version: int | None,
     dry_run: bool,
     force: bool,
+    yes: bool,
     strict_order: bool | None,
     as_json: bool,
 ) -> None:
-    """Apply pending migrations, each in its own transaction."""
+    """Apply pending migrations, each in its own transaction, showing each step's risk.
+
+    In production (LAMINA_ENV=production) danger-level steps need confirmation, and --force
+    needs --yes.
+    """
     from lamina.cli import render
 
     lamina = _lamina(ctx, progress=not as_json and not dry_run, strict_order=strict_order)
-    result = lamina.up(to_version=to_version, dry_run=dry_run, force=force)
+    result = lamina.up(to_version=to_version, dry_run=dry_run, force=force, yes=yes)
     render.up(result, as_json=as_json)
 
 
@@ -172,6 +180,41 @@ def history(ctx: click.Context, limit: int, as_json: bool) -> None:
 
 
 @click.command()
+@click.argument("selection", nargs=-1, metavar="[ID]...")
+@click.option(
+    "--level",
+    type=click.Choice(["info", "warning", "danger"]),
+    default="danger",
+    show_default=True,
+    help="Exit 1 when anything at or above this level is found.",
+)
+@click.option("--rules", "show_rules", is_flag=True, help="List the rule catalogue and exit.")
+@json_option
+@click.pass_context
+def lint(
+    ctx: click.Context, selection: tuple[str, ...], level: str, show_rules: bool, as_json: bool
+) -> None:
+    """Assess the SQL of each migration, up and down, against the risk rules.
+
+    Checks every migration (or the IDs or versions given) for the target's dialect; nothing
+    is run and no history is read. Allow a rule in a migration, with a reason, by a comment
+    `-- lamina:allow RULE-ID reason` (or `risk_allow = {...}` in Python). See
+    docs/risk-rules.md.
+    """
+    from lamina.cli import render
+    from lamina.risk import RiskLevel
+
+    if show_rules:
+        render.rules(as_json=as_json)
+        return
+    result = _lamina(ctx).lint(selection)
+    threshold = RiskLevel[level.upper()]
+    render.lint(result, as_json=as_json, level=threshold)
+    if result.fails(threshold):
+        ctx.exit(1)
+
+
+@click.command()
 @click.argument("migration_id", metavar="ID")
 @click.option(
     "--mark-applied",
@@ -202,4 +245,54 @@ def repair(ctx: click.Context, migration_id: str, mark: str | None, as_json: boo
     render.repaired(result, as_json=as_json)
 
 
-COMMANDS = (status, validate, create, up, rollback, history, repair)
+@click.group()
+def backup() -> None:
+    """Back up the database, list backups, restore one (all or nothing).
+
+    Backups go to LAMINA_BACKUP_DIR (default ./.lamina/backups), readable by the owner only,
+    each with a manifest: database, schema version, time, size, SHA-256, and what triggered
+    it. lamina also takes one before every risky step (BACKUP_ENABLED, default true).
+    """
+
+
+@backup.command(name="list")
+@json_option
+@click.pass_context
+def backup_list(ctx: click.Context, as_json: bool) -> None:
+    """List backups, newest first."""
+    from lamina.cli import render
+
+    records, broken = _lamina(ctx).backups()
+    render.backups(records, broken, as_json=as_json)
+
+
+@backup.command(name="create")
+@json_option
+@click.pass_context
+def backup_create(ctx: click.Context, as_json: bool) -> None:
+    """Take a backup now (pg_dump / mysqldump must be installed for the servers)."""
+    from lamina.cli import render
+
+    with render.transfer("Backing up", enabled=not as_json) as progress:
+        record = _lamina(ctx).backup(progress=progress)
+    render.backup_taken(record, as_json=as_json)
+
+
+@backup.command(name="restore")
+@click.argument("backup_id", metavar="ID")
+@click.option("--yes", "-y", is_flag=True, help="Replace the database without a prompt.")
+@json_option
+@click.pass_context
+def backup_restore(ctx: click.Context, backup_id: str, yes: bool, as_json: bool) -> None:
+    """Replace the database with backup ID, after verifying its checksum.
+
+    All or nothing: if anything fails, the database is left exactly as it was.
+    """
+    from lamina.cli import render
+
+    with render.transfer("Restoring", enabled=not as_json) as progress:
+        record = _lamina(ctx).restore(backup_id, yes=yes, progress=progress)
+    render.restored(record, as_json=as_json)
+
+
+COMMANDS = (status, validate, lint, create, up, rollback, history, repair, backup)

@@ -8,25 +8,29 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from lamina.models import AuditEvent, MigrationState, Problem, StatusReport
+from lamina.models import AuditEvent, MigrationState, Problem, StatusReport, errors_in
 
 if TYPE_CHECKING:
     from rich.console import Console
 
     from lamina.api import (
         CreateResult,
+        LintResult,
         RepairResult,
         RollbackResult,
         StepPreview,
         UpResult,
         ValidationResult,
     )
+    from lamina.backup import BackupRecord, BrokenManifest, Progress
+    from lamina.risk import RiskFinding, RiskLevel, RiskReport
     from lamina.runner import RunEvent
 
 _STATE_STYLE = {
@@ -243,6 +247,9 @@ def progress_printer() -> Any:
     def on_event(event: RunEvent) -> None:
         verb = "applied" if event.direction.value == "up" else "reverted"
         counter = f"[{event.index}/{event.total}]"
+        if event.kind == "note":
+            out.print(f"[cyan]ℹ {event.detail}")
+            return
         if event.kind == "start":
             if not event.atomic and event.statements != 1:
                 count = (
@@ -258,9 +265,12 @@ def progress_printer() -> Any:
             return
         if event.kind == "done":
             late = " [yellow](out of order)" if event.out_of_order else ""
+            risk = ""
+            if event.risk and event.risk != "low":
+                risk = f" [{_RISK_STYLE[event.risk]}]risk: {event.risk}[/]"
             out.print(
                 f"[green]✓[/] {counter} {verb} {event.migration_id} "
-                f"[dim]{event.name} ({event.duration_ms} ms)[/]{late}"
+                f"[dim]{event.name} ({event.duration_ms} ms)[/]{risk}{late}"
             )
         else:
             out.print(f"[bold red]✗[/] {counter} {event.migration_id} failed")
@@ -277,16 +287,7 @@ def _preview_document(preview: StepPreview) -> dict[str, Any]:
         "out_of_order": preview.step.out_of_order,
         "atomic": preview.atomic,
         "risk": preview.risk.level.label if preview.risk.level else None,
-        "findings": [
-            {
-                "rule": f.rule,
-                "level": f.level.label,
-                "message": f.message,
-                "suggestion": f.suggestion,
-                "line": f.line,
-            }
-            for f in preview.risk.findings
-        ],
+        "findings": [_finding_document(f) for f in preview.risk.findings],
         "statements": [
             {"sql": s.sql, "line": s.line, "query": s.is_query} for s in preview.statements
         ],
@@ -309,11 +310,7 @@ def _previews(previews: Sequence[StepPreview], verb: str) -> None:
                 f"{len(preview.statements)} statements leaves earlier ones applied, and the "
                 "migration marked failed"
             )
-        for finding in preview.risk.findings:
-            style = _RISK_STYLE[finding.level.label]
-            out.print(f"    [{style}]{finding.level.label}[/] {finding.rule}: {finding.message}")
-            if finding.suggestion:
-                out.print(f"      [dim]→ {finding.suggestion}")
+        _findings(preview.risk.findings, indent="    ")
         for statement in preview.statements:
             prefix = "-- reads: " if statement.is_query else ""
             text = statement.sql if statement.sql.endswith(";") else statement.sql + ";"
@@ -388,6 +385,191 @@ def rollback(result: RollbackResult, *, as_json: bool) -> None:
         f"[green]✅ Rolled back {len(result.reverted)} migration(s) to version "
         f"{result.plan.target}."
     )
+
+
+# -- lint ------------------------------------------------------------------------------------
+def _finding_document(finding: RiskFinding) -> dict[str, Any]:
+    return {
+        "rule": finding.rule,
+        "level": finding.level.label,
+        "message": finding.message,
+        "suggestion": finding.suggestion,
+        "line": finding.line,
+        "statement": finding.statement,
+        "allowed": finding.suppressed,
+    }
+
+
+def _findings(findings: Sequence[RiskFinding], *, indent: str) -> None:
+    out = console()
+    for finding in findings:
+        where = f" (line {finding.line})" if finding.line else ""
+        if finding.suppressed is not None:
+            out.print(
+                f"{indent}[dim]allowed {finding.rule}{where}: {finding.message} "
+                f"— reason: {finding.suppressed}"
+            )
+            continue
+        style = _RISK_STYLE[finding.level.label]
+        out.print(
+            f"{indent}[{style}]{finding.level.label}[/] {finding.rule}{where}: {finding.message}"
+        )
+        if finding.suggestion:
+            out.print(f"{indent}  [dim]→ {finding.suggestion}")
+
+
+def _report_document(report: RiskReport) -> dict[str, Any]:
+    return {
+        "risk": report.level.label if report.level else "low",
+        "findings": [_finding_document(f) for f in report.findings],
+    }
+
+
+def lint(result: LintResult, *, as_json: bool, level: RiskLevel) -> None:
+    if as_json:
+        emit_json(
+            {
+                "ok": not result.fails(level),
+                "level": level.label,
+                "migrations": [
+                    {
+                        "id": e.file.id,
+                        "name": e.file.meta.name,
+                        "path": str(e.file.path),
+                        "up": _report_document(e.up),
+                        "down": _report_document(e.down),
+                    }
+                    for e in result.entries
+                ],
+                "problems": [_problem_document(p) for p in result.problems],
+            }
+        )
+        return
+    out = console()
+    _problems(result.problems)
+    for entry in result.entries:
+        worst = entry.worst()
+        label = f"[{_RISK_STYLE[worst.label]}]{worst.label}[/]" if worst else "[green]low[/]"
+        out.print(f"[bold]{entry.file.id}[/]  {entry.file.meta.name}  risk: {label}")
+        for report in (entry.up, entry.down):
+            if report.findings:
+                out.print(f"  {report.direction}:")
+                _findings(report.findings, indent="    ")
+    flagged = sum(1 for e in result.entries if (w := e.worst()) is not None and w >= level)
+    style = "bold red" if result.fails(level) else "green"
+    out.print(
+        f"[{style}]{len(result.entries)} migration(s) linted: {flagged} at or above "
+        f"{level.label}, {len(errors_in(result.problems))} that could not be loaded"
+    )
+
+
+def rules(*, as_json: bool) -> None:
+    """The rule catalogue, as docs/risk-rules.md describes it."""
+    from lamina.risk import CATALOGUE
+
+    if as_json:
+        emit_json(
+            [
+                {
+                    "id": r.id,
+                    "level": r.level.label,
+                    "title": r.title,
+                    "dialects": list(r.dialects),
+                    "explanation": r.explanation,
+                    "alternative": r.alternative,
+                }
+                for r in CATALOGUE
+            ]
+        )
+        return
+    out = console()
+    for r in CATALOGUE:
+        style = _RISK_STYLE[r.level.label]
+        out.print(f"[bold]{r.id}[/] [{style}]{r.level.label}[/] [dim]({', '.join(r.dialects)})[/]")
+        out.print(f"    {r.explanation}")
+        out.print(f"    [dim]→ {r.alternative}")
+
+
+# -- backups ---------------------------------------------------------------------------------
+def _backup_document(record: BackupRecord) -> dict[str, Any]:
+    return record.to_dict()
+
+
+def backups(
+    records: Sequence[BackupRecord], broken: Sequence[BrokenManifest], *, as_json: bool
+) -> None:
+    if as_json:
+        emit_json(
+            {
+                "backups": [_backup_document(r) for r in records],
+                "unreadable": [{"path": str(b.path), "problem": b.problem} for b in broken],
+            }
+        )
+        return
+    out = console()
+    for item in broken:
+        out.print(f"[yellow]warning[/]: {item.path}: {item.problem}")
+    if not records:
+        out.print("No backups yet.")
+        return
+    from rich.table import Table
+
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for column in ("id", "taken", "version", "size", "trigger", "database"):
+        table.add_column(column, no_wrap=True)
+    for r in records:
+        table.add_row(
+            r.id, _short_time(r.created_at), str(r.schema_version), _bytes(r.size),
+            r.trigger or "", r.database,
+        )  # fmt: skip
+    out.print(table)
+
+
+def backup_taken(record: BackupRecord, *, as_json: bool) -> None:
+    if as_json:
+        emit_json(_backup_document(record))
+        return
+    console().print(
+        f"[green]✅ Backup {record.id}[/] ({_bytes(record.size)}, sha256 {record.sha256[:12]}…)"
+    )
+
+
+def restored(record: BackupRecord, *, as_json: bool) -> None:
+    if as_json:
+        emit_json({"restored": _backup_document(record)})
+        return
+    console().print(
+        f"[green]✅ Restored backup {record.id}[/] (schema version {record.schema_version}, "
+        f"taken {_short_time(record.created_at)})."
+    )
+
+
+@contextmanager
+def transfer(label: str, *, enabled: bool) -> Iterator[Progress | None]:
+    """A progress bar on a terminal for a backup or restore; None elsewhere (no noise in CI)."""
+    out = console()
+    if not enabled or not out.is_terminal:
+        yield None
+        return
+    from rich.progress import BarColumn, DownloadColumn, TextColumn
+    from rich.progress import Progress as Bar
+
+    with Bar(TextColumn(label), BarColumn(), DownloadColumn(), console=out, transient=True) as bar:
+        task = bar.add_task(label, total=None)
+
+        def update(done: int, total: int | None) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
+
+
+def _bytes(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{size} B" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"
 
 
 # -- repair ----------------------------------------------------------------------------------

@@ -1,0 +1,295 @@
+"""Before anything changes: what each step would run, how risky it is, and who allowed it.
+
+``preview_steps`` records the SQL of every planned step with the dry-run recorder and assesses
+it with the rule catalogue (:mod:`lamina.risk`), so dry runs, real runs and ``lint`` judge the
+same statements. :class:`Safeguard` turns a plan's danger-level steps into a decision: go, ask,
+or refuse (exit 3, nothing changed), by the rules of the environment:
+
+- ``rollback``: risky steps need ``--force``, and confirmation (a terminal prompt, ``--yes``, or
+  ``MIGRATION_REQUIRE_CONFIRMATION=false``);
+- ``up``: in development risky steps run and are shown; in production they need the same
+  confirmation;
+- production: ``--force`` also needs ``--yes``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Literal
+
+from lamina.backends.base import Backend
+from lamina.config import Settings
+from lamina.errors import LaminaError, RiskRefusedError
+from lamina.history import History
+from lamina.loader import load_migration
+from lamina.migration import Migration
+from lamina.models import AuditAction, Direction, StatementRecord
+from lamina.planning import Plan, PlanStep
+from lamina.risk import RiskFinding, RiskLevel, RiskReport, analyze
+from lamina.runner import record_statements
+
+if TYPE_CHECKING:
+    from lamina.backup import BackupRecord
+
+__all__ = [
+    "BackupBeforeRisk",
+    "ConfirmCallback",
+    "Safeguard",
+    "StepPreview",
+    "assess",
+    "listing",
+    "preview_steps",
+]
+
+#: Asked before risky steps when confirmation is required; returns True to proceed.
+ConfirmCallback = Callable[[str], bool]
+Action = Literal["up", "rollback"]
+
+
+@dataclass(frozen=True, slots=True)
+class StepPreview:
+    """A planned step with the SQL it runs and its risk (dry runs, real runs, lint)."""
+
+    step: PlanStep
+    name: str
+    category: str
+    statements: tuple[StatementRecord, ...]
+    risk: RiskReport
+    #: False when a failure half-way cannot be rolled back as a whole (MySQL DDL, or a
+    #: migration declared non-transactional).
+    atomic: bool = True
+
+
+def assess(
+    migration: Migration,
+    step_id: str,
+    *,
+    direction: Direction,
+    dialect: str,
+    category: str,
+    reversible: bool,
+    indexed_tables: Mapping[str, Collection[str]],
+) -> tuple[tuple[StatementRecord, ...], RiskReport]:
+    """Record what ``migration`` runs in ``direction`` and assess it, with its allowances.
+
+    ``reversible`` is the file's declared metadata: False when the down is missing or runs
+    nothing, in which case the down is not run even on the recorder. For a down, the up's
+    statements are recorded too: dropping what the up created is data loss once the
+    application has filled it (rule ``down-loses-data``).
+    """
+    runs_down = direction is Direction.DOWN
+    statements: tuple[StatementRecord, ...] = ()
+    failures: list[RiskFinding] = []
+    if reversible or not runs_down:
+        statements = _record(migration, direction, dialect, failures)
+    up_statements = _record(migration, Direction.UP, dialect, []) if runs_down else ()
+    risk = analyze(
+        step_id,
+        statements,
+        dialect=dialect,
+        category=category,
+        direction=direction.value,
+        reversible=reversible,
+        down_defined=migration.declares_down(),
+        up_statements=up_statements,
+        indexed_tables=indexed_tables,
+        allowed=migration.risk_allow,
+    )
+    if failures:
+        risk = replace(risk, findings=(*failures, *risk.findings))
+    return statements, risk
+
+
+def _record(
+    migration: Migration, direction: Direction, dialect: str, failures: list[RiskFinding]
+) -> tuple[StatementRecord, ...]:
+    """The statements of one direction; Python code that fails on the recorder (it got no
+    rows from fetch_all, say) is an unknown risk, not an error: its real run will tell."""
+    try:
+        return record_statements(migration, direction, dialect)
+    except Exception as exc:
+        failures.append(
+            RiskFinding(
+                "unparsed-sql",
+                RiskLevel.WARNING,
+                f"{direction.value}() could not be recorded ({type(exc).__name__}: {exc}), "
+                "so its risk is unknown",
+                "review it by hand; guard code that needs real rows or other side effects "
+                "with `if not self.dry_run:`",
+            )
+        )
+        return ()
+
+
+def preview_steps(
+    plan: Plan,
+    *,
+    dialect: str,
+    transactional_ddl: bool,
+    indexed_tables: Mapping[str, Collection[str]],
+) -> tuple[tuple[StepPreview, ...], dict[str, Migration]]:
+    """Load each step, record its SQL and assess its risk.
+
+    The loaded migrations are returned too, so a real run reuses them instead of importing
+    each file a second time.
+    """
+    previews = []
+    loaded: dict[str, Migration] = {}
+    for step in plan.steps:
+        assert step.file is not None
+        migration = loaded[step.migration_id] = load_migration(step.file)
+        meta = step.file.meta
+        statements, risk = assess(
+            migration,
+            step.migration_id,
+            direction=plan.direction,
+            dialect=dialect,
+            category=meta.category.value,
+            reversible=meta.reversible,
+            indexed_tables=indexed_tables,
+        )
+        atomic = meta.transactional and transactional_ddl
+        previews.append(StepPreview(step, meta.name, meta.category.value, statements, risk, atomic))
+    return tuple(previews), loaded
+
+
+def listing(risky: Sequence[StepPreview]) -> str:
+    """``003_drop (drop-table); 005_seed (data-migration)``: for messages and the audit log."""
+    return "; ".join(f"{p.step.migration_id} ({', '.join(p.risk.danger_rules())})" for p in risky)
+
+
+class Safeguard:
+    """Decides whether risky steps may run, asking ``confirm`` when a person can answer."""
+
+    def __init__(self, settings: Settings, confirm: ConfirmCallback | None) -> None:
+        self.settings = settings
+        self.confirm = confirm
+
+    def check_force(self, action: Action, *, force: bool, yes: bool) -> None:
+        """In production ``--force`` is a deliberate act: it needs ``--yes`` as well."""
+        if force and not yes and self.settings.is_production:
+            raise RiskRefusedError(
+                f"{action} refused, nothing was changed: in production --force needs --yes",
+                [],
+                hint=f"run `lamina {action} ... --force --yes` if you mean it",
+            )
+
+    def authorise(
+        self, action: Action, risky: Sequence[StepPreview], *, force: bool, yes: bool
+    ) -> None:
+        """Allow ``risky`` (danger-level) steps of ``action`` to run, or raise.
+
+        Raises:
+            RiskRefusedError: exit 3, nothing changed, with the steps and what would allow them.
+        """
+        if not risky:
+            return
+        steps = [(p.step.migration_id, p.risk.reasons()) for p in risky]
+        names = listing(risky)
+        if action == "rollback" and not force:
+            raise RiskRefusedError(
+                f"rollback refused, nothing was changed: risky step(s): {names}",
+                steps,
+                hint="review the steps with --dry-run, then pass --force to run them",
+            )
+        if action == "up" and not self.settings.is_production:
+            return  # development: shown, and run
+        if not self.settings.require_confirmation or yes:
+            return
+        where = " in production" if self.settings.is_production else ""
+        if self.confirm is None:
+            raise RiskRefusedError(
+                f"{action} refused{where}, nothing was changed: risky step(s) need "
+                f"confirmation: {names}",
+                steps,
+                hint="run it on a terminal to confirm, pass --yes, "
+                "or set MIGRATION_REQUIRE_CONFIRMATION=false",
+            )
+        verb = "Apply" if action == "up" else "Roll back"
+        if not self.confirm(f"{verb} {len(risky)} risky step(s){where} ({names})?"):
+            raise RiskRefusedError(
+                f"{action} cancelled, nothing was changed",
+                steps,
+                hint="run it again and answer y to proceed",
+            )
+
+
+class BackupBeforeRisk:
+    """Takes a backup right before each risky step runs, and logs it.
+
+    Called by the runner before every step (``before_step``); does something only for the
+    steps named risky. In production a backup that fails stops the run before the step
+    ("no backup, no change"); in development the step runs and the failure is reported.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        backend: Backend,
+        history: History,
+        risky: Collection[str],
+        notify: Callable[[PlanStep, str], None],
+    ) -> None:
+        self.settings = settings
+        self.backend = backend
+        self.history = history
+        self.risky = frozenset(risky) if settings.backup_enabled else frozenset()
+        self.notify = notify
+        self.taken: list[BackupRecord] = []
+
+    def __call__(self, step: PlanStep) -> None:
+        if step.migration_id not in self.risky:
+            return
+        from lamina.backup import BackupError, BackupStore, create_backup
+
+        applied = self.history.applied()
+        version = max((row.version for row in applied if not row.dirty), default=0)
+        try:
+            record = create_backup(
+                self.settings.database_url,
+                BackupStore(self.settings.backup_dir, self.settings.backup_keep),
+                schema_version=version,
+                trigger=step.migration_id,
+                checkpoint=self._checkpoint(),
+            )
+        except LaminaError as exc:
+            if self.settings.is_production:
+                raise BackupError(
+                    f"backup before risky step {step.migration_id} failed, so it did not run "
+                    f"(production: no backup, no change): {exc.message}",
+                    hint=exc.hint or "fix the backup, or set BACKUP_ENABLED=false to run without",
+                ) from exc
+            self.notify(
+                step,
+                f"backup before {step.migration_id} failed ({exc.message}); running it anyway "
+                "(development). In production this stops the run.",
+            )
+            return
+        self.taken.append(record)
+        with self.backend.transaction():
+            self.history.audit(
+                AuditAction.BACKUP,
+                migration_id=step.migration_id,
+                version=step.version,
+                detail=f"backup {record.id} before {step.migration_id}: {record.file}, "
+                f"{record.size} bytes, sha256 {record.sha256}",
+            )
+        self.notify(
+            step, f"backed up to {record.id} ({_size(record.size)}) before {step.migration_id}"
+        )
+
+    def _checkpoint(self) -> Callable[[], None] | None:
+        """DuckDB: flush the WAL through lamina's own connection, which holds the file."""
+        if self.backend.name != "duckdb":
+            return None
+        return lambda: self.backend.execute("CHECKPOINT")
+
+
+def _size(size: int) -> str:
+    value = float(size)
+    for unit in ("bytes", "KiB", "MiB"):
+        if value < 1024:
+            return f"{size} bytes" if unit == "bytes" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GiB"
