@@ -326,3 +326,41 @@ def test_production_asks_on_a_terminal_before_a_risky_step(
         assert proc.returncode == 3
         assert "cancelled, nothing was changed" in err
         assert "t" in raw_db.tables()
+
+
+STARTUP = """
+import json, lamina
+result = lamina.startup()
+print(json.dumps({"status": result.status, "applied": list(result.applied)}))
+"""
+
+
+@pytest.mark.parametrize("engine", ["postgresql"])
+def test_three_replicas_starting_together_migrate_once_and_all_start(
+    engine, make_migrations, db_url, raw_db, tmp_path
+):
+    folder = make_migrations(THIRTY)
+    env = lamina_env(db_url, folder, AUTO_MIGRATE="true", LAMINA_LOCK_TIMEOUT="120")
+    replicas = [
+        subprocess.Popen(
+            [sys.executable, "-c", STARTUP],
+            env=env,
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(3)
+    ]
+    outputs = [proc.communicate(timeout=180) for proc in replicas]
+    results = []
+    for proc, (out, err) in zip(replicas, outputs, strict=True):
+        assert proc.returncode == 0, err
+        results.append(json.loads(out))
+    assert [r["status"] for r in results] == ["ready"] * 3
+    assert (
+        sorted(len(r["applied"]) for r in results) in ([0, 0, 30], [0, 1, 29])
+        or sum(len(r["applied"]) for r in results) == 30
+    )
+    assert sum(len(r["applied"]) for r in results) == 30  # each migration applied once
+    assert raw_db.applied_ids() == [name.removesuffix(".sql") for name in sorted(THIRTY)]

@@ -4,8 +4,10 @@ The public API::
 
     from lamina import Lamina, Migration, load_settings
 
-``Migration`` is what migration files derive from; ``Lamina`` runs status, validate, up,
-rollback, repair, history and create; every error lamina raises derives from ``LaminaError``.
+``Migration`` is what migration files derive from; ``Lamina`` runs status, validate, lint, up,
+rollback, repair, history, create and backups; ``startup()`` is the application's startup
+step and ``health.check()`` its health document; every error lamina raises derives from
+``LaminaError``.
 The heavier names are imported on first use, so ``import lamina`` (done by every Python
 migration file and by the CLI) stays cheap.
 """
@@ -32,6 +34,7 @@ from lamina.errors import (
     OutOfOrderError,
     PlanError,
     RiskRefusedError,
+    StartupError,
     TargetNotFoundError,
     ValidationError,
 )
@@ -39,8 +42,10 @@ from lamina.migration import Migration
 from lamina.models import Category, MigrationState, StatusReport
 
 if TYPE_CHECKING:
+    from lamina import health
     from lamina.api import Lamina, RepairResult, RollbackResult, UpResult, ValidationResult
     from lamina.config import Settings, load_settings
+    from lamina.integration import StartupResult, startup
 
 __all__ = [
     "BackendError",
@@ -66,13 +71,17 @@ __all__ = [
     "RiskRefusedError",
     "RollbackResult",
     "Settings",
+    "StartupError",
+    "StartupResult",
     "StatusReport",
     "TargetNotFoundError",
     "UpResult",
     "ValidationError",
     "ValidationResult",
     "__version__",
+    "health",
     "load_settings",
+    "startup",
 ]
 
 _LAZY = {
@@ -83,15 +92,21 @@ _LAZY = {
     "ValidationResult": "lamina.api",
     "Settings": "lamina.config",
     "load_settings": "lamina.config",
+    "StartupResult": "lamina.integration",
+    "startup": "lamina.integration",
 }
+#: Submodules reachable as attributes (``lamina.health.check(...)``) without an import.
+_LAZY_MODULES = frozenset({"health"})
 
 
 def __getattr__(name: str) -> Any:
+    import importlib
+
+    if name in _LAZY_MODULES:
+        return importlib.import_module(f"lamina.{name}")
     module_name = _LAZY.get(name)
     if module_name is None:
         raise AttributeError(f"module 'lamina' has no attribute {name!r}")
-    import importlib
-
     value = getattr(importlib.import_module(module_name), name)
     globals()[name] = value
     return value

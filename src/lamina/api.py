@@ -216,8 +216,11 @@ class Lamina:
         self.host = current_host()
 
     # -- reading ------------------------------------------------------------------------------
-    def status(self) -> StatusReport:
+    def status(self, *, wait_s: float | None = None) -> StatusReport:
         """Files against history: applied, pending, modified, missing. Runs no migration code.
+
+        ``wait_s`` bounds the wait for a database file another process holds open (DuckDB);
+        by default up to 2 s. Health checks pass 0: a busy file means a migration is running.
 
         Raises:
             ConfigError: the migrations folder is unusable.
@@ -225,7 +228,7 @@ class Lamina:
             BackendError: the database cannot be read.
         """
         scanned = self._scan()
-        migrations, report = self._survey(scanned, scanned.problems)
+        migrations, report = self._survey(scanned, scanned.problems, wait_s)
         return dataclasses.replace(
             report,
             problems=migrations.problems,
@@ -265,6 +268,7 @@ class Lamina:
         dry_run: bool = False,
         force: bool = False,
         yes: bool = False,
+        deadline: float | None = None,
     ) -> UpResult:
         """Apply pending migrations in order, each in its own transaction with its history row.
 
@@ -277,6 +281,8 @@ class Lamina:
             dry_run: change nothing; return the plan with each step's SQL and risk.
             force: run even though applied migrations were modified.
             yes: confirm risky steps (and, in production, ``force``) without asking.
+            deadline: a ``time.monotonic()`` instant the whole run must end by (startup's
+                time limit): no step starts after it, and each step's limit shrinks to fit.
 
         Raises:
             ValidationError, ChecksumMismatchError, OutOfOrderError, MigrationLoadError,
@@ -308,7 +314,7 @@ class Lamina:
             if risky and self.settings.is_production:
                 notes.append("up of risky steps in production: " + listing(risky))
             self._audit_forced(backend, history, notes)
-            done, backups = self._run(plan, loaded, previews, backend, history)
+            done, backups = self._run(plan, loaded, previews, backend, history, deadline)
         return UpResult(plan, tuple(done), False, previews, warnings, backups)
 
     def rollback(
@@ -564,10 +570,10 @@ class Lamina:
         return scan(self.settings.migrations_dir, self.settings.migrations_dir_origin)
 
     def _survey(
-        self, scanned: ScanResult, problems: Sequence[Problem]
+        self, scanned: ScanResult, problems: Sequence[Problem], wait_s: float | None = None
     ) -> tuple[MigrationSet, StatusReport]:
         """Read history once (read-only) and classify every migration against it."""
-        with self._reader() as (backend, history):
+        with self._reader(wait_s) as (backend, history):
             applied = history.applied() if history else []
             holder = backend.lock_holder()
         migrations = MigrationSet.build(scanned.files, applied, problems)
@@ -585,7 +591,7 @@ class Lamina:
         return open_backend(settings.database_url, read_only=read_only, options=options)
 
     @contextmanager
-    def _reader(self) -> Iterator[tuple[Backend, History | None]]:
+    def _reader(self, wait_s: float | None = None) -> Iterator[tuple[Backend, History | None]]:
         """A read-only connection; ``History`` is None when nothing was ever recorded.
 
         A database file that does not exist is not created: it simply has no history.
@@ -595,7 +601,8 @@ class Lamina:
             if not backend.exists():
                 yield backend, None
                 return
-            backend.connect(min(self.settings.lock_timeout_s, _READ_WAIT_S))
+            wait = min(self.settings.lock_timeout_s, _READ_WAIT_S) if wait_s is None else wait_s
+            backend.connect(wait)
             history = History(backend, user=self.user, host=self.host)
             yield backend, history if history.exists() else None
         finally:
@@ -695,9 +702,11 @@ class Lamina:
         previews: Sequence[StepPreview],
         backend: Backend,
         history: History,
+        deadline: float | None = None,
     ) -> tuple[list[str], tuple[BackupRecord, ...]]:
         """Run the plan, backing up before each risky step; returns ids done and backups."""
         runner = self._runner(backend, history)
+        runner.deadline = deadline
         risky = [p.step.migration_id for p in previews if p.risk.risky]
         backup = BackupBeforeRisk(
             self.settings, backend, history, risky, lambda step, text: runner.note(plan, step, text)

@@ -11,7 +11,7 @@ import math
 import os
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +67,13 @@ class Settings:
     backup_dir: Path = Path(".lamina/backups")
     #: How many backups to keep (oldest removed first); None keeps every one.
     backup_keep: int | None = 10
+    #: lamina.startup(): apply pending migrations (under the migration lock) at startup.
+    auto_migrate: bool = False
+    #: lamina.startup() with pending risky steps that need confirmation: "fail" stops the
+    #: application, "degraded" lets it start without them (health says degraded).
+    startup_on_risk: str = "fail"
+    #: Bearer token the detailed health endpoint requires (None: no token needed).
+    health_token: str | None = field(default=None, repr=False)
     database_origin: Origin = Origin("database URL")
     migrations_dir_origin: Origin = Origin("migrations folder")
 
@@ -124,6 +131,13 @@ def _parse_non_negative_int(text: str) -> int:
     return value
 
 
+def _parse_startup_on_risk(text: str) -> str:
+    value = text.strip().lower()
+    if value not in ("fail", "degraded"):
+        raise ValueError("expected fail or degraded")
+    return value
+
+
 def _parse_keep(text: str) -> int | None:
     """A retention count: a positive number, or 0 / "all" to keep every backup."""
     if text.strip().lower() in {"0", "all"}:
@@ -175,6 +189,15 @@ _SPECS = (
     _Spec("backup_enabled", "--backup", ("BACKUP_ENABLED",), "backup_enabled", _parse_bool),
     _Spec("backup_dir", "--backup-dir", ("LAMINA_BACKUP_DIR",), "backup_dir", str),
     _Spec("backup_keep", "--backup-keep", ("LAMINA_BACKUP_KEEP",), "backup_keep", _parse_keep),
+    _Spec("auto_migrate", "auto_migrate", ("AUTO_MIGRATE",), "auto_migrate", _parse_bool),
+    _Spec(
+        "startup_on_risk",
+        "startup_on_risk",
+        ("LAMINA_STARTUP_ON_RISK",),
+        "startup_on_risk",
+        _parse_startup_on_risk,
+    ),
+    _Spec("health_token", "health_token", ("LAMINA_HEALTH_TOKEN",), "health_token", str),
 )
 _FILE_KEYS = frozenset({"database_url", "db_path"} | {spec.key for spec in _SPECS})
 

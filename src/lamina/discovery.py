@@ -26,6 +26,11 @@ __all__ = ["MIGRATION_FILENAME", "ScanResult", "scan"]
 MIGRATION_FILENAME = re.compile(r"^(?P<version>\d+)_(?P<slug>[A-Za-z0-9][\w-]*)\.(?P<ext>py|sql)$")
 _MAX_VERSION = 2**63 - 1  # BIGINT in every engine's history table
 
+#: What was read of each file, keyed by what stat says of it (size, mtime, ctime, inode): a
+#: health endpoint polled every few seconds re-reads and re-hashes only files that changed.
+_ReadResult = tuple["MigrationFile | None", "Problem | None"]
+_READ_CACHE: dict[Path, tuple[tuple[int, int, int, int], _ReadResult]] = {}
+
 
 @dataclass(frozen=True, slots=True)
 class ScanResult:
@@ -98,9 +103,25 @@ def _read_file(path: Path, match: re.Match[str]) -> tuple[MigrationFile | None, 
             Severity.ERROR, f"version {version_text} is larger than {_MAX_VERSION}", path=path
         )
     try:
+        stat = path.stat()
+    except OSError as exc:
+        return None, Problem(Severity.ERROR, f"cannot be read: {exc.strerror}", path=path)
+    key = (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
+    cached = _READ_CACHE.get(path)
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    try:
         data = path.read_bytes()
     except OSError as exc:
         return None, Problem(Severity.ERROR, f"cannot be read: {exc.strerror}", path=path)
+    result = _parse_file(path, data, migration_id, version, slug, kind)
+    _READ_CACHE[path] = (key, result)
+    return result
+
+
+def _parse_file(
+    path: Path, data: bytes, migration_id: str, version: int, slug: str, kind: MigrationKind
+) -> tuple[MigrationFile | None, Problem | None]:
     problem: Problem | None = None
     try:
         meta = _read_meta(path, data, kind, slug, migration_id, version)

@@ -24,6 +24,8 @@ backends map them to :class:`BackendError` or :class:`ExecutionError` with ``rai
         ├── LockTimeoutError            .holder: another run holds the migration lock
         └── LockLostError               a table-mode lock expired and was taken over
     DirtyDatabaseError (a HistoryError) a migration failed half-way; `lamina repair` resolves it
+    StartupError                        lamina.startup() stops the application (names why)
+    TimeLimitError                      a run's overall time limit passed between steps
 """
 
 from __future__ import annotations
@@ -53,7 +55,9 @@ __all__ = [
     "OutOfOrderError",
     "PlanError",
     "RiskRefusedError",
+    "StartupError",
     "TargetNotFoundError",
+    "TimeLimitError",
     "ValidationError",
 ]
 
@@ -271,6 +275,15 @@ class LockTimeoutError(BackendError):
             hint="wait for the other run to finish, or raise --lock-timeout",
         )
         self.holder = holder
+
+
+class StartupError(LaminaError):
+    """The startup migration step cannot let the application start: invalid migration files,
+    pending risky steps that need a person, a dirty database, or the time limit passed."""
+
+
+class TimeLimitError(LaminaError):
+    """The run's overall time limit passed between two steps; the rest did not start."""
 
 
 class LockLostError(BackendError):

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from lamina.backends.base import Backend
-from lamina.errors import ExecutionError, HistoryError, LaminaError
+from lamina.errors import ExecutionError, HistoryError, LaminaError, TimeLimitError
 from lamina.history import History
 from lamina.migration import Migration, SqlMigration
 from lamina.models import AppliedMigration, AuditAction, Direction, StatementRecord
@@ -167,6 +167,8 @@ class Runner:
         self.host = host
         self.on_event = on_event or (lambda event: None)
         self.max_migration_time_ms = max_migration_time_ms
+        #: A ``time.monotonic()`` instant the whole run must end by (startup's time limit).
+        self.deadline: float | None = None
         self._risks: Mapping[str, str] = {}
 
     def run(
@@ -195,6 +197,7 @@ class Runner:
         try:
             for index, step in enumerate(plan.steps, start=1):
                 self.backend.check_lock()
+                watchdog.limit_ms = self._step_limit_ms(step)
                 if before_step is not None:
                     before_step(step)
                 migration = migrations[step.migration_id]
@@ -258,9 +261,7 @@ class Runner:
             ) from exc
         except Exception as exc:
             if watchdog.fired or isinstance(exc, MigrationTimeout):
-                error = (
-                    f"stopped after exceeding MAX_MIGRATION_TIME ({self.max_migration_time_ms} ms)"
-                )
+                error = f"stopped after exceeding MAX_MIGRATION_TIME ({watchdog.limit_ms} ms)"
             else:
                 error = self._describe(exc)
             kept = self._fail(step, direction, executor, error, started, atomic)
@@ -276,6 +277,24 @@ class Runner:
         finally:
             watchdog.disarm()
             migration.bind(None)
+
+    def _step_limit_ms(self, step: PlanStep) -> int | None:
+        """This step's time limit: MAX_MIGRATION_TIME, or less when the run's deadline is near.
+
+        Raises:
+            TimeLimitError: the deadline passed before the step could start.
+        """
+        limit = self.max_migration_time_ms
+        if self.deadline is None:
+            return limit
+        remaining_ms = int((self.deadline - time.monotonic()) * 1000)
+        if remaining_ms <= 0:
+            raise TimeLimitError(
+                f"the time limit ran out before {step.migration_id} could start; it and the "
+                "steps after it did not run",
+                hint="raise MAX_MIGRATION_TIME, or run `lamina up` outside application startup",
+            )
+        return remaining_ms if limit is None else min(limit, remaining_ms)
 
     def _count_statements(self, migration: Migration, direction: Direction) -> int | None:
         """How many statements a non-atomic SQL step will run; None for Python code, which

@@ -387,6 +387,36 @@ def rollback(result: RollbackResult, *, as_json: bool) -> None:
     )
 
 
+# -- health ----------------------------------------------------------------------------------
+_HEALTH_STYLE = {"healthy": "green", "degraded": "yellow", "unhealthy": "bold red"}
+
+
+def health(document: dict[str, Any], *, as_json: bool) -> None:
+    if as_json:
+        emit_json(document)
+        return
+    out = console()
+    status = document["status"]
+    out.print(
+        f"[{_HEALTH_STYLE[status]}]{document['component']}: {status}[/] — {document['message']}"
+    )
+    details = document["details"]
+    last = details.get("lastMigration")
+    if details.get("totalMigrations") is not None:
+        out.print(
+            f"  version {details['currentVersion']}, {details['totalMigrations']} migration(s), "
+            f"{details['pendingMigrations']} pending"
+            + (f", last {last['id']} at {last['applied_at']}" if last else "")
+        )
+    failure = details.get("lastFailure")
+    if failure:
+        out.print(
+            f"  last failure: {failure['migrationId']} at {failure['at']}: {failure['detail']}"
+        )
+    if "checkDurationMs" in document:
+        out.print(f"  [dim]checked in {document['checkDurationMs']} ms")
+
+
 # -- lint ------------------------------------------------------------------------------------
 def _finding_document(finding: RiskFinding) -> dict[str, Any]:
     return {

@@ -1,0 +1,186 @@
+"""The "migration checks" step of an application's startup: ``lamina.startup()``.
+
+Example (a FastAPI lifespan)::
+
+    @asynccontextmanager
+    async def lifespan(app):
+        result = lamina.startup()          # raises StartupError when the app must not start
+        logger.info(result.message)
+        yield
+
+What it does, by the settings (environment, lamina.toml, or the ``config`` argument):
+
+1. checks the migration files; errors stop startup with the validation message;
+2. a dirty database (a migration stopped half-way) stops startup;
+3. ``AUTO_MIGRATE=false`` (default): pending migrations are reported; the app starts degraded;
+4. ``AUTO_MIGRATE=true``: pending migrations are applied under the cross-process migration
+   lock, so when many replicas start together one migrates and the others wait, then find
+   nothing to do. Pending risky (danger-level) steps are not applied while
+   ``MIGRATION_REQUIRE_CONFIRMATION=true``: startup fails naming them, or with
+   ``LAMINA_STARTUP_ON_RISK=degraded`` starts degraded without applying anything;
+5. ``MAX_MIGRATION_TIME`` bounds the whole step, lock wait included.
+
+It never prints unless given a logger.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+from lamina.api import Lamina
+from lamina.config import Settings, load_settings
+from lamina.errors import LockTimeoutError, StartupError
+from lamina.models import StatusReport
+
+__all__ = ["StartupResult", "startup"]
+
+
+@dataclass(frozen=True, slots=True)
+class StartupResult:
+    """What the startup step did, for the application to log (``message`` says it in words).
+
+    ``status`` is ``ready`` (every migration applied) or ``degraded`` (pending migrations
+    left, by choice or because they need a person).
+    """
+
+    status: Literal["ready", "degraded"]
+    message: str
+    applied: tuple[str, ...] = ()
+    pending: tuple[str, ...] = ()
+    risky: tuple[str, ...] = ()
+    current_version: int = 0
+    duration_ms: int = 0
+
+    @property
+    def ready(self) -> bool:
+        return self.status == "ready"
+
+
+def startup(
+    config: Settings | Mapping[str, object] | None = None,
+    *,
+    logger: logging.Logger | None = None,
+) -> StartupResult:
+    """Run the migration checks of application startup; see the module docstring.
+
+    Args:
+        config: resolved :class:`~lamina.config.Settings`, or overrides for
+            :func:`~lamina.config.load_settings` (``{"auto_migrate": True}``), or None to
+            read the environment and config file.
+        logger: where to report what happened (nothing is printed otherwise).
+
+    Raises:
+        StartupError: invalid migration files, a dirty database, pending risky steps that
+            need confirmation (unless ``LAMINA_STARTUP_ON_RISK=degraded``), or the time
+            limit passed. ``ExecutionError`` when a migration fails (rolled back where the
+            engine allows); ``BackendError`` when the database cannot be reached.
+    """
+    started = time.monotonic()
+    settings = config if isinstance(config, Settings) else load_settings(config)
+    deadline = started + settings.max_migration_time_ms / 1000
+    # Waiting for another replica's lock counts against the same limit.
+    settings = dataclasses.replace(
+        settings, lock_timeout_s=min(settings.lock_timeout_s, settings.max_migration_time_ms / 1000)
+    )
+    lamina = Lamina(settings)
+    checked = lamina.validate()
+    if checked.errors:
+        first = checked.errors[0].render()
+        more = f" (and {len(checked.errors) - 1} more)" if len(checked.errors) > 1 else ""
+        raise StartupError(
+            f"migration files are invalid: {first}{more}",
+            hint="run `lamina validate` to see every problem",
+        )
+    report = checked.status
+    assert report is not None
+    _refuse_dirty(report)
+    pending = tuple(m.id for m in report.pending)
+    if not pending:
+        return _done(logger, started, "ready", "all migrations applied", report=report)
+    if not settings.auto_migrate:
+        return _done(
+            logger, started, "degraded",
+            f"{len(pending)} pending migration(s) not applied (AUTO_MIGRATE=false): "
+            + ", ".join(pending),
+            pending=pending, report=report,
+        )  # fmt: skip
+    risky = _risky_pending(lamina)
+    if risky and settings.require_confirmation:
+        names = ", ".join(risky)
+        if settings.startup_on_risk == "degraded":
+            return _done(
+                logger, started, "degraded",
+                f"pending risky step(s) not applied, they need confirmation: {names}",
+                pending=pending, risky=risky, report=report,
+            )  # fmt: skip
+        raise StartupError(
+            f"pending risky step(s) need confirmation, so startup stopped: {names}",
+            hint="apply them with `lamina up` (it asks), set MIGRATION_REQUIRE_CONFIRMATION="
+            "false to let startup apply them, or LAMINA_STARTUP_ON_RISK=degraded to start "
+            "without them",
+        )
+    try:
+        result = lamina.up(yes=True, deadline=deadline)
+    except LockTimeoutError as exc:
+        raise StartupError(
+            f"another process kept the migration lock past the time limit: {exc.message}",
+            hint="raise MAX_MIGRATION_TIME, or find out why the holder takes so long",
+        ) from exc
+    after = lamina.status()
+    left = tuple(m.id for m in after.pending)
+    status: Literal["ready", "degraded"] = "degraded" if left else "ready"
+    message = (
+        f"applied {len(result.applied)} migration(s)"
+        + (f": {', '.join(result.applied)}" if result.applied else " (another process did)")
+        + (f"; {len(left)} still pending" if left else "")
+    )
+    return _done(
+        logger, started, status, message, applied=result.applied, pending=left, report=after
+    )
+
+
+def _refuse_dirty(report: StatusReport) -> None:
+    if report.dirty:
+        first = report.dirty[0]
+        raise StartupError(
+            f"the database is dirty: {first.id} stopped half-way ({first.detail or 'failed'})",
+            hint=f"fix the database by hand, then `lamina repair {first.id} --mark-applied` "
+            "or `--mark-rolled-back`",
+        )
+
+
+def _risky_pending(lamina: Lamina) -> tuple[str, ...]:
+    """The pending steps whose risk is danger, from a dry run (nothing changes)."""
+    preview = lamina.up(dry_run=True)
+    return tuple(p.step.migration_id for p in preview.previews if p.risk.risky)
+
+
+def _done(
+    logger: logging.Logger | None,
+    started: float,
+    status: Literal["ready", "degraded"],
+    message: str,
+    *,
+    report: StatusReport,
+    applied: tuple[str, ...] = (),
+    pending: tuple[str, ...] = (),
+    risky: tuple[str, ...] = (),
+) -> StartupResult:
+    result = StartupResult(
+        status=status,
+        message=message,
+        applied=tuple(applied),
+        pending=pending,
+        risky=risky,
+        current_version=report.current_version,
+        duration_ms=round((time.monotonic() - started) * 1000),
+    )
+    if logger is not None:
+        level = logging.INFO if status == "ready" else logging.WARNING
+        logger.log(level, "lamina startup: %s (%s, %d ms)", message, status, result.duration_ms)
+    return result
