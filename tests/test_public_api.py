@@ -29,6 +29,7 @@ LEVELS = {
     "lamina.planning": 1,
     "lamina.staticmeta": 1,
     "lamina.templates": 1,
+    "lamina.diagram": 1,
     "lamina.risk": 1,
     "lamina.backup": 2,
     "lamina.discovery": 2,

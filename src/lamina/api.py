@@ -255,6 +255,12 @@ class Lamina:
         found = [*migrations.problems, *_drift_problems(status, modified=Severity.ERROR)]
         return ValidationResult(tuple(found), len(scanned.files), status)
 
+    def graph(self) -> tuple[StatusReport, dict[str, tuple[str, ...]]]:
+        """Status and each migration's resolved dependencies, for ``lamina graph``."""
+        scanned = self._scan()
+        migrations, report = self._survey(scanned, scanned.problems)
+        return report, dict(migrations.graph.parents)
+
     def history(self, limit: int | None = None) -> list[AuditEvent]:
         """The audit log, newest first."""
         with self._reader() as (_, history):
