@@ -32,7 +32,7 @@ from typing import Any, Literal
 
 from lamina.api import Lamina
 from lamina.config import Settings, load_settings
-from lamina.errors import BackendError, HistoryError, LaminaError, LockTimeoutError
+from lamina.errors import BackendError, ConfigError, HistoryError, LaminaError, LockTimeoutError
 from lamina.models import LockOwner, MigrationState, StatusReport, errors_in
 
 __all__ = ["COMPONENT", "Status", "check", "http_status"]
@@ -48,7 +48,8 @@ def check(
     state: an unreachable or damaged database is an ``unhealthy`` document.
 
     Raises:
-        ConfigError: the settings themselves are unusable (a malformed URL, say).
+        ConfigError: the settings themselves cannot be resolved (a malformed URL, say); a
+            migrations folder that cannot be read is an ``unhealthy`` document instead.
     """
     started = time.perf_counter()
     settings = config if isinstance(config, Settings) else load_settings(config)
@@ -63,6 +64,9 @@ def check(
         return _timed(document, started, detailed)
     except (BackendError, HistoryError) as exc:
         return _timed(_document("unhealthy", _unreachable(exc), None), started, detailed)
+    except ConfigError as exc:  # the migrations folder vanished or cannot be read
+        message = f"Migrations cannot be checked: {exc.message}"
+        return _timed(_document("unhealthy", message, None), started, detailed)
     status, message = _classify(report)
     document = _document(status, message, report)
     if detailed:

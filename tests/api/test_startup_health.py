@@ -269,3 +269,9 @@ def test_startup_is_bounded_by_the_time_limit(make_migrations, settings_for, db_
             assert time.monotonic() - started < 5
     finally:
         holder.close()
+
+
+def test_an_unreadable_migrations_folder_is_unhealthy(settings_for, tmp_path) -> None:
+    document = check(settings_for(migrations_dir=str(tmp_path / "gone")))
+    assert document["status"] == "unhealthy"
+    assert "does not exist" in document["message"]

@@ -458,3 +458,17 @@ def test_production_up_of_a_risky_step_needs_yes_without_a_terminal(run, make_mi
     assert done.exit_code == 0, done.output
     assert "risk: danger" in done.output
     assert "backed up to" in done.output
+
+
+def test_graph_formats(run, make_migrations) -> None:
+    make_migrations(
+        {"001_users.sql": USERS, "002_seed.sql": "-- depends: 001_users\n" + SEED.lstrip()}
+    )
+    run("up", "--to", "1")
+    text = run("graph")
+    assert text.exit_code == 0
+    assert "● 001_users" in text.output and "○ 002_seed" in text.output
+    assert "← 001_users" in text.output
+    assert run("graph", "--format", "mermaid").output.startswith("flowchart TD")
+    assert "->" in run("graph", "--format", "dot").output
+    assert run("graph", "--format", "svg").exit_code == 2

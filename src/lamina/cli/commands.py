@@ -180,6 +180,50 @@ def history(ctx: click.Context, limit: int, as_json: bool) -> None:
 
 
 @click.command()
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["mermaid", "dot", "text"]),
+    default="text",
+    show_default=True,
+    help="mermaid for Markdown docs, dot for Graphviz.",
+)
+@click.pass_context
+def graph(ctx: click.Context, fmt: str) -> None:
+    """Draw the migrations and their dependencies, applied and pending marked.
+
+    Solid arrows are declared dependencies; dotted ones join a migration without any to the
+    one before it in the order lamina applies them.
+    """
+    from typing import cast
+
+    from lamina.diagram import Format, render
+
+    report, parents = _lamina(ctx).graph()
+    click.echo(render(report, parents, cast(Format, fmt)), nl=False)
+
+
+@click.command()
+@click.option("--detailed", is_flag=True, help="Add every migration, the lock, failures, backups.")
+@json_option
+@click.pass_context
+def health(ctx: click.Context, detailed: bool, as_json: bool) -> None:
+    """Print the health document (what GET /api/health answers).
+
+    Exits 0 when healthy or degraded (pending migrations, a run in progress), 1 when
+    unhealthy (a failed or modified migration, invalid files, an unreachable database).
+    """
+    from lamina import health as health_check
+    from lamina.cli import render
+    from lamina.config import load_settings
+
+    document = health_check.check(load_settings(ctx.obj), detailed=detailed)
+    render.health(document, as_json=as_json)
+    if document["status"] == "unhealthy":
+        ctx.exit(1)
+
+
+@click.command()
 @click.argument("selection", nargs=-1, metavar="[ID]...")
 @click.option(
     "--level",
@@ -295,4 +339,41 @@ def backup_restore(ctx: click.Context, backup_id: str, yes: bool, as_json: bool)
     render.restored(record, as_json=as_json)
 
 
-COMMANDS = (status, validate, lint, create, up, rollback, history, repair, backup)
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port", type=click.IntRange(1, 65535), default=8080, show_default=True, help="TCP port."
+)
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int) -> None:
+    """Serve GET /api/health and /api/health/detailed over HTTP, as a sidecar.
+
+    200 when healthy or degraded, 503 when unhealthy. The detailed endpoint needs
+    `Authorization: Bearer <LAMINA_HEALTH_TOKEN>` when that token is set. Runs until
+    stopped and prints only warnings and errors. Needs `pip install 'lamina[server]'`.
+    """
+    from lamina.config import load_settings
+    from lamina.server import serve as run_server
+
+    try:
+        run_server(load_settings(ctx.obj), host=host, port=port)
+    except KeyboardInterrupt:
+        # uvicorn stopped cleanly on Ctrl+C and re-raised it: the normal way to stop a server,
+        # not the "migration interrupted" case the group reports.
+        return
+
+
+COMMANDS = (
+    status,
+    validate,
+    lint,
+    create,
+    up,
+    rollback,
+    history,
+    repair,
+    backup,
+    health,
+    graph,
+    serve,
+)

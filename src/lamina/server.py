@@ -1,0 +1,179 @@
+"""The health endpoints over HTTP, for load balancers and orchestrators (``lamina[server]``).
+
+``GET /api/health`` answers the basic document of :func:`lamina.health.check`;
+``GET /api/health/detailed`` the detailed one, behind ``Authorization: Bearer <token>`` when a
+token is configured (``LAMINA_HEALTH_TOKEN`` or the ``token`` argument). The status code is
+200 for healthy and degraded, 503 for unhealthy, so a probe needs no JSON parsing.
+
+Three ways to serve them::
+
+    from lamina.server import create_app, health_routes
+
+    app.mount("/lamina", create_app())           # GET /lamina/api/health, .../detailed
+    app.router.routes.extend(health_routes())    # or into your own routes: GET /api/health
+
+    $ lamina serve --port 8080                   # or a sidecar next to any service
+
+Starlette and uvicorn are imported here only when an app is built, so ``import lamina`` and
+``lamina --help`` never pay for them, and without the extra the error says what to install.
+The settings are resolved once, when the app is built, so unusable settings fail at startup
+rather than on every probe; the check itself runs on every request, in a worker thread
+because the database drivers block.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from lamina.config import Settings, load_settings
+from lamina.errors import BackendUnavailableError, ConfigError, LaminaError
+from lamina.health import COMPONENT, check, http_status
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+__all__ = ["create_app", "health_routes", "serve"]
+
+INSTALL_HINT = "pip install 'lamina[server]'"
+#: The whole body of a refused request: it must not tell a prober anything.
+UNAUTHORIZED = {"error": "unauthorized"}
+#: Health answers describe this instant; no cache or proxy should replay them.
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def create_app(
+    config: Settings | Mapping[str, object] | None = None, *, token: str | None = None
+) -> Starlette:
+    """A Starlette app serving ``/api/health`` and ``/api/health/detailed``.
+
+    Args:
+        config: resolved :class:`~lamina.config.Settings`, overrides for
+            :func:`~lamina.config.load_settings`, or None for the environment and config file.
+        token: the bearer token the detailed endpoint requires; default
+            ``settings.health_token`` (``LAMINA_HEALTH_TOKEN``); neither means no token.
+
+    Raises:
+        ConfigError: the settings are unusable (raised here, not on the first request).
+        BackendUnavailableError: Starlette is not installed (``lamina[server]``).
+    """
+    routes = health_routes(config, token=token)
+    try:
+        from starlette.applications import Starlette
+    except ImportError as exc:
+        raise _missing_extra(exc) from None
+    return Starlette(routes=routes)
+
+
+def health_routes(
+    config: Settings | Mapping[str, object] | None = None,
+    *,
+    token: str | None = None,
+    prefix: str = "/api/health",
+) -> list[Route]:
+    """The two health routes, for a Starlette or FastAPI app's own router.
+
+    ``prefix`` is the basic endpoint's path; the detailed one is ``{prefix}/detailed``.
+    Arguments and errors as for :func:`create_app`.
+    """
+    try:
+        from starlette.routing import Route
+    except ImportError as exc:
+        raise _missing_extra(exc) from None
+    settings = config if isinstance(config, Settings) else load_settings(config)
+    expected = token if token is not None else settings.health_token
+    if expected is not None and not expected.strip():
+        # Fail closed: an empty token would otherwise be read as "no token needed".
+        setting, source = (
+            ("token", "argument") if token is not None else ("health_token", "settings")
+        )
+        raise ConfigError(
+            setting,
+            source,
+            "must not be empty",
+            hint="set a real secret, or leave it unset to serve the details without one",
+        )
+    base = "/" + prefix.strip("/") if prefix.strip("/") else ""
+    return [
+        Route(base or "/", _endpoint(settings, detailed=False, token=None)),
+        Route(f"{base}/detailed", _endpoint(settings, detailed=True, token=expected)),
+    ]
+
+
+def serve(
+    config: Settings | Mapping[str, object] | None = None,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+) -> None:
+    """Serve the health endpoints with uvicorn until interrupted (``lamina serve``).
+
+    Raises:
+        ConfigError: the settings are unusable.
+        BackendUnavailableError: Starlette or uvicorn is not installed (``lamina[server]``).
+    """
+    try:
+        import uvicorn
+    except ImportError as exc:
+        raise _missing_extra(exc) from None
+    app = create_app(config)
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+def _endpoint(
+    settings: Settings, *, detailed: bool, token: str | None
+) -> Callable[[Request], Awaitable[Response]]:
+    """The request handler for one of the documents; ``token`` None serves it to anyone."""
+    from starlette.concurrency import run_in_threadpool
+    from starlette.responses import JSONResponse
+
+    expected = token.encode("utf-8") if token is not None else None
+
+    async def health(request: Request) -> Response:
+        if expected is not None and not _authorized(request, expected):
+            return JSONResponse(
+                UNAUTHORIZED, status_code=401, headers={"WWW-Authenticate": "Bearer", **NO_STORE}
+            )
+        try:
+            document: dict[str, Any] = await run_in_threadpool(check, settings, detailed=detailed)
+        except LaminaError as exc:
+            document = _failed(exc)
+        return JSONResponse(document, status_code=http_status(document), headers=NO_STORE)
+
+    return health
+
+
+def _authorized(request: Request, expected: bytes) -> bool:
+    """Whether the request carries ``Authorization: Bearer <expected>``, compared in constant
+    time so response timing does not reveal how much of a guess was right."""
+    scheme, _, given = request.headers.get("authorization", "").strip().partition(" ")
+    if scheme.lower() != "bearer":
+        return False
+    return hmac.compare_digest(given.strip().encode("utf-8"), expected)
+
+
+def _failed(exc: LaminaError) -> dict[str, Any]:
+    """An unhealthy document for a check that could not run at all (the migrations folder
+    vanished, say): a probe must get an answer it understands, never a bare 500."""
+    return {
+        "component": COMPONENT,
+        "status": "unhealthy",
+        "message": f"Health check failed: {exc.message}",
+        "details": {
+            "currentVersion": None,
+            "totalMigrations": None,
+            "pendingMigrations": None,
+            "lastMigration": None,
+        },
+    }
+
+
+def _missing_extra(exc: ImportError) -> BackendUnavailableError:
+    return BackendUnavailableError(
+        f"the health server needs the server extra ({exc.name or 'starlette'} is not installed)",
+        hint=INSTALL_HINT,
+    )
