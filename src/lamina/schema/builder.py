@@ -1,0 +1,87 @@
+"""Mutable accumulators the engine readers fill row by row, then freeze into a Snapshot.
+
+The readers issue a handful of catalog queries that each cover every table at once; rows
+arrive grouped by query, not by table, so each table's parts are gathered here first. This is
+also the one place that leaves lamina's own objects out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from lamina.schema.model import Column, ForeignKey, Index, Snapshot, Table, View
+
+__all__ = ["LAMINA_OBJECTS", "SchemaBuilder", "TableBuilder", "is_lamina_object"]
+
+#: lamina's bookkeeping tables (and DuckDB's sequence for the audit log): never part of a
+#: snapshot, so a snapshot describes the application's schema only.
+LAMINA_OBJECTS = frozenset(
+    {
+        "lamina_migrations",
+        "lamina_migration_log",
+        "lamina_meta",
+        "lamina_lock",
+        "lamina_migration_log_seq",
+    }
+)
+
+
+def is_lamina_object(name: str) -> bool:
+    return name.lower() in LAMINA_OBJECTS
+
+
+@dataclass
+class TableBuilder:
+    name: str
+    columns: list[Column] = field(default_factory=list)
+    primary_key: tuple[str, ...] = ()
+    uniques: list[tuple[str, ...]] = field(default_factory=list)
+    foreign_keys: list[ForeignKey] = field(default_factory=list)
+    checks: list[str] = field(default_factory=list)
+    indexes: list[Index] = field(default_factory=list)
+
+    def freeze(self) -> Table:
+        return Table(
+            name=self.name,
+            columns=tuple(self.columns),
+            primary_key=self.primary_key,
+            uniques=tuple(self.uniques),
+            foreign_keys=tuple(self.foreign_keys),
+            checks=tuple(self.checks),
+            indexes=tuple(self.indexes),
+        )
+
+
+@dataclass
+class SchemaBuilder:
+    """Parts of a snapshot; rows for tables it does not know (views, lamina's) are dropped."""
+
+    engine: str
+    tables: dict[str, TableBuilder] = field(default_factory=dict)
+    views: list[View] = field(default_factory=list)
+    sequences: list[str] = field(default_factory=list)
+
+    def add_table(self, name: str) -> TableBuilder | None:
+        if is_lamina_object(name):
+            return None
+        return self.tables.setdefault(name, TableBuilder(name))
+
+    def table(self, name: str) -> TableBuilder | None:
+        """The table ``name`` if it was added; None for views and lamina's tables."""
+        return self.tables.get(name)
+
+    def add_view(self, name: str, definition: str | None) -> None:
+        if not is_lamina_object(name):
+            self.views.append(View(name, definition))
+
+    def add_sequence(self, name: str) -> None:
+        if not is_lamina_object(name):
+            self.sequences.append(name)
+
+    def freeze(self) -> Snapshot:
+        return Snapshot(
+            engine=self.engine,
+            tables=tuple(t.freeze() for t in self.tables.values()),
+            views=tuple(self.views),
+            sequences=tuple(self.sequences),
+        )
