@@ -32,6 +32,8 @@ LEVELS = {
     "lamina.diagram": 1,
     "lamina.risk": 1,
     "lamina.backup": 2,
+    "lamina.schema": 2,
+    "lamina.scratch": 2,
     "lamina.discovery": 2,
     "lamina.loader": 2,
     "lamina.config": 2,
@@ -46,6 +48,8 @@ LEVELS = {
     "lamina.health": 3,
     "lamina.server": 3,
     "lamina.cli": 4,
+    "lamina.testing": 4,
+    "lamina.verify": 3,
     "lamina.__main__": 4,
     "lamina": 4,
 }

@@ -17,6 +17,7 @@ Example::
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -74,6 +75,7 @@ from lamina.templates import next_version, render_template, slugify
 
 if TYPE_CHECKING:
     from lamina.backup import BackupRecord, BackupStore, BrokenManifest, Progress
+    from lamina.schema import Difference
 
 __all__ = [
     "ConfirmCallback",
@@ -216,11 +218,13 @@ class Lamina:
         self.host = current_host()
 
     # -- reading ------------------------------------------------------------------------------
-    def status(self, *, wait_s: float | None = None) -> StatusReport:
+    def status(self, *, wait_s: float | None = None, drift: bool = True) -> StatusReport:
         """Files against history: applied, pending, modified, missing. Runs no migration code.
 
         ``wait_s`` bounds the wait for a database file another process holds open (DuckDB);
         by default up to 2 s. Health checks pass 0: a busy file means a migration is running.
+        ``drift`` compares the live schema with the one the last run recorded (a snapshot:
+        a few catalog queries); the basic health check leaves it out to stay cheap.
 
         Raises:
             ConfigError: the migrations folder is unusable.
@@ -228,7 +232,7 @@ class Lamina:
             BackendError: the database cannot be read.
         """
         scanned = self._scan()
-        migrations, report = self._survey(scanned, scanned.problems, wait_s)
+        migrations, report = self._survey(scanned, scanned.problems, wait_s, drift=drift)
         return dataclasses.replace(
             report,
             problems=migrations.problems,
@@ -251,9 +255,32 @@ class Lamina:
                     load_migration(file)  # imports .py files, checks risk allowances
                 except MigrationLoadError as exc:
                     problems.append(Problem(Severity.ERROR, exc.problem, file.path, exc.line))
-        migrations, status = self._survey(scanned, problems)
+        migrations, status = self._survey(scanned, problems, drift=True)
         found = [*migrations.problems, *_drift_problems(status, modified=Severity.ERROR)]
+        found += [
+            Problem(Severity.ERROR, f"schema drift: {d} (changed outside lamina)", code="drift")
+            for d in status.drift or ()
+        ]
         return ValidationResult(tuple(found), len(scanned.files), status)
+
+    def ordered_files(self) -> list[MigrationFile]:
+        """Every migration file, in the order lamina applies them (dependencies, versions).
+
+        Raises:
+            ValidationError: the set is inconsistent (duplicate versions, cycles...).
+        """
+        scanned = self._scan()
+        migrations = MigrationSet.build(scanned.files, [], scanned.problems)
+        if migrations.errors:
+            raise ValidationError(migrations.errors)
+        return migrations.ordered()
+
+    def diff(self) -> list[Difference] | None:
+        """How the live schema differs from the one the last ``up``/``rollback`` left:
+        ``added`` objects were made by hand, ``missing`` ones dropped by hand, ``changed``
+        ones altered. None when no run has recorded a schema yet."""
+        with self._reader() as (backend, history):
+            return None if history is None else _drift(backend, history)
 
     def graph(self) -> tuple[StatusReport, dict[str, tuple[str, ...]]]:
         """Status and each migration's resolved dependencies, for ``lamina graph``."""
@@ -576,14 +603,25 @@ class Lamina:
         return scan(self.settings.migrations_dir, self.settings.migrations_dir_origin)
 
     def _survey(
-        self, scanned: ScanResult, problems: Sequence[Problem], wait_s: float | None = None
+        self,
+        scanned: ScanResult,
+        problems: Sequence[Problem],
+        wait_s: float | None = None,
+        *,
+        drift: bool = False,
     ) -> tuple[MigrationSet, StatusReport]:
-        """Read history once (read-only) and classify every migration against it."""
+        """Read history once (read-only) and classify every migration against it; with
+        ``drift``, also compare the live schema with the one the last run recorded."""
+        differences: tuple[str, ...] | None = None
         with self._reader(wait_s) as (backend, history):
             applied = history.applied() if history else []
             holder = backend.lock_holder()
+            if drift and history is not None:
+                found = _drift(backend, history)
+                differences = None if found is None else tuple(str(d) for d in found)
         migrations = MigrationSet.build(scanned.files, applied, problems)
-        return migrations, compute_status(migrations, applied, holder)
+        report = compute_status(migrations, applied, holder)
+        return migrations, dataclasses.replace(report, drift=differences)
 
     def _backend(self, *, read_only: bool) -> Backend:
         settings = self.settings
@@ -722,6 +760,9 @@ class Lamina:
         except LaminaError as exc:
             exc.add_note(f"backups taken: {', '.join(b.id for b in backup.taken) or 'none'}")
             raise
+        if done:
+            last = done[-1] if plan.direction is Direction.UP else None
+            _record_schema(backend, history, last)
         return done, tuple(backup.taken)
 
     def _store(self) -> BackupStore:
@@ -749,6 +790,35 @@ def _refuse_dirty(applied: Sequence[AppliedMigration]) -> None:
     if dirty:
         first = dirty[0]
         raise DirtyDatabaseError([row.id for row in dirty], first.detail or first.state)
+
+
+def _record_schema(backend: Backend, history: History, last_applied: str | None) -> None:
+    """Snapshot the schema a run left, for drift detection (one snapshot per run, not per
+    migration: its cost grows with the schema, and a run of a thousand steps must not pay
+    it a thousand times)."""
+    from lamina.schema import snapshot
+
+    taken = snapshot(backend)
+    with backend.transaction():
+        history.record_schema(last_applied, taken.digest(), taken.to_json())
+
+
+def _drift(backend: Backend, history: History) -> list[Difference] | None:
+    """Live schema against the recorded one; None when nothing was recorded yet."""
+    from lamina.schema import Snapshot, diff, snapshot
+
+    recorded = history.recorded_schema()
+    if recorded is None:
+        return None
+    digest, text = recorded
+    live = snapshot(backend)
+    if live.digest() == digest:
+        return []
+    try:
+        recorded_snapshot = Snapshot.from_dict(json.loads(text))
+    except (ValueError, KeyError, TypeError):
+        return None  # written by another lamina, or damaged: no basis for a comparison
+    return diff(recorded_snapshot, live)
 
 
 def _select(

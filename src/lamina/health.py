@@ -18,7 +18,8 @@ the lock; **unhealthy** when a migration failed half-way (dirty), an applied fil
 the migration files are invalid, lamina's tables are damaged, or the database is unreachable.
 
 ``detailed=True`` adds every migration, the lock holder, the last failure from the audit log,
-the backups, and how long the check took. A check is cheap enough to poll: it never takes the
+the backups, schema drift (changes made outside lamina; a healthy database with drift is
+``degraded``), and how long the check took. A check is cheap enough to poll: it never takes the
 migration lock, never waits for a busy database file, reads history in one query, and does not
 re-read or re-hash migration files that did not change (see :mod:`lamina.discovery`). No
 document ever holds a password or a connection URL.
@@ -55,7 +56,7 @@ def check(
     settings = config if isinstance(config, Settings) else load_settings(config)
     lamina = Lamina(settings)
     try:
-        report = lamina.status(wait_s=0)
+        report = lamina.status(wait_s=0, drift=detailed)
     except LockTimeoutError as exc:
         # DuckDB: a migration run has the file open, which is what "in progress" looks like.
         document = _document("degraded", f"Migrations in progress: {exc.message}", None)
@@ -71,6 +72,10 @@ def check(
     document = _document(status, message, report)
     if detailed:
         document["details"].update(_details(lamina, settings, report))
+        drift = document["details"]["drift"]
+        if drift and status == "healthy":
+            document["status"] = "degraded"
+            document["message"] = f"Schema drift: {len(drift)} change(s) made outside lamina"
     return _timed(document, started, detailed)
 
 
@@ -153,6 +158,7 @@ def _details(lamina: Lamina, settings: Settings, report: StatusReport) -> dict[s
         "lastFailure": _last_failure(lamina),
         "backups": _backups(lamina),
         "problems": [p.render() for p in report.problems],
+        "drift": None if report.drift is None else list(report.drift),
     }
 
 

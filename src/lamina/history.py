@@ -96,6 +96,11 @@ _FINISH_APPLY = (
 )
 _MARK = f"UPDATE {MIGRATIONS} SET state = ?, failed_statement = ?, detail = ? WHERE id = ?"
 _SET_LAYOUT_VALUE = f"UPDATE {META} SET value = ? WHERE name = ?"
+_SET_HASH = f"UPDATE {MIGRATIONS} SET schema_hash = ? WHERE id = ?"
+_DELETE_META = f"DELETE FROM {META} WHERE name = ?"
+_META_VALUES = f"SELECT name, value FROM {META} WHERE name IN (?, ?)"
+SNAPSHOT_KEY = "schema_snapshot"
+DIGEST_KEY = "schema_digest"
 _AUDIT = _insert(LOG, _LOG_COLUMNS[1:])
 _SET_LAYOUT = _insert(META, ("name", "value"))
 
@@ -174,7 +179,7 @@ class History:
             if self._verified or self._stored_layout() != 1:
                 raise
             rows = [
-                (*row, "applied", None, None)
+                (*row, "applied", None, None, None)
                 for row in self._read_layout_and(_APPLIED_V1, [LAYOUT_KEY])
             ]
         try:
@@ -192,6 +197,7 @@ class History:
                     state=str(row[9]),
                     failed_statement=_optional_int(row[10]),
                     detail=None if row[11] is None else str(row[11]),
+                    schema_hash=None if row[12] is None else str(row[12]),
                 )
                 for row in rows
             ]
@@ -242,6 +248,7 @@ class History:
             row.state,
             row.failed_statement,
             row.detail,
+            row.schema_hash,
         )
         self._write(_RECORD_APPLY, values, f"record {row.id} as {row.state}")
 
@@ -292,6 +299,25 @@ class History:
             detail,
         )
         self._write(_AUDIT, values, f"write the audit log ({action})")
+
+    def record_schema(self, migration_id: str | None, digest: str, snapshot_json: str) -> None:
+        """Remember the schema a run left: its digest on the last migration applied (if any)
+        and the whole snapshot in ``lamina_meta``, so drift can be named object by object."""
+        if migration_id is not None:
+            self._write(_SET_HASH, (digest, migration_id), f"record the schema of {migration_id}")
+        for name, value in ((SNAPSHOT_KEY, snapshot_json), (DIGEST_KEY, digest)):
+            self._write(_DELETE_META, (name,), "replace the schema snapshot")
+            self._write(_SET_LAYOUT, (name, value), "record the schema snapshot")
+
+    def recorded_schema(self) -> tuple[str, str] | None:
+        """(digest, snapshot JSON) of the schema the last run left, or None if never taken."""
+        if not self._present():
+            return None
+        rows = self._read(_META_VALUES, (SNAPSHOT_KEY, DIGEST_KEY))
+        values = {str(name): str(value) for name, value in rows}
+        if SNAPSHOT_KEY not in values or DIGEST_KEY not in values:
+            return None
+        return values[DIGEST_KEY], values[SNAPSHOT_KEY]
 
     @staticmethod
     def now() -> str:

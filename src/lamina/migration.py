@@ -22,6 +22,8 @@ class SqlExecutor(Protocol):
 
     #: True for the recorder: statements are captured, nothing reaches a database.
     dry_run: bool
+    #: The sqlglot dialect of the target: duckdb, sqlite, postgres or mysql.
+    dialect: str
 
     def execute_sql(self, sql: str, *, first_line: int | None = None) -> None:
         """Run a script of one or more statements; ``first_line`` is its line in the file."""
@@ -109,6 +111,12 @@ class Migration:
         writing a file) with ``if not self.dry_run:``.
         """
         return bool(getattr(self._executor, "dry_run", False))
+
+    @property
+    def dialect(self) -> str:
+        """The target's SQL dialect (``duckdb``, ``sqlite``, ``postgres``, ``mysql``), for the
+        rare statement engines spell differently (``DROP INDEX i ON t`` on MySQL)."""
+        return str(getattr(self._require_executor(), "dialect", ""))
 
     def bind(self, executor: SqlExecutor | None) -> None:
         """Attach the executor that receives this migration's SQL (the runner calls this)."""

@@ -96,6 +96,9 @@ class AppliedMigration:
     failed_statement: int | None = None
     #: For a dirty row: what happened, in words.
     detail: str | None = None
+    #: Digest of the schema snapshot taken after the run that applied this migration (only
+    #: on the last migration of each run; see lamina.schema).
+    schema_hash: str | None = None
 
     @property
     def dirty(self) -> bool:
@@ -216,6 +219,9 @@ class StatusReport:
     problems: tuple[Problem, ...] = ()
     database: str = ""  # the redacted URL
     environment: str = ""
+    #: How the live schema differs from the one the last run left ("added column users.x"):
+    #: changes made by hand. None when unknown (no snapshot recorded yet).
+    drift: tuple[str, ...] | None = None
 
     def in_state(self, state: MigrationState) -> tuple[MigrationStatus, ...]:
         return tuple(m for m in self.migrations if m.state is state)
@@ -234,8 +240,9 @@ class StatusReport:
 
     @property
     def needs_attention(self) -> bool:
-        """An applied migration was modified, its file is gone, or it failed half-way."""
-        return any(
+        """An applied migration was modified, its file is gone, it failed half-way, or the
+        schema drifted from what the migrations left."""
+        return bool(self.drift) or any(
             m.state in (MigrationState.MODIFIED, MigrationState.MISSING, MigrationState.FAILED)
             for m in self.migrations
         )

@@ -104,6 +104,7 @@ class _LiveExecutor:
 
     def __init__(self, backend: Backend, watchdog: Watchdog, *, in_transaction: bool) -> None:
         self.backend = backend
+        self.dialect = backend.dialect
         self.watchdog = watchdog
         self.current: StatementRecord | None = None
         self.reached = 0

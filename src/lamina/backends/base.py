@@ -39,12 +39,14 @@ __all__ = [
 LockMode = Literal["session", "table"]
 
 
-#: The columns layout 2 added to ``lamina_migrations`` (the dirty state of a half-run migration);
+#: The columns layout 2 added to ``lamina_migrations`` (the dirty state of a half-run migration,
+#: and the digest of the schema a run left behind, for drift detection);
 #: :mod:`lamina.history` adds them to a layout-1 table with ``ALTER TABLE ... ADD COLUMN``.
 MIGRATION_COLUMNS_V2 = (
     "state VARCHAR(16) NOT NULL DEFAULT 'applied'",
     "failed_statement INTEGER",
     "detail TEXT",
+    "schema_hash VARCHAR(80)",
 )
 
 
@@ -66,9 +68,7 @@ def history_tables(seq_column: str) -> tuple[str, ...]:
         "execution_ms INTEGER NOT NULL, "
         "applied_by VARCHAR(255) NOT NULL, "
         "host VARCHAR(255) NOT NULL, "
-        f"{MIGRATION_COLUMNS_V2[0]}, "
-        f"{MIGRATION_COLUMNS_V2[1]}, "
-        f"{MIGRATION_COLUMNS_V2[2]})",
+        f"{', '.join(MIGRATION_COLUMNS_V2)})",
         "CREATE TABLE lamina_migration_log ("
         f"{seq_column}, "
         "logged_at VARCHAR(32) NOT NULL, "

@@ -204,6 +204,47 @@ def graph(ctx: click.Context, fmt: str) -> None:
 
 
 @click.command()
+@click.option(
+    "--data", is_flag=True, help="Seed rows before data migrations; show what downs lose."
+)
+@json_option
+@click.pass_context
+def verify(ctx: click.Context, data: bool, as_json: bool) -> None:
+    """Prove each down undoes its up, on a throw-away copy (never the target).
+
+    Applies every migration in order on a scratch database of the same engine (a temporary
+    file, PostgreSQL schema or MySQL database), and for each: up, down, compare the schema
+    with before, up again. Exits 1 when one does not round-trip or fails.
+    """
+    from lamina.cli import render
+    from lamina.config import load_settings
+    from lamina.verify import verify as run_verify
+
+    settings = load_settings(ctx.obj)
+    with render.verify_progress(enabled=not as_json) as progress:
+        result = run_verify(settings, data=data, progress=progress)
+    render.verification(result, as_json=as_json)
+    if not result.ok:
+        ctx.exit(1)
+
+
+@click.command(name="diff")
+@json_option
+@click.pass_context
+def diff_command(ctx: click.Context, as_json: bool) -> None:
+    """Show how the live schema differs from what the last lamina run left (drift).
+
+    Exits 1 when something was added, dropped or changed outside lamina.
+    """
+    from lamina.cli import render
+
+    differences = _lamina(ctx).diff()
+    render.drift(differences, as_json=as_json)
+    if differences:
+        ctx.exit(1)
+
+
+@click.command()
 @click.option("--detailed", is_flag=True, help="Add every migration, the lock, failures, backups.")
 @json_option
 @click.pass_context
@@ -375,5 +416,7 @@ COMMANDS = (
     backup,
     health,
     graph,
+    verify,
+    diff_command,
     serve,
 )

@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     from lamina.backup import BackupRecord, BrokenManifest, Progress
     from lamina.risk import RiskFinding, RiskLevel, RiskReport
     from lamina.runner import RunEvent
+    from lamina.schema import Difference
+    from lamina.verify import StepReport, VerifyResult
 
 _STATE_STYLE = {
     MigrationState.APPLIED: "green",
@@ -93,6 +95,7 @@ def status_document(report: StatusReport) -> dict[str, Any]:
             for m in report.migrations
         ],
         "dirty": [m.id for m in report.dirty],
+        "drift": None if report.drift is None else list(report.drift),
         "lock": _lock_document(report),
         "problems": [_problem_document(p) for p in report.problems],
     }
@@ -152,6 +155,13 @@ def status(report: StatusReport, *, as_json: bool) -> None:
             out.print(f"[bold red]✗ {m.id} was modified after it was applied (checksum mismatch)")
         elif m.state is MigrationState.MISSING:
             out.print(f"[bold red]✗ {m.id} is applied but its file is missing")
+    if report.drift:
+        out.print(
+            f"[bold red]✗ schema drift: {len(report.drift)} change(s) made outside lamina "
+            "(`lamina diff` lists them):"
+        )
+        for line in report.drift[:10]:
+            out.print(f"    {line}")
     if report.up_to_date:
         out.print("[green]✅ Database is up to date.")
     else:
@@ -600,6 +610,105 @@ def _bytes(size: int) -> str:
             return f"{size} B" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1024
     return f"{size} B"
+
+
+# -- verify ----------------------------------------------------------------------------------
+_OUTCOME_STYLE = {
+    "ok": "green",
+    "irreversible": "yellow",
+    "not-reversible": "bold red",
+    "failed": "bold red",
+}
+
+
+@contextmanager
+def verify_progress(*, enabled: bool) -> Iterator[Any]:
+    """A progress bar on a terminal; nothing elsewhere (the summary follows)."""
+    out = console()
+    if not enabled:
+        yield None
+        return
+    if not out.is_terminal:
+        yield None  # the summary lists every migration with its times
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    with Progress(TextColumn("verify"), BarColumn(), MofNCompleteColumn(), TextColumn(
+        "{task.description}"), console=out, transient=True) as bar:  # fmt: skip
+        task = bar.add_task("", total=None)
+
+        def advance(index: int, total: int, step: StepReport) -> None:
+            bar.update(task, completed=index, total=total, description=step.migration_id)
+
+        yield advance
+
+
+def verification(result: VerifyResult, *, as_json: bool) -> None:
+    if as_json:
+        emit_json(
+            {
+                "ok": result.ok,
+                "engine": result.engine,
+                "migrations": [
+                    {
+                        "id": s.migration_id,
+                        "name": s.name,
+                        "outcome": s.outcome,
+                        "problems": list(s.problems),
+                        "data": list(s.data),
+                        "up_ms": s.up_ms,
+                        "down_ms": s.down_ms,
+                    }
+                    for s in result.steps
+                ],
+            }
+        )
+        return
+    out = console()
+    for step in result.steps:
+        style = _OUTCOME_STYLE[step.outcome]
+        out.print(
+            f"[{style}]{step.outcome:<14}[/] {step.migration_id}  [dim]{step.name} "
+            f"(up {step.up_ms} ms, down {step.down_ms} ms)"
+        )
+        for problem in step.problems:
+            out.print(f"    {problem}")
+        for note in step.data:
+            out.print(f"    [yellow]data[/]: {note}")
+    failed = len(result.failed)
+    style = "bold red" if failed else "green"
+    out.print(
+        f"[{style}]{len(result.steps)} migration(s) verified on a scratch {result.engine} "
+        f"database: {failed} failed"
+    )
+
+
+# -- diff ------------------------------------------------------------------------------------
+_DIFF_WORDS = {"added": "added by hand", "missing": "dropped by hand", "changed": "changed by hand"}
+
+
+def drift(differences: Sequence[Difference] | None, *, as_json: bool) -> None:
+    if as_json:
+        emit_json(
+            {
+                "recorded": differences is not None,
+                "differences": [
+                    {"kind": d.kind, "object": d.object, "detail": d.detail}
+                    for d in differences or ()
+                ],
+            }
+        )
+        return
+    out = console()
+    if differences is None:
+        out.print("No schema recorded yet: `lamina up` records one after each run.")
+        return
+    if not differences:
+        out.print("[green]✅ No drift: the schema is what the last lamina run left.")
+        return
+    out.print(f"[bold red]{len(differences)} difference(s) from the schema the last run left:")
+    for d in differences:
+        out.print(f"  [{'yellow' if d.kind == 'changed' else 'red'}]{_DIFF_WORDS[d.kind]}[/]: {d}")
 
 
 # -- repair ----------------------------------------------------------------------------------

@@ -1,0 +1,165 @@
+"""lamina's pytest plugin: migrated databases as fixtures, and ready-made migration tests.
+
+Installed with lamina (entry point ``pytest11``), so it needs no setup. In ``pytest.ini`` or
+``[tool.pytest.ini_options]``::
+
+    lamina_migrations_dir = "migrations"
+    lamina_engines = ["duckdb", "postgresql://postgres@127.0.0.1/app_test"]   # default: duckdb
+
+Fixtures (one run per configured engine, each on a throw-away database, never the URL's own
+database or schema):
+
+``lamina_settings``
+    :class:`~lamina.config.Settings` for an empty scratch database.
+``migrated_database``
+    The same, after every migration was applied: connect to ``.database_url``.
+
+Ready-made tests, switched on by importing them into a test module::
+
+    from lamina.testing import test_migrations_round_trip, test_migrations_match_expected_schema
+
+``test_migrations_round_trip`` runs ``lamina verify`` and fails with its report;
+``test_migrations_match_expected_schema`` applies every migration and compares the schema with
+``<lamina_expected_schema>.<engine>.json`` (default ``tests/lamina-schema``), which
+``pytest --lamina-update-schema`` (re)writes: a migration that changes the schema then shows
+up in code review, and an unexpected change fails the build.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from lamina.config import Settings, load_settings
+from lamina.urls import parse_url
+
+__all__ = [
+    "lamina_settings",
+    "migrated_database",
+    "test_migrations_match_expected_schema",
+    "test_migrations_round_trip",
+]
+
+_FILE_ENGINES = ("duckdb", "sqlite")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addini("lamina_migrations_dir", "folder of migration files", default="migrations")
+    parser.addini(
+        "lamina_engines",
+        "engines to test: duckdb, sqlite, or server URLs (a scratch schema/database is used)",
+        type="linelist",
+        default=["duckdb"],
+    )
+    parser.addini(
+        "lamina_expected_schema",
+        "path prefix of the expected schema files (<prefix>.<engine>.json)",
+        default="tests/lamina-schema",
+    )
+    parser.addoption(
+        "--lamina-update-schema",
+        action="store_true",
+        help="lamina: (re)write the expected schema files instead of comparing with them",
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "lamina_engine" in metafunc.fixturenames:
+        engines = [str(e) for e in metafunc.config.getini("lamina_engines")]
+        metafunc.parametrize("lamina_engine", engines, ids=[_engine_id(e) for e in engines])
+
+
+@pytest.fixture
+def lamina_settings(
+    lamina_engine: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[Settings]:
+    """Settings for an empty scratch database of ``lamina_engine``; dropped afterwards."""
+    from lamina.scratch import scratch_database
+
+    root = request.config.rootpath
+    folder = Path(str(request.config.getini("lamina_migrations_dir")))
+    overrides = {
+        "migrations_dir": str(folder if folder.is_absolute() else root / folder),
+        "backup_dir": str(tmp_path / "backups"),
+        "database_url": _url(lamina_engine, tmp_path),
+    }
+    settings = load_settings(overrides, environ={}, cwd=root)
+    if lamina_engine in _FILE_ENGINES:
+        yield settings
+        return
+    with scratch_database(settings.database_url) as url:
+        yield dataclasses.replace(settings, database_url=url)
+
+
+@pytest.fixture
+def migrated_database(lamina_settings: Settings) -> Settings:
+    """``lamina_settings`` after ``lamina up``: a freshly migrated database."""
+    from lamina.api import Lamina
+
+    Lamina(lamina_settings).up()
+    return lamina_settings
+
+
+def test_migrations_round_trip(lamina_settings: Settings) -> None:
+    """Every down undoes its up (``lamina verify``), on each configured engine."""
+    from lamina.verify import verify
+
+    result = verify(lamina_settings)
+    if not result.ok:
+        lines = [f"{s.migration_id}: {s.outcome}: {'; '.join(s.problems)}" for s in result.failed]
+        pytest.fail("migrations do not round-trip:\n" + "\n".join(lines), pytrace=False)
+
+
+def test_migrations_match_expected_schema(
+    migrated_database: Settings, lamina_engine: str, request: pytest.FixtureRequest
+) -> None:
+    """The schema the migrations build is the one committed in the expected-schema file."""
+    from lamina.backends import open_backend
+    from lamina.schema import Snapshot, diff, snapshot
+
+    prefix = Path(str(request.config.getini("lamina_expected_schema")))
+    name = migrated_database.database_url.scheme
+    expected_file = (
+        prefix if prefix.is_absolute() else request.config.rootpath / prefix
+    ).with_name(f"{prefix.name}.{name}.json")
+    with open_backend(migrated_database.database_url, read_only=True) as backend:
+        backend.connect(10)
+        actual = snapshot(backend)
+    if request.config.getoption("--lamina-update-schema"):
+        expected_file.parent.mkdir(parents=True, exist_ok=True)
+        expected_file.write_text(actual.to_json(indent=2) + "\n", encoding="utf-8")
+        return
+    if not expected_file.is_file():
+        pytest.fail(
+            f"no expected schema at {expected_file}: run pytest --lamina-update-schema once "
+            "and commit the file",
+            pytrace=False,
+        )
+    expected = Snapshot.from_dict(json.loads(expected_file.read_text(encoding="utf-8")))
+    differences = diff(expected, actual)
+    if differences:
+        listing = "\n".join(f"  {d}" for d in differences)
+        pytest.fail(
+            f"the migrations build a schema that differs from {expected_file.name}:\n{listing}\n"
+            "if the change is intended, run pytest --lamina-update-schema and commit the file",
+            pytrace=False,
+        )
+
+
+def _url(engine: str, folder: Path) -> str:
+    if engine == "duckdb":
+        return f"duckdb:///{folder / 'lamina-test.duckdb'}"
+    if engine == "sqlite":
+        return f"sqlite:///{folder / 'lamina-test.sqlite3'}"
+    return engine
+
+
+def _engine_id(engine: str) -> str:
+    """A test id that names the engine, never a password."""
+    if engine in _FILE_ENGINES:
+        return engine
+    return parse_url(engine).scheme
