@@ -48,6 +48,8 @@ class Watchdog:
         self._fired = False
         self._closed = False
         self._thread: threading.Thread | None = None
+        # Held while on_expire runs, so disarm() returns only once no interrupt is in flight.
+        self._firing = threading.Lock()
 
     @property
     def fired(self) -> bool:
@@ -70,8 +72,13 @@ class Watchdog:
             self._condition.notify()
 
     def disarm(self) -> None:
+        """Stop the clock; returns once an interrupt already on its way has been sent, so
+        nothing the caller runs next (recording a failure) can be interrupted by it."""
         with self._condition:
             self._deadline = None
+            self._generation += 1
+        with self._firing:
+            pass
 
     def check(self) -> None:
         """Raise :class:`MigrationTimeout` if the limit has passed (between statements)."""
@@ -101,12 +108,12 @@ class Watchdog:
                 if remaining > 0:
                     self._condition.wait(remaining)
                     continue
-                generation = self._generation
                 self._fired = True
                 self._deadline = None
+                self._firing.acquire()
                 self._condition.release()
                 try:
-                    if generation == self._generation:
-                        self._on_expire()
+                    self._on_expire()
                 finally:
+                    self._firing.release()
                     self._condition.acquire()

@@ -37,6 +37,7 @@ _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_$]{0,62}")
 #: How long a connection attempt may take, unless the URL sets connect_timeout.
 CONNECT_TIMEOUT_S = 10
 _DEFAULT_PORT = 5432
+_STATEMENT_TIMEOUT_MARGIN_MS = 1000
 
 
 class PostgresBackend(ServerBackend):
@@ -118,7 +119,10 @@ class PostgresBackend(ServerBackend):
         if self.read_only:
             settings.append("-c default_transaction_read_only=on")
         if self.options.statement_timeout_ms:
-            settings.append(f"-c statement_timeout={int(self.options.statement_timeout_ms)}")
+            # A backstop behind the runner's watchdog, a little later so the two never race
+            # (the watchdog's own cancel is what stops a migration over its limit).
+            limit = int(self.options.statement_timeout_ms) + _STATEMENT_TIMEOUT_MARGIN_MS
+            settings.append(f"-c statement_timeout={limit}")
         if self.options.table_lock_timeout_ms:
             settings.append(f"-c lock_timeout={int(self.options.table_lock_timeout_ms)}")
         if settings:

@@ -211,6 +211,7 @@ class ServerBackend(Backend):
         deadline = time.monotonic() + max(timeout_s, 0.0)
         insert = self.sql(_INSERT_ROW.format(expiry=f"({self.clock_sql}) + ?"))
         values = [self.lock_name(), token, _dump(owner), self.session_id(), "table", _now()]
+        refused: Exception | None = None  # why our last insert failed, if no holder explains it
         while True:
             row = self._lock_row()
             if row is not None and float(row[3]) <= 0:
@@ -225,14 +226,18 @@ class ServerBackend(Backend):
                 except Exception as exc:
                     if not self.is_driver_error(exc):
                         raise
-                    if self._lock_row() is None:  # not a lost race: the insert itself failed
-                        raise BackendError(
-                            f"cannot take the migration lock in {self.target()}: "
-                            f"{self.describe_error(exc)}"
-                        ) from exc
+                    # Usually another run inserted first (and may even be done already):
+                    # wait and look again, like any waiter.
+                    refused = exc
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise LockTimeoutError(self.target(), timeout_s, self._table_holder())
+                holder = self._table_holder()
+                if holder is None and refused is not None:
+                    raise BackendError(
+                        f"cannot take the migration lock in {self.target()}: "
+                        f"{self.describe_error(refused)}"
+                    ) from refused
+                raise LockTimeoutError(self.target(), timeout_s, holder)
             time.sleep(min(POLL_S, remaining))
 
     def _table_holder(self) -> LockOwner | None:
