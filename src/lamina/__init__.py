@@ -8,8 +8,8 @@ The public API::
 rollback, repair, history, create and backups; ``startup()`` is the application's startup
 step and ``health.check()`` its health document; every error lamina raises derives from
 ``LaminaError``.
-The heavier names are imported on first use, so ``import lamina`` (done by every Python
-migration file and by the CLI) stays cheap.
+Every name is imported on first use, so ``import lamina`` (done by every Python migration file
+and by the CLI, even for ``--help``) costs nothing until a name is needed.
 """
 
 from __future__ import annotations
@@ -17,35 +17,35 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from lamina._version import __version__
-from lamina.errors import (
-    BackendError,
-    BackendUnavailableError,
-    ChecksumMismatchError,
-    ConfigError,
-    DirtyDatabaseError,
-    ExecutionError,
-    HistoryError,
-    IrreversibleMigrationError,
-    LaminaError,
-    LockLostError,
-    LockTimeoutError,
-    MigrationError,
-    MigrationLoadError,
-    OutOfOrderError,
-    PlanError,
-    RiskRefusedError,
-    StartupError,
-    TargetNotFoundError,
-    ValidationError,
-)
-from lamina.migration import Migration
-from lamina.models import Category, MigrationState, StatusReport
 
 if TYPE_CHECKING:
     from lamina import health
     from lamina.api import Lamina, RepairResult, RollbackResult, UpResult, ValidationResult
     from lamina.config import Settings, load_settings
+    from lamina.errors import (
+        BackendError,
+        BackendUnavailableError,
+        ChecksumMismatchError,
+        ConfigError,
+        DirtyDatabaseError,
+        ExecutionError,
+        HistoryError,
+        IrreversibleMigrationError,
+        LaminaError,
+        LockLostError,
+        LockTimeoutError,
+        MigrationError,
+        MigrationLoadError,
+        OutOfOrderError,
+        PlanError,
+        RiskRefusedError,
+        StartupError,
+        TargetNotFoundError,
+        ValidationError,
+    )
     from lamina.integration import StartupResult, startup
+    from lamina.migration import Migration
+    from lamina.models import Category, MigrationState, StatusReport
 
 __all__ = [
     "BackendError",
@@ -85,6 +85,29 @@ __all__ = [
 ]
 
 _LAZY = {
+    "BackendError": "lamina.errors",
+    "BackendUnavailableError": "lamina.errors",
+    "ChecksumMismatchError": "lamina.errors",
+    "ConfigError": "lamina.errors",
+    "DirtyDatabaseError": "lamina.errors",
+    "ExecutionError": "lamina.errors",
+    "HistoryError": "lamina.errors",
+    "IrreversibleMigrationError": "lamina.errors",
+    "LaminaError": "lamina.errors",
+    "LockLostError": "lamina.errors",
+    "LockTimeoutError": "lamina.errors",
+    "MigrationError": "lamina.errors",
+    "MigrationLoadError": "lamina.errors",
+    "OutOfOrderError": "lamina.errors",
+    "PlanError": "lamina.errors",
+    "RiskRefusedError": "lamina.errors",
+    "StartupError": "lamina.errors",
+    "TargetNotFoundError": "lamina.errors",
+    "ValidationError": "lamina.errors",
+    "Migration": "lamina.migration",
+    "Category": "lamina.models",
+    "MigrationState": "lamina.models",
+    "StatusReport": "lamina.models",
     "Lamina": "lamina.api",
     "RepairResult": "lamina.api",
     "RollbackResult": "lamina.api",
