@@ -41,6 +41,7 @@ LEVELS = {
     "lamina.history": 2,
     "lamina.runner": 2,
     "lamina.watchdog": 2,
+    "lamina.signals": 2,
     "lamina.identity": 2,
     "lamina.safety": 3,
     "lamina.api": 3,

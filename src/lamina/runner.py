@@ -8,6 +8,7 @@ backs ``--dry-run`` captures statements for risk assessment, so every path sees 
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import time
 import traceback
@@ -22,6 +23,7 @@ from lamina.history import History
 from lamina.migration import Migration, SqlMigration
 from lamina.models import AppliedMigration, AuditAction, Direction, StatementRecord
 from lamina.planning import Plan, PlanStep
+from lamina.signals import StopPoint, attach_stop, reason, received, stop_point
 from lamina.sqltext import is_data_statement, split_statements
 from lamina.watchdog import MigrationTimeout, Watchdog
 
@@ -109,6 +111,7 @@ class _LiveExecutor:
         self.current: StatementRecord | None = None
         self.reached = 0
         self.kept = False
+        self.in_transaction = in_transaction
         self._rollback_undoes_data = in_transaction
         self._rollback_undoes_ddl = in_transaction and backend.capabilities.transactional_ddl
 
@@ -133,9 +136,20 @@ class _LiveExecutor:
         return rows
 
     def _note_done(self, sql: str) -> None:
-        if self.kept or self._rollback_undoes_ddl:
-            return
-        self.kept = not (self._rollback_undoes_data and is_data_statement(sql))
+        if not self.kept:
+            self.kept = self._keeps(sql)
+
+    def _keeps(self, sql: str) -> bool:
+        """Whether ``sql``, once run, survives a rollback of the migration."""
+        if self._rollback_undoes_ddl:
+            return False
+        return not (self._rollback_undoes_data and is_data_statement(sql))
+
+    def may_have_kept(self) -> bool:
+        """After an interrupt: whether any work may have been kept. A statement still in flight
+        counts: a signal can land after the server ran it and before :meth:`_note_done`."""
+        current = self.current
+        return self.kept or (current is not None and self._keeps(current.sql))
 
 
 def _line(first_line: int | None, statement: Any) -> int | None:
@@ -190,11 +204,15 @@ class Runner:
             ExecutionError: a step failed; it was rolled back (when the engine allows) and
                 nothing after it ran. ``.applied`` lists the ids that completed before it.
             LockLostError: a table-mode lock was taken over; stopped before the next step.
+            KeyboardInterrupt: Ctrl-C or, under the CLI, SIGTERM (:mod:`lamina.signals`); the
+                step was handled like a failure, and the exception re-raised with a
+                :class:`~lamina.signals.StopPoint` saying where the run stopped.
         """
         done: list[str] = []
         total = len(plan.steps)
         self._risks = risks or {}
         watchdog = Watchdog(self.max_migration_time_ms, self.backend.interrupt)
+        step: PlanStep | None = None
         try:
             for index, step in enumerate(plan.steps, start=1):
                 self.backend.check_lock()
@@ -211,6 +229,9 @@ class Runner:
                     raise
                 done.append(step.migration_id)
                 self._emit("done", plan, step, migration, index, total, started)
+        except KeyboardInterrupt as exc:
+            attach_stop(exc, _where_stopped(exc, plan, step, done))
+            raise
         finally:
             watchdog.close()
         return done
@@ -235,6 +256,36 @@ class Runner:
         )
         executor = _LiveExecutor(self.backend, watchdog, in_transaction=transactional)
         migration.bind(executor)
+        try:
+            # One region for a signal: from the `running` row on, whatever it interrupts
+            # (even the handling of another failure) is settled by _interrupted.
+            self._execute(step, migration, direction, executor, watchdog, started, atomic)
+        except KeyboardInterrupt as exc:
+            try:
+                point = self._interrupted(exc, step, direction, executor, started, atomic)
+            except KeyboardInterrupt as again:  # a second Ctrl-C, where no handler ignores it
+                unsettled = StopPoint(direction.value, (), step.migration_id, "unknown")
+                attach_stop(again, dataclasses.replace(unsettled, atomic=atomic))
+                raise
+            attach_stop(exc, point)
+            raise
+        finally:
+            watchdog.disarm()
+            migration.bind(None)
+
+    def _execute(
+        self,
+        step: PlanStep,
+        migration: Migration,
+        direction: Direction,
+        executor: _LiveExecutor,
+        watchdog: Watchdog,
+        started: float,
+        atomic: bool,
+    ) -> None:
+        """Run one step: its ``running`` row when tracked, its change and its history row;
+        a failure is rolled back, recorded and raised as :class:`ExecutionError`."""
+        transactional = executor.in_transaction
         if not atomic:
             self._mark_running(direction, step)
         watchdog.arm()
@@ -249,22 +300,23 @@ class Runner:
                 watchdog.check()
                 with self.backend.transaction():
                     self._record(direction, step, started, tracked=True)
-        except KeyboardInterrupt:
-            self._fail(step, direction, executor, "interrupted (Ctrl-C)", started, atomic)
-            raise
         except LaminaError as exc:
+            _raise_swallowed_interrupt(exc)
             if not isinstance(exc, HistoryError):
                 raise  # a lock or connection problem: not this migration's fault
             # Recording failed inside the migration's transaction, so the migration went too.
+            watchdog.disarm()  # no late interrupt may hit the failure's own record
             kept = self._fail(step, direction, executor, exc.message, started, atomic)
             raise ExecutionError(
                 step.migration_id, None, exc.message, rolled_back=not kept, hint=_hint(step, kept)
             ) from exc
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:  # sys.exit() in a migration is its failure
+            _raise_swallowed_interrupt(exc)
             if watchdog.fired or isinstance(exc, MigrationTimeout):
                 error = f"stopped after exceeding MAX_MIGRATION_TIME ({watchdog.limit_ms} ms)"
             else:
                 error = self._describe(exc)
+            watchdog.disarm()  # no late interrupt may hit the failure's own record
             kept = self._fail(step, direction, executor, error, started, atomic)
             statement = executor.current
             raise ExecutionError(
@@ -275,9 +327,56 @@ class Runner:
                 rolled_back=not kept,
                 hint=_hint(step, kept),
             ) from exc
-        finally:
-            watchdog.disarm()
-            migration.bind(None)
+
+    def _interrupted(
+        self,
+        exc: BaseException,
+        step: PlanStep,
+        direction: Direction,
+        executor: _LiveExecutor,
+        started: float,
+        atomic: bool,
+    ) -> StopPoint:
+        """Settle a step a signal interrupted, and say how it ended (its transaction, if
+        any, has already rolled back).
+
+        History is read back first: a signal can land just after the step's commit, and
+        writing ``fail`` for a step that completed would be a lie. A non-atomic step counts
+        as having kept work when a statement that commits by itself was in flight, since it
+        may have run on the server: marked ``failed``, it blocks the next run until a person
+        checks. Nothing is written when history cannot be read.
+        """
+        point = StopPoint(direction.value, (), step.migration_id, "unknown", atomic=atomic)
+        finished = self._finished(step, direction)
+        if finished is None:
+            return point
+        if finished:
+            return dataclasses.replace(point, outcome="completed")
+        why = reason(exc)
+        kept = not atomic and executor.may_have_kept()
+        in_flight = executor.current is not None
+        detail = None
+        if kept:
+            where = "during" if in_flight else "after"
+            detail = f"{direction.value} {why} {where} statement {executor.reached}"
+        self._fail(step, direction, executor, why, started, atomic, kept=kept, detail=detail)
+        if not kept:
+            return dataclasses.replace(point, outcome="rolled back")
+        return dataclasses.replace(
+            point, outcome="kept", statement=executor.reached or None, in_flight=in_flight
+        )
+
+    def _finished(self, step: PlanStep, direction: Direction) -> bool | None:
+        """Whether history shows ``step`` complete (its row applied, or gone after a
+        rollback); ``None`` when it cannot be read."""
+        try:
+            rows = {row.id: row for row in self.history.applied()}
+        except Exception:  # a dead connection: the caller reports the outcome as unknown
+            return None
+        row = rows.get(step.migration_id)
+        if direction is Direction.UP:
+            return row is not None and row.state == "applied"
+        return row is None
 
     def _step_limit_ms(self, step: PlanStep) -> int | None:
         """This step's time limit: MAX_MIGRATION_TIME, or less when the run's deadline is near.
@@ -370,42 +469,69 @@ class Runner:
         error: str,
         started: float,
         atomic: bool,
+        *,
+        kept: bool | None = None,
+        detail: str | None = None,
     ) -> bool:
         """Record a failed step after its rollback; returns whether any of its work was kept.
 
         Written in a transaction of its own (the migration's was rolled back). A tracked step
         whose work was all undone gets its history row back as it was; one that kept work is
         marked ``failed`` with the statement it reached. Errors here are swallowed: the
-        original failure is what the user must see.
+        original failure is what the user must see. An interrupt passes its own ``kept`` and
+        the row's ``detail`` (see :meth:`_interrupted`).
         """
-        kept = not atomic and executor.kept
-        try:
-            with self.backend.transaction():
-                if kept:
-                    self.history.mark(
-                        step.migration_id,
-                        "failed",
-                        failed_statement=executor.reached or None,
-                        detail=f"{direction.value} failed at statement {executor.reached}: {error}",
-                    )
-                elif not atomic and direction is Direction.UP:
-                    self.history.record_rollback(step.migration_id)
-                elif not atomic:
-                    self.history.mark(step.migration_id, "applied")
-                self.history.audit(
-                    AuditAction.FAIL,
-                    migration_id=step.migration_id,
-                    version=step.version,
-                    duration_ms=_ms_since(started),
-                    detail=f"{direction.value}: {error}",
+        if kept is None:
+            kept = not atomic and executor.kept
+        for attempt in range(2):  # a second chance: a cancel sent late may hit the first
+            try:
+                self._record_failure(
+                    step, direction, executor, error, started, atomic, kept, detail
                 )
-        except Exception:  # see the docstring
-            pass
+                break
+            except Exception:  # see the docstring
+                if attempt:
+                    break
         return kept
 
-    def _describe(self, exc: Exception) -> str:
+    def _record_failure(
+        self,
+        step: PlanStep,
+        direction: Direction,
+        executor: _LiveExecutor,
+        error: str,
+        started: float,
+        atomic: bool,
+        kept: bool,
+        detail: str | None,
+    ) -> None:
+        """The failure's history and audit rows, in one transaction of their own."""
+        with self.backend.transaction():
+            if kept:
+                self.history.mark(
+                    step.migration_id,
+                    "failed",
+                    failed_statement=executor.reached or None,
+                    detail=detail
+                    or f"{direction.value} failed at statement {executor.reached}: {error}",
+                )
+            elif not atomic and direction is Direction.UP:
+                self.history.record_rollback(step.migration_id)
+            elif not atomic:
+                self.history.mark(step.migration_id, "applied")
+            self.history.audit(
+                AuditAction.FAIL,
+                migration_id=step.migration_id,
+                version=step.version,
+                duration_ms=_ms_since(started),
+                detail=f"{direction.value}: {error}",
+            )
+
+    def _describe(self, exc: BaseException) -> str:
         if self.backend.is_driver_error(exc):
             return self.backend.describe_error(exc)
+        if isinstance(exc, SystemExit):
+            return f"the migration called sys.exit({exc.code!r})"
         return f"{type(exc).__name__}: {exc}"
 
     def note(self, plan: Plan, step: PlanStep, text: str) -> None:
@@ -452,6 +578,32 @@ class Runner:
                 self._risks.get(step.migration_id),
             )
         )
+
+
+def _raise_swallowed_interrupt(exc: BaseException) -> None:
+    """Raise the stop signal's interrupt when a driver turned it into ``exc`` (DuckDB's
+    "Query interrupted"), so the step is settled and reported as interrupted, not failed."""
+    interrupt = received()
+    if interrupt is not None:
+        raise interrupt from exc
+
+
+def _where_stopped(
+    exc: BaseException, plan: Plan, step: PlanStep | None, done: Sequence[str]
+) -> StopPoint:
+    """The whole :class:`StopPoint` of an interrupted run: the step's own outcome (when the
+    signal came inside it) plus the steps done before it."""
+    point = stop_point(exc)
+    if point is not None:
+        completed = (point.migration_id,) if point.outcome == "completed" else ()
+        return dataclasses.replace(point, done=(*done, *completed))
+    # Between steps: before the step at hand started, or after it (its "done" printing).
+    if step is not None and step.migration_id in done:
+        ids = [s.migration_id for s in plan.steps]
+        following = ids.index(step.migration_id) + 1
+        step = plan.steps[following] if following < len(ids) else None
+    migration_id = step.migration_id if step is not None else None
+    return StopPoint(plan.direction.value, tuple(done), migration_id, "not started")
 
 
 def _ms_since(started: float) -> int:

@@ -17,8 +17,12 @@ from lamina._version import __version__
 
 __all__ = ["cli", "main"]
 
-#: Exit codes: 0 success, 1 failure or problems found, 2 usage error, 3 refused by a safety check.
+#: Exit codes: 0 success, 1 failure or problems found, 2 usage error, 3 refused by a safety check;
+#: 128 + the signal's number when stopped by one (130 Ctrl-C, 143 SIGTERM).
 EXIT_INTERRUPTED = 130
+#: Commands that handle SIGTERM and Ctrl-C themselves (uvicorn shuts ``serve`` down gracefully
+#: and re-raises the signal), so lamina's handlers must stay out of their way.
+OWN_SIGNAL_HANDLING = frozenset({"serve"})
 
 
 class LaminaGroup(click.Group):
@@ -31,16 +35,22 @@ class LaminaGroup(click.Group):
             raise
         except (click.exceptions.Exit, click.exceptions.Abort):
             raise
-        except KeyboardInterrupt:
-            _print_error(
-                "interrupted: the migration in progress was stopped and rolled back where the "
-                "engine allows",
-                "run `lamina status`: a migration that could not be rolled back shows as failed",
-            )
-            ctx.exit(EXIT_INTERRUPTED)
+        except KeyboardInterrupt as exc:
+            # SIGTERM arrives here too (lamina.signals): one line saying where the run stopped.
+            from lamina import signals
+
+            if ctx.params.get("verbose"):
+                traceback.print_exc()
+            _print_error(*signals.describe(exc))
+            ctx.exit(signals.exit_code(exc))
         except Exception as exc:
+            from lamina import signals
             from lamina.errors import LaminaError
 
+            interrupt = signals.received()
+            if interrupt is not None:  # a driver turned the signal into an error of its own
+                _print_error(*signals.describe(interrupt))
+                ctx.exit(signals.exit_code(interrupt))
             verbose = bool(ctx.params.get("verbose"))
             if verbose:
                 traceback.print_exc()
@@ -128,6 +138,12 @@ def cli(
     }
     if ctx.invoked_subcommand is None:
         click.echo(ctx.get_help())
+    elif ctx.invoked_subcommand not in OWN_SIGNAL_HANDLING:
+        # The command only: an application using lamina as a library keeps its own handlers.
+        # Restored when the context closes, after the interrupt's message is printed.
+        from lamina.signals import stop_signals_handled
+
+        ctx.with_resource(stop_signals_handled())
 
 
 def main() -> None:
