@@ -33,6 +33,7 @@ from lamina.errors import (
     ChecksumMismatchError,
     ConfigError,
     DirtyDatabaseError,
+    ExecutionError,
     IrreversibleMigrationError,
     LaminaError,
     MigrationLoadError,
@@ -42,7 +43,7 @@ from lamina.errors import (
 )
 from lamina.history import History
 from lamina.identity import current_host, current_user, lock_owner
-from lamina.loader import load_migration
+from lamina.loader import load_migration, unsafe_migrations_allowed
 from lamina.migration import Migration
 from lamina.models import (
     AppliedMigration,
@@ -252,7 +253,8 @@ class Lamina:
         for file in scanned.files:
             if file.path not in unreadable:
                 try:
-                    load_migration(file)  # imports .py files, checks risk allowances
+                    # imports .py files (never up/down), checks risk allowances
+                    load_migration(file, allow_unsafe=self.settings.allow_unsafe_migrations)
                 except MigrationLoadError as exc:
                     problems.append(Problem(Severity.ERROR, exc.problem, file.path, exc.line))
         migrations, status = self._survey(scanned, problems, drift=True)
@@ -413,7 +415,7 @@ class Lamina:
         problems = list(scanned.problems)
         for file in files:
             try:
-                migration = load_migration(file)
+                migration = load_migration(file, allow_unsafe=self.settings.allow_unsafe_migrations)
             except MigrationLoadError as exc:
                 problems.append(Problem(Severity.ERROR, exc.problem, file.path, exc.line))
                 continue
@@ -566,7 +568,10 @@ class Lamina:
         Raises:
             ConfigError: the name cannot become a file name, or the folder cannot be written.
         """
+        from lamina.templates import check_name
+
         try:
+            check_name(name)
             slug = slugify(name)
         except ValueError as exc:
             raise ConfigError("NAME", "command line", str(exc)) from None
@@ -600,7 +605,8 @@ class Lamina:
 
     # -- internals ----------------------------------------------------------------------------
     def _scan(self) -> ScanResult:
-        return scan(self.settings.migrations_dir, self.settings.migrations_dir_origin)
+        with unsafe_migrations_allowed(self.settings.allow_unsafe_migrations):
+            return scan(self.settings.migrations_dir, self.settings.migrations_dir_origin)
 
     def _survey(
         self,
@@ -732,12 +738,13 @@ class Lamina:
     def _previews(
         self, plan: Plan, indexed_tables: Mapping[str, Collection[str]]
     ) -> tuple[tuple[StepPreview, ...], dict[str, Migration]]:
-        return preview_steps(
-            plan,
-            dialect=self._dialect(),
-            transactional_ddl=self._backend(read_only=True).capabilities.transactional_ddl,
-            indexed_tables=indexed_tables,
-        )
+        with unsafe_migrations_allowed(self.settings.allow_unsafe_migrations):
+            return preview_steps(
+                plan,
+                dialect=self._dialect(),
+                transactional_ddl=self._backend(read_only=True).capabilities.transactional_ddl,
+                indexed_tables=indexed_tables,
+            )
 
     def _run(
         self,
@@ -759,10 +766,11 @@ class Lamina:
             done = runner.run(plan, loaded, risks=_risk_labels(previews), before_step=backup)
         except LaminaError as exc:
             exc.add_note(f"backups taken: {', '.join(b.id for b in backup.taken) or 'none'}")
+            if isinstance(exc, ExecutionError) and exc.applied:
+                _record_schema_quietly(backend, history)  # what the steps that ran left
             raise
         if done:
-            last = done[-1] if plan.direction is Direction.UP else None
-            _record_schema(backend, history, last)
+            _record_schema(backend, history)
         return done, tuple(backup.taken)
 
     def _store(self) -> BackupStore:
@@ -792,15 +800,27 @@ def _refuse_dirty(applied: Sequence[AppliedMigration]) -> None:
         raise DirtyDatabaseError([row.id for row in dirty], first.detail or first.state)
 
 
-def _record_schema(backend: Backend, history: History, last_applied: str | None) -> None:
+def _record_schema(backend: Backend, history: History) -> None:
     """Snapshot the schema a run left, for drift detection (one snapshot per run, not per
     migration: its cost grows with the schema, and a run of a thousand steps must not pay
-    it a thousand times)."""
+    it a thousand times). The digest goes on the newest applied row, which is how a later
+    check knows whether the snapshot still describes the history (see :func:`_drift`)."""
     from lamina.schema import snapshot
 
     taken = snapshot(backend)
+    applied = [row for row in history.applied() if not row.dirty]
+    last = applied[-1].id if applied else None
     with backend.transaction():
-        history.record_schema(last_applied, taken.digest(), taken.to_json())
+        history.record_schema(last, taken.digest(), taken.to_json())
+
+
+def _record_schema_quietly(backend: Backend, history: History) -> None:
+    """:func:`_record_schema` after a failed run: its own failure must not hide the run's."""
+    try:
+        _record_schema(backend, history)
+    except Exception as exc:
+        if not backend.is_driver_error(exc) and not isinstance(exc, LaminaError):
+            raise
 
 
 def _drift(backend: Backend, history: History) -> list[Difference] | None:
@@ -811,6 +831,11 @@ def _drift(backend: Backend, history: History) -> list[Difference] | None:
     if recorded is None:
         return None
     digest, text = recorded
+    applied = [row for row in history.applied() if not row.dirty]
+    if applied and applied[-1].schema_hash != digest:
+        # A run stopped before it could record what it left (killed): the snapshot describes
+        # an older history, so any difference would be lamina's own, not drift.
+        return None
     live = snapshot(backend)
     if live.digest() == digest:
         return []

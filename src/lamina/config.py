@@ -76,6 +76,9 @@ class Settings:
     health_token: str | None = field(default=None, repr=False)
     database_origin: Origin = Origin("database URL")
     migrations_dir_origin: Origin = Origin("migrations folder")
+    #: Load Python migrations even from a file or folder that group or others may write to
+    #: (anyone who can write there could run code as the user running lamina).
+    allow_unsafe_migrations: bool = False
 
     @property
     def is_production(self) -> bool:
@@ -198,6 +201,13 @@ _SPECS = (
         _parse_startup_on_risk,
     ),
     _Spec("health_token", "health_token", ("LAMINA_HEALTH_TOKEN",), "health_token", str),
+    _Spec(
+        "allow_unsafe_migrations",
+        "allow_unsafe_migrations",
+        ("LAMINA_ALLOW_UNSAFE_MIGRATIONS",),
+        "allow_unsafe_migrations",
+        _parse_bool,
+    ),
 )
 _FILE_KEYS = frozenset({"database_url", "db_path"} | {spec.key for spec in _SPECS})
 

@@ -3,14 +3,26 @@
 This is the only module that executes migration code (importing a ``.py`` file runs its
 module body). Commands that only report - ``status``, health - never come here, except for a
 ``.py`` file whose metadata cannot be read statically.
+
+A Python migration is code that runs with the rights of whoever runs lamina, so it is refused
+when the file or its folder is writable by group or others (anyone who can write there could
+run code as that user), unless allowed: ``allow_unsafe=True``, or inside
+:func:`unsafe_migrations_allowed` (what ``Settings.allow_unsafe_migrations`` /
+``LAMINA_ALLOW_UNSAFE_MIGRATIONS`` turns on). ``.sql`` files are not code and never refused.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import os
 import re
+import shlex
+import stat
 import sys
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from types import ModuleType
 
@@ -21,7 +33,70 @@ from lamina.risk import allowance_errors, parse_allowances
 from lamina.sqltext import SqlFormatError, parse_sql_migration
 from lamina.staticmeta import MetaError, build_meta
 
-__all__ = ["import_migration_class", "load_migration", "meta_from_class", "read_text"]
+__all__ = [
+    "check_safe_location",
+    "import_migration_class",
+    "load_migration",
+    "meta_from_class",
+    "read_text",
+    "unsafe_migrations_allowed",
+]
+
+#: Write bits that let someone other than the owner change what lamina would execute.
+_UNSAFE_BITS = stat.S_IWGRP | stat.S_IWOTH
+#: Whether Python migrations may come from group/other-writable places, in this context.
+_ALLOW_UNSAFE: ContextVar[bool] = ContextVar("lamina_allow_unsafe_migrations", default=False)
+_UNSAFE_HINT = (
+    "chmod go-w {place}; or, if others are meant to write there, set "
+    "LAMINA_ALLOW_UNSAFE_MIGRATIONS=true (allow_unsafe_migrations)"
+)
+
+
+@contextmanager
+def unsafe_migrations_allowed(allowed: bool = True) -> Iterator[None]:
+    """Within the block, ``allowed`` decides whether Python migrations may be loaded from a
+    file or folder writable by group or others (pass ``Settings.allow_unsafe_migrations``)."""
+    token = _ALLOW_UNSAFE.set(allowed)
+    try:
+        yield
+    finally:
+        _ALLOW_UNSAFE.reset(token)
+
+
+def check_safe_location(path: Path) -> None:
+    """Refuse a ``.py`` migration that group or others could have written.
+
+    Checks the file and its folder (and, for a symlink, the real file and its folder).
+    A place that cannot be stat'ed is left to the read or import to report.
+
+    Raises:
+        MigrationLoadError: naming the file, the writable place, its mode and the fix.
+    """
+    if os.name != "posix":
+        return  # no group/other write bits to read
+    places = [("the file", path), (f"its folder {path.parent}", path.parent)]
+    real = path.resolve()
+    if real != path.absolute():
+        places += [
+            (f"its target {real}", real),
+            (f"the target's folder {real.parent}", real.parent),
+        ]
+    for what, place in places:
+        try:
+            mode = place.stat().st_mode
+        except OSError:
+            continue
+        if not mode & _UNSAFE_BITS:
+            continue
+        who = {stat.S_IWGRP: "group", stat.S_IWOTH: "others"}.get(
+            mode & _UNSAFE_BITS, "group and others"
+        )
+        raise MigrationLoadError(
+            path,
+            f"refused to import: {what} is writable by {who} (mode {stat.S_IMODE(mode):04o}), "
+            "and a Python migration is code: anyone who can write there could run code as you",
+            hint=_UNSAFE_HINT.format(place=shlex.quote(str(place))),
+        )
 
 
 def read_text(path: Path, data: bytes | None = None) -> str:
@@ -46,12 +121,14 @@ def read_text(path: Path, data: bytes | None = None) -> str:
         ) from None
 
 
-def load_migration(file: MigrationFile) -> Migration:
+def load_migration(file: MigrationFile, *, allow_unsafe: bool | None = None) -> Migration:
     """Load ``file`` into a Migration instance with ``id`` and ``version`` set.
 
+    ``allow_unsafe`` as for :func:`import_migration_class`.
+
     Raises:
-        MigrationLoadError: unreadable file, malformed sections, import failure, or not exactly
-            one Migration subclass.
+        MigrationLoadError: unreadable file, malformed sections, import failure, not exactly
+            one Migration subclass, or a ``.py`` file group or others could write.
     """
     if file.kind == "sql":
         text = read_text(file.path)
@@ -77,7 +154,7 @@ def load_migration(file: MigrationFile) -> Migration:
             )
         migration.risk_allow = allowed
     else:
-        cls = import_migration_class(file.path, file.id)
+        cls = import_migration_class(file.path, file.id, allow_unsafe=allow_unsafe)
         problems = allowance_errors(cls.risk_allow)
         if problems:
             raise MigrationLoadError(
@@ -92,13 +169,21 @@ def load_migration(file: MigrationFile) -> Migration:
     return migration
 
 
-def import_migration_class(path: Path, migration_id: str) -> type[Migration]:
+def import_migration_class(
+    path: Path, migration_id: str, *, allow_unsafe: bool | None = None
+) -> type[Migration]:
     """Import a ``.py`` migration and return its one Migration subclass.
+
+    ``allow_unsafe``: import even when group or others can write the file or its folder;
+    ``None`` (the default) follows :func:`unsafe_migrations_allowed`, else refuses.
 
     Raises:
         MigrationLoadError: naming the file and line of a syntax error, the exception an
-            import raised (including ``SystemExit``), or a wrong number of classes.
+            import raised (including ``SystemExit``), a wrong number of classes, or an unsafe
+            place (see :func:`check_safe_location`).
     """
+    if not (_ALLOW_UNSAFE.get() if allow_unsafe is None else allow_unsafe):
+        check_safe_location(path)
     module = _import_file(path, migration_id)
     found = [
         obj

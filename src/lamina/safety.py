@@ -108,7 +108,7 @@ def _record(
     rows from fetch_all, say) is an unknown risk, not an error: its real run will tell."""
     try:
         return record_statements(migration, direction, dialect)
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:  # a migration must not end lamina by sys.exit
         failures.append(
             RiskFinding(
                 "unparsed-sql",

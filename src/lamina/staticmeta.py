@@ -86,6 +86,8 @@ def read_py_meta(text: str, slug: str) -> PyDeclared | _NeedsImport:
         tree = ast.parse(text)
     except SyntaxError as exc:
         raise MetaError(f"syntax error: {exc.msg}", exc.lineno) from None
+    except (MemoryError, RecursionError):  # absurdly nested code: the import will say more
+        return NEEDS_IMPORT
     candidates = [
         node
         for node in tree.body
@@ -105,8 +107,8 @@ def read_py_meta(text: str, slug: str) -> PyDeclared | _NeedsImport:
             continue
         try:
             values[target] = ast.literal_eval(value)
-        except ValueError:
-            return NEEDS_IMPORT
+        except (ValueError, TypeError, MemoryError, RecursionError):
+            return NEEDS_IMPORT  # not a plain literal ({[]: 1}, deep nesting): import decides
         lines[target] = stmt.lineno
     meta = build_meta(values, slug, reversible=reversible, lines=lines)
     declared_version = values.get("version")

@@ -2,15 +2,38 @@
 
 from __future__ import annotations
 
+import keyword
 import re
+import unicodedata
 from datetime import UTC, datetime
 
 from lamina.models import Category
 
-__all__ = ["next_version", "render_template", "slugify"]
+__all__ = ["MAX_NAME_LENGTH", "check_name", "next_version", "render_template", "slugify"]
 
 # Folders numbered 001, 002, ... keep sequential numbers; timestamps are 14 digits.
 _SEQUENTIAL_LIMIT = 10**6
+#: The longest migration name ``lamina create`` accepts: it is a title, shown in every listing.
+MAX_NAME_LENGTH = 200
+
+
+def check_name(name: str) -> None:
+    """Refuse a name ``lamina create`` cannot write into a file header as one line of text.
+
+    Raises:
+        ValueError: the name is longer than :data:`MAX_NAME_LENGTH` or holds a control
+            character (a newline, a NUL...).
+    """
+    if len(name) > MAX_NAME_LENGTH:
+        raise ValueError(
+            f"the name is {len(name)} characters long; a migration name is a short title "
+            f"of at most {MAX_NAME_LENGTH}"
+        )
+    control = next((c for c in name if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp")), None)
+    if control is not None:
+        raise ValueError(
+            f"the name holds the control character {control!r}: use letters, digits and spaces"
+        )
 
 
 def slugify(name: str) -> str:
@@ -46,7 +69,8 @@ def next_version(existing: dict[int, str], now: datetime | None = None) -> str:
 def render_template(kind: str, name: str, category: Category, depends_on: tuple[str, ...]) -> str:
     """The text of a new ``.py`` or ``.sql`` migration."""
     if kind == "sql":
-        lines = [f"-- name: {name}", f"-- category: {category.value}"]
+        # One header line, whatever the name holds (check_name refuses line breaks first).
+        lines = [f"-- name: {' '.join(name.split())}", f"-- category: {category.value}"]
         if depends_on:
             lines.append(f"-- depends: {', '.join(depends_on)}")
         lines += [
@@ -63,6 +87,8 @@ def render_template(kind: str, name: str, category: Category, depends_on: tuple[
     class_name = "".join(part.capitalize() for part in slugify(name).split("_")) or "Change"
     if class_name[0].isdigit():
         class_name = "M" + class_name
+    if keyword.iskeyword(class_name):  # "none" -> None, "true" -> True: not a class name
+        class_name += "Migration"
     deps = f"    dependencies = {list(depends_on)!r}\n" if depends_on else ""
     return (
         "from lamina import Migration\n\n\n"

@@ -109,11 +109,20 @@ def _parse_file_url(scheme: str, rest: str) -> DatabaseURL:
 
 
 def _parse_server_url(scheme: str, text: str) -> DatabaseURL:
-    parts = urlsplit(text)
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        # urllib's message quotes the netloc, password included: say it without it.
+        raise URLError(
+            f"the {scheme} URL cannot be parsed (malformed host, or characters that are not "
+            "allowed in it; percent-encode the user and password)"
+        ) from None
     try:
         port = parts.port
     except ValueError as exc:
         raise URLError("the port is not a number between 1 and 65535") from exc
+    if port == 0:
+        raise URLError("the port is not a number between 1 and 65535")
     database = unquote(parts.path.lstrip("/")) or None
     if not parts.hostname:
         raise URLError(f"no host in the {scheme} URL")

@@ -264,6 +264,11 @@ class MySQLBackend(ServerBackend):
     def _run(self, cursor: Any, sql: str, params: Sequence[object]) -> None:
         try:
             cursor.execute(sql, list(params) if params else None)
+        except KeyboardInterrupt:
+            # PyMySQL drops the connection, but the server would finish the statement (and
+            # commit its DDL) and keep our GET_LOCK until then: stop it there too.
+            self.interrupt()
+            raise
         except pymysql.MySQLError as exc:
             if exc.args and exc.args[0] == _DEADLOCK:
                 self._transaction_lost = True

@@ -8,6 +8,7 @@ outside any transaction and could not be rolled back.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -62,10 +63,14 @@ class SQLiteBackend(FileBackend):
         if self._conn is not None:
             return
         self._require_file_for_reading()
+        self._refuse_read_only_file()
         self._busy_s = max(timeout_s, _MIN_BUSY_S)
         target, uri = self.path, False
-        if self.read_only and not self.url.is_memory:
-            target, uri = f"file:{quote(self.path)}?mode=ro", True
+        if not self.url.is_memory:
+            # A writer asks for read-write explicitly: SQLite would otherwise open a read-only
+            # file read-only without a word, and the first migration would take the blame.
+            mode = "ro" if self.read_only else "rwc"
+            target, uri = f"file:{quote(self.path)}?mode={mode}", True
         try:
             conn = sqlite3.connect(target, timeout=self._busy_s, isolation_level=None, uri=uri)
         except sqlite3.Error as exc:
@@ -81,6 +86,18 @@ class SQLiteBackend(FileBackend):
                 raise LockTimeoutError(self.target(), timeout_s, self.other_holder()) from exc
             raise self._unavailable(exc) from exc
         self._conn = conn
+
+    def _refuse_read_only_file(self) -> None:
+        """SQLite opens a file it may not write read-only, silently: say so before anything
+        runs, instead of letting the first write (a migration) take the blame."""
+        if self.read_only or self.url.is_memory or not os.path.exists(self.path):
+            return
+        if not os.access(self.path, os.W_OK):
+            raise BackendUnavailableError(
+                f"SQLite database {self.path} is read-only for this user",
+                hint="make the file writable (and its folder: SQLite writes a journal beside "
+                "it), or run read-only commands such as `lamina status`",
+            )
 
     def close(self) -> None:
         conn, self._conn = self._conn, None

@@ -233,7 +233,12 @@ class BackupStore:
     def ensure_folder(self) -> None:
         """Create the folder 0700; an existing one is tightened to 0700 (backups are secrets)."""
         try:
-            self.folder.mkdir(mode=FOLDER_MODE, parents=True, exist_ok=True)
+            # mkdir(parents=True) would create missing parents by the umask (0777 under
+            # umask 0), letting others swap the folder out: create each one 0700 instead.
+            missing = [p for p in (self.folder, *self.folder.parents) if not p.exists()]
+            for folder in reversed(missing):
+                folder.mkdir(mode=FOLDER_MODE, exist_ok=True)
+                os.chmod(folder, FOLDER_MODE)
             os.chmod(self.folder, FOLDER_MODE)
         except OSError as exc:
             raise BackupError(
