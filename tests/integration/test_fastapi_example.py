@@ -7,16 +7,15 @@ example migrations, and its ``/api/health`` tells a load balancer how that went.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
+from serving import first_answer, free_port
 
 import lamina
 
@@ -37,12 +36,6 @@ engines = pytest.mark.parametrize(
     ["duckdb", pytest.param("postgresql", marks=pytest.mark.server)],
     indirect=True,
 )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextmanager
@@ -76,20 +69,6 @@ def example_app(tmp_path: Path, **environment: str) -> Iterator[tuple[str, subpr
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.communicate()
-
-
-def first_answer(process: subprocess.Popen[str], url: str) -> httpx.Response:
-    """The first answer from ``url``; fails with the service's output if it exits first."""
-    deadline = time.monotonic() + 60
-    while True:
-        if process.poll() is not None:
-            out, err = process.communicate()
-            pytest.fail(f"the example exited {process.returncode} before answering:\n{out}{err}")
-        try:
-            return httpx.get(url, timeout=30)
-        except httpx.TransportError:
-            assert time.monotonic() < deadline, f"{url} did not answer in 60 s"
-            time.sleep(0.1)
 
 
 @engines

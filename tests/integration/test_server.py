@@ -11,7 +11,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -24,6 +23,7 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from serving import first_answer, free_port
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
@@ -388,31 +388,11 @@ def test_mounting_and_prefixes_and_fastapi(make_migrations, tmp_path) -> None:
 # -- lamina serve ----------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def lamina_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LAMINA_", "DATABASE_URL"))}
     env.pop("DB_PATH", None)
     env.update(PYTHONPATH=str(SRC), NO_COLOR="1", **extra)
     return env
-
-
-def wait_until_answers(process: subprocess.Popen[str], url: str) -> httpx.Response:
-    """The first answer from ``url``; fails with the process's output if it exits first."""
-    deadline = time.monotonic() + 60
-    while True:
-        if process.poll() is not None:
-            out, err = process.communicate()
-            pytest.fail(f"exited {process.returncode} before answering:\n{out}\n{err}")
-        try:
-            return httpx.get(url, timeout=30)
-        except httpx.TransportError:
-            assert time.monotonic() < deadline, f"{url} did not answer in 60 s"
-            time.sleep(0.1)
 
 
 @contextmanager
@@ -447,7 +427,7 @@ def test_lamina_serve_is_a_health_sidecar(tmp_path, stop) -> None:
     )
     args = ["-m", "lamina", "serve", "--port", str(port)]
     with started(args, env, tmp_path) as process:
-        response = wait_until_answers(process, f"http://127.0.0.1:{port}/api/health")
+        response = first_answer(process, f"http://127.0.0.1:{port}/api/health")
         detailed = httpx.get(f"http://127.0.0.1:{port}/api/health/detailed", timeout=30)
         process.send_signal(stop)
         out, err = process.communicate(timeout=15)
