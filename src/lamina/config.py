@@ -76,7 +76,7 @@ class Settings:
     health_token: str | None = field(default=None, repr=False)
     database_origin: Origin = Origin("database URL")
     migrations_dir_origin: Origin = Origin("migrations folder")
-    #: Load Python migrations even from a file or folder that group or others may write to
+    #: Load Python migrations even from a file or folder that other users may write to
     #: (anyone who can write there could run code as the user running lamina).
     allow_unsafe_migrations: bool = False
 

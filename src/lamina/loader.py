@@ -5,8 +5,8 @@ module body). Commands that only report - ``status``, health - never come here, 
 ``.py`` file whose metadata cannot be read statically.
 
 A Python migration is code that runs with the rights of whoever runs lamina, so it is refused
-when the file or its folder is writable by group or others (anyone who can write there could
-run code as that user), unless allowed: ``allow_unsafe=True``, or inside
+when the file or its folder is writable by others, every user of the machine (anyone who can
+write there could run code as that user), unless allowed: ``allow_unsafe=True``, or inside
 :func:`unsafe_migrations_allowed` (what ``Settings.allow_unsafe_migrations`` /
 ``LAMINA_ALLOW_UNSAFE_MIGRATIONS`` turns on). ``.sql`` files are not code and never refused.
 """
@@ -43,11 +43,13 @@ __all__ = [
 ]
 
 #: Write bits that let someone other than the owner change what lamina would execute.
-_UNSAFE_BITS = stat.S_IWGRP | stat.S_IWOTH
-#: Whether Python migrations may come from group/other-writable places, in this context.
+# Others only: group-writable files are what umask 002 (user private groups, the default on
+# Debian/Ubuntu, and `git archive`) gives every checkout, and the group is the user's own.
+_UNSAFE_BITS = stat.S_IWOTH
+#: Whether Python migrations may come from places other users can write, in this context.
 _ALLOW_UNSAFE: ContextVar[bool] = ContextVar("lamina_allow_unsafe_migrations", default=False)
 _UNSAFE_HINT = (
-    "chmod go-w {place}; or, if others are meant to write there, set "
+    "chmod o-w {place}; or, if others are meant to write there, set "
     "LAMINA_ALLOW_UNSAFE_MIGRATIONS=true (allow_unsafe_migrations)"
 )
 
@@ -55,7 +57,7 @@ _UNSAFE_HINT = (
 @contextmanager
 def unsafe_migrations_allowed(allowed: bool = True) -> Iterator[None]:
     """Within the block, ``allowed`` decides whether Python migrations may be loaded from a
-    file or folder writable by group or others (pass ``Settings.allow_unsafe_migrations``)."""
+    file or folder writable by others (pass ``Settings.allow_unsafe_migrations``)."""
     token = _ALLOW_UNSAFE.set(allowed)
     try:
         yield
@@ -64,7 +66,7 @@ def unsafe_migrations_allowed(allowed: bool = True) -> Iterator[None]:
 
 
 def check_safe_location(path: Path) -> None:
-    """Refuse a ``.py`` migration that group or others could have written.
+    """Refuse a ``.py`` migration that any other user of the machine could have written.
 
     Checks the file and its folder (and, for a symlink, the real file and its folder).
     A place that cannot be stat'ed is left to the read or import to report.
@@ -73,7 +75,7 @@ def check_safe_location(path: Path) -> None:
         MigrationLoadError: naming the file, the writable place, its mode and the fix.
     """
     if os.name != "posix":
-        return  # no group/other write bits to read
+        return  # no POSIX write bits to read
     places = [("the file", path), (f"its folder {path.parent}", path.parent)]
     real = path.resolve()
     if real != path.absolute():
@@ -88,12 +90,9 @@ def check_safe_location(path: Path) -> None:
             continue
         if not mode & _UNSAFE_BITS:
             continue
-        who = {stat.S_IWGRP: "group", stat.S_IWOTH: "others"}.get(
-            mode & _UNSAFE_BITS, "group and others"
-        )
         raise MigrationLoadError(
             path,
-            f"refused to import: {what} is writable by {who} (mode {stat.S_IMODE(mode):04o}), "
+            f"refused to import: {what} is writable by others (mode {stat.S_IMODE(mode):04o}), "
             "and a Python migration is code: anyone who can write there could run code as you",
             hint=_UNSAFE_HINT.format(place=shlex.quote(str(place))),
         )
@@ -128,7 +127,7 @@ def load_migration(file: MigrationFile, *, allow_unsafe: bool | None = None) -> 
 
     Raises:
         MigrationLoadError: unreadable file, malformed sections, import failure, not exactly
-            one Migration subclass, or a ``.py`` file group or others could write.
+            one Migration subclass, or a ``.py`` file other users could write.
     """
     if file.kind == "sql":
         text = read_text(file.path)
@@ -174,7 +173,7 @@ def import_migration_class(
 ) -> type[Migration]:
     """Import a ``.py`` migration and return its one Migration subclass.
 
-    ``allow_unsafe``: import even when group or others can write the file or its folder;
+    ``allow_unsafe``: import even when other users can write the file or its folder;
     ``None`` (the default) follows :func:`unsafe_migrations_allowed`, else refuses.
 
     Raises:
