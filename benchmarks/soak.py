@@ -567,8 +567,9 @@ def report(all_stats: list[Stats], seconds: float) -> None:
             print(f"VIOLATION [{s.engine}] ... and {len(s.violations) - 20} more")
     if any(s.false_drift for s in all_stats):
         print(
-            "note: 'f.drift' counts validate runs whose only errors were schema drift left by a "
-            "failed or killed run (lamina records the schema only after a run that ended well)"
+            "note: 'f.drift' counts validate runs whose only errors were schema drift after a "
+            "failed or killed run: lamina should report none (it records the schema after a "
+            "failed run, and treats a snapshot older than history as unknown)"
         )
 
 

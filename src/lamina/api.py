@@ -553,6 +553,8 @@ class Lamina:
                     version=row.version,
                     detail=f"marked {mark} (was {row.state}: {row.detail or 'no detail'})",
                 )
+            # The user fixed the database by hand: what is there now is the new baseline.
+            _record_schema(backend, history)
         return RepairResult(migration_id, row, mark)
 
     def create(
@@ -830,11 +832,11 @@ def _drift(backend: Backend, history: History) -> list[Difference] | None:
     recorded = history.recorded_schema()
     if recorded is None:
         return None
-    digest, text = recorded
+    digest, text, taken_at = recorded
     applied = [row for row in history.applied() if not row.dirty]
-    if applied and applied[-1].schema_hash != digest:
-        # A run stopped before it could record what it left (killed): the snapshot describes
-        # an older history, so any difference would be lamina's own, not drift.
+    if (applied[-1].id if applied else "") != taken_at:
+        # History moved on without a new snapshot (a run was killed, or a row was changed by
+        # hand): any difference could be lamina's own, so drift is unknown, not reported.
         return None
     live = snapshot(backend)
     if live.digest() == digest:

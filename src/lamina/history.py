@@ -98,9 +98,12 @@ _MARK = f"UPDATE {MIGRATIONS} SET state = ?, failed_statement = ?, detail = ? WH
 _SET_LAYOUT_VALUE = f"UPDATE {META} SET value = ? WHERE name = ?"
 _SET_HASH = f"UPDATE {MIGRATIONS} SET schema_hash = ? WHERE id = ?"
 _DELETE_META = f"DELETE FROM {META} WHERE name = ?"
-_META_VALUES = f"SELECT name, value FROM {META} WHERE name IN (?, ?)"
+_META_VALUES = f"SELECT name, value FROM {META} WHERE name IN (?, ?, ?)"
 SNAPSHOT_KEY = "schema_snapshot"
 DIGEST_KEY = "schema_digest"
+#: The newest applied migration when the snapshot was taken ("" for none): a snapshot is
+#: only a baseline for drift while history still ends there.
+SNAPSHOT_OF_KEY = "schema_snapshot_of"
 _AUDIT = _insert(LOG, _LOG_COLUMNS[1:])
 _SET_LAYOUT = _insert(META, ("name", "value"))
 
@@ -305,19 +308,25 @@ class History:
         and the whole snapshot in ``lamina_meta``, so drift can be named object by object."""
         if migration_id is not None:
             self._write(_SET_HASH, (digest, migration_id), f"record the schema of {migration_id}")
-        for name, value in ((SNAPSHOT_KEY, snapshot_json), (DIGEST_KEY, digest)):
+        entries = (
+            (SNAPSHOT_KEY, snapshot_json),
+            (DIGEST_KEY, digest),
+            (SNAPSHOT_OF_KEY, migration_id or ""),
+        )
+        for name, value in entries:
             self._write(_DELETE_META, (name,), "replace the schema snapshot")
             self._write(_SET_LAYOUT, (name, value), "record the schema snapshot")
 
-    def recorded_schema(self) -> tuple[str, str] | None:
-        """(digest, snapshot JSON) of the schema the last run left, or None if never taken."""
+    def recorded_schema(self) -> tuple[str, str, str] | None:
+        """(digest, snapshot JSON, newest applied id then or "") of the schema the last run
+        left, or None if never taken."""
         if not self._present():
             return None
-        rows = self._read(_META_VALUES, (SNAPSHOT_KEY, DIGEST_KEY))
-        values = {str(name): str(value) for name, value in rows}
+        rows = self._read(_META_VALUES, (SNAPSHOT_KEY, DIGEST_KEY, SNAPSHOT_OF_KEY))
+        values = {str(name): "" if value is None else str(value) for name, value in rows}
         if SNAPSHOT_KEY not in values or DIGEST_KEY not in values:
             return None
-        return values[DIGEST_KEY], values[SNAPSHOT_KEY]
+        return values[DIGEST_KEY], values[SNAPSHOT_KEY], values.get(SNAPSHOT_OF_KEY, "")
 
     @staticmethod
     def now() -> str:
