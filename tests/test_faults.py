@@ -25,85 +25,23 @@ from pathlib import Path
 
 import pytest
 
-import lamina
+import lamina_processes as processes
+from lamina_processes import HANGING, start, wait_for
 
 pytestmark = pytest.mark.slow
-
-SRC = Path(lamina.__file__).parent.parent
-
-# Sleeps inside up(), inside its transaction, after its statements, when asked to: the marker
-# file tells the test the transaction is open. On MySQL the CREATE TABLE has already committed.
-HANGING = """
-    import os
-    import time
-    from pathlib import Path
-
-    from lamina import Migration
-
-
-    class Slow(Migration):
-        def up(self):
-            self.execute_sql("CREATE TABLE half_done (id INTEGER)")
-            self.execute_sql("INSERT INTO half_done VALUES (1)")
-            marker = os.environ.get("LAMINA_TEST_MARKER")
-            if marker and not self.dry_run:  # the risk check records up() first
-                Path(marker).write_text(str(os.getpid()))
-                time.sleep(float(os.environ.get("LAMINA_TEST_SLEEP", "60")))
-
-        def down(self):
-            self.execute_sql("DROP TABLE half_done")
-"""
 
 FIRST = "-- migrate:up\nCREATE TABLE first (id INTEGER);\n-- migrate:down\nDROP TABLE first;\n"
 
 
-# -- helpers ------------------------------------------------------------------------------------
 def lamina_env(db_url: str, folder: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LAMINA_", "DATABASE_URL"))}
-    env.pop("DB_PATH", None)
-    env.update(
-        PYTHONPATH=str(SRC),
-        DATABASE_URL=db_url,
-        LAMINA_MIGRATIONS_DIR=str(folder),
-        NO_COLOR="1",
-        BACKUP_ENABLED="false",
-    )
-    env.update(extra)
-    return env
-
-
-def start(
-    args: list[str],
-    env: dict[str, str],
-    cwd: Path,
-    *,
-    prefix: list[str] | None = None,
-    preexec_fn: Callable[[], None] | None = None,
-) -> subprocess.Popen[str]:
-    command = prefix or [sys.executable, "-m", "lamina"]
-    return subprocess.Popen(
-        [*command, *args],
-        env=env,
-        cwd=cwd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        text=True,
-        preexec_fn=preexec_fn,  # noqa: PLW1509  (drops capabilities only; no threads started)
-    )
+    """The shared environment, with backups off: these tests are about stopping, not saving."""
+    return processes.lamina_env(db_url, folder, **{"BACKUP_ENABLED": "false", **extra})
 
 
 def run(args: list[str], env: dict[str, str], cwd: Path, **kwargs: object) -> tuple[int, str, str]:
     proc = start(args, env, cwd, **kwargs)  # type: ignore[arg-type]
     out, err = proc.communicate(timeout=60)
     return proc.returncode, out, err
-
-
-def wait_for(path: Path, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not path.exists():
-        assert time.monotonic() < deadline, f"{path} never appeared"
-        time.sleep(0.01)
 
 
 def one_error_line(err: str) -> str:
