@@ -3,15 +3,27 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 
-from lamina.schema import Column, Difference, ForeignKey, Index, Snapshot, Table, View, diff
+from lamina.schema import (
+    Column,
+    Difference,
+    ForeignKey,
+    Index,
+    SchemaObject,
+    Snapshot,
+    Table,
+    View,
+    diff,
+)
 from lamina.schema.normalise import (
     index_parts,
     normalise_default,
     normalise_expression,
     normalise_type,
+    reflow,
     split_top_level,
     view_body,
 )
@@ -51,13 +63,13 @@ def test_snapshots_are_canonical_whatever_the_construction_order() -> None:
         "sqlite",
         (orders(), users()),
         (View("v2", "select 2"), View("v1", "select 1")),
-        ("s2", "s1"),
+        (SchemaObject("sequence", "s2"), SchemaObject("sequence", "s1")),
     )
     b = Snapshot(
         "sqlite",
         (users(), orders()),
         (View("v1", "select 1"), View("v2", "select 2")),
-        ("s1", "s2"),
+        (SchemaObject("sequence", "s1"), SchemaObject("sequence", "s2")),
     )
     assert a == b
     assert a.digest() == b.digest()
@@ -120,7 +132,7 @@ def test_every_kind_of_change_in_a_fixed_order() -> None:
         "postgresql",
         (new_users, new_orders, audit),
         (View("same", "select 2"), View("new", "select 3")),
-        ("ids",),
+        (SchemaObject("sequence", "ids"),),
     )
     assert [str(d) for d in diff(before, after)] == [
         "added table audit (at)",
@@ -228,3 +240,123 @@ def test_view_and_index_sql_are_taken_apart() -> None:
         "a > 0",
     )
     assert index_parts("not an index") == ((), None)
+
+
+def test_an_older_format_is_refused_not_misread() -> None:
+    old = {"format": 1, "engine": "sqlite", "tables": {}, "views": {}, "sequences": ["s"]}
+    with pytest.raises(ValueError, match="format 1"):
+        Snapshot.from_dict(old)
+
+
+def test_unique_keys_keep_their_multiplicity() -> None:
+    once = users()
+    twice = users(uniques=(("email",), ("email",)))
+    assert twice.uniques == (("email",), ("email",))
+    assert shop(once).digest() != shop(twice).digest()
+    assert [str(d) for d in diff(shop(once), shop(twice))] == [
+        "added unique constraint users(email) (duplicate)"
+    ]
+    assert [str(d) for d in diff(shop(users(uniques=())), shop(twice))] == [
+        "added unique constraint users(email)",
+        "added unique constraint users(email)",
+    ]
+
+
+def test_column_order_is_a_note_and_everything_else_is_not() -> None:
+    swapped = users(
+        columns=(Column("email", "varchar(100)", False), Column("id", "integer", False))
+    )
+    found = diff(shop(), shop(swapped, orders()))
+    assert [(str(d), d.note) for d in found] == [
+        ("changed column order of table users: id, email -> email, id", True)
+    ]
+    assert not any(d.note for d in diff(shop(), shop(users(Column("x", "text")), orders())))
+
+
+def objects(*items: tuple[str, str, str | None]) -> Snapshot:
+    return Snapshot("postgresql", objects=tuple(SchemaObject(*item) for item in items))
+
+
+LONG_BODY = "create function f() returns integer language plpgsql as $function$ begin {} end"
+
+
+def test_a_changed_long_definition_is_one_line_plus_a_short_diff() -> None:
+    statements = [f"perform {n};" for n in range(40)]
+    before = LONG_BODY.format(" ".join(statements))
+    statements[5] = "perform 500;"
+    after = LONG_BODY.format(" ".join(statements))
+    found = diff(objects(("function", "f()", before)), objects(("function", "f()", after)))
+    assert [str(d) for d in found] == ["changed function f(): definition differs"]
+    assert found[0].describe() == "down leaves function f() changed: definition differs"
+    assert found[0].lines == ("@@ -9,3 +9,3 @@", " perform 4;", "-perform 5;", "+perform 500;",
+                              " perform 6;")  # fmt: skip
+
+    every = [f"perform {n};" for n in range(40)]
+    changed = [f"perform {n + 100};" for n in range(40)]
+    found = diff(
+        objects(("function", "f()", LONG_BODY.format(" ".join(every)))),
+        objects(("function", "f()", LONG_BODY.format(" ".join(changed)))),
+    )
+    lines = found[0].lines
+    # 1 hunk header, 2 lines of context, 40 removed and 40 added: 83, of which 20 are shown.
+    assert len(lines) == 21
+    assert lines[-1] == "… 63 more line(s)"
+
+
+def test_definitions_are_reflowed_one_clause_per_line() -> None:
+    assert reflow(
+        "select a, b from t left join u on t.id = u.id where a > 'from x' group by a order by b"
+    ) == [
+        "select a, b",
+        "from t",
+        "left join u on t.id = u.id",
+        "where a > 'from x'",
+        "group by a",
+        "order by b",
+    ]
+
+
+def test_added_and_missing_objects_are_named_by_kind() -> None:
+    found = diff(
+        objects(("trigger", "t on users", "x"), ("schema", "audit", None)),
+        objects(("trigger", "t on users", "x"), ("sequence", "ids", "start 1")),
+    )
+    assert [d.describe("down") for d in found] == [
+        "down does not restore schema audit",
+        "down leaves sequence ids",
+    ]
+
+
+STAMPED = "select '{}'::timestamp without time zone as at, '2020-01-02'::date as fixed"
+
+
+@pytest.mark.parametrize(
+    "literal",
+    [
+        "2026-12-07 10:11:12.123456",
+        "2026-12-07 10:11:12",
+        "2026-12-07",
+        "2026-12-07 10:11:12.5+05:30",
+        "2026-12-07 10:11:12-08",
+        "2026-12-06 02:00:00",  # 32 hours before: still the run's (time zones)
+    ],
+)
+def test_creation_times_since_the_run_are_masked(literal: str) -> None:
+    since = datetime(2026, 12, 7, 10, 0, 0)
+    later = "2026-12-07 10:11:13.999"
+    before = Snapshot("postgresql", views=(View("v", STAMPED.format(literal)),))
+    after = Snapshot("postgresql", views=(View("v", STAMPED.format(later)),))
+    assert [d.object for d in diff(before, after)] == ["view v"]
+    assert diff(before, after, volatile_since=since) == []
+    aware = since.replace(tzinfo=UTC)
+    assert diff(before, after, volatile_since=aware) == []
+
+
+def test_older_literals_are_compared_even_with_volatile_since() -> None:
+    since = datetime(2026, 12, 7, 10, 0, 0)
+    before = Snapshot("postgresql", views=(View("v", STAMPED.format("2026-12-05 10:00:00")),))
+    after = Snapshot("postgresql", views=(View("v", STAMPED.format("2026-12-07 10:00:01")),))
+    assert [d.object for d in diff(before, after, volatile_since=since)] == ["view v"]
+    default = Table("t", (Column("at", "timestamp", True, "'2020-01-01 00:00:00'"),))
+    moved = Table("t", (Column("at", "timestamp", True, "'2020-01-01 00:00:01'"),))
+    assert len(diff(Snapshot("x", (default,)), Snapshot("x", (moved,)), volatile_since=since)) == 1

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pytest
 
@@ -33,6 +33,12 @@ DROP = (
     "DROP TABLE orders",
     "DROP TABLE users",
 )
+
+
+def without_extensions(snap: Snapshot) -> Snapshot:
+    """``snap`` less PostgreSQL's extensions, which are database-wide (plpgsql is always
+    there), for comparing a schema with an empty one."""
+    return replace(snap, objects=tuple(o for o in snap.objects if o.kind != "extension"))
 
 
 def statements(engine: str, edit: tuple[str, str] = ("", "")) -> list[str]:
@@ -127,7 +133,7 @@ def test_recreating_the_schema_gives_the_same_snapshot(engine: str, backend: Bac
     run(backend, statements(engine))
     first = snapshot(backend)
     run(backend, DROP)
-    assert snapshot(backend) == Snapshot(engine)
+    assert without_extensions(snapshot(backend)) == Snapshot(engine)
     run(backend, statements(engine))
     second = snapshot(backend)
 

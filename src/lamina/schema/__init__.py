@@ -17,7 +17,7 @@ from __future__ import annotations
 from lamina.schema.builder import LAMINA_OBJECTS
 from lamina.schema.capture import snapshot
 from lamina.schema.diff import Difference, Kind, diff
-from lamina.schema.model import Column, ForeignKey, Index, Snapshot, Table, View
+from lamina.schema.model import Column, ForeignKey, Index, SchemaObject, Snapshot, Table, View
 
 __all__ = [
     "LAMINA_OBJECTS",
@@ -26,6 +26,7 @@ __all__ = [
     "ForeignKey",
     "Index",
     "Kind",
+    "SchemaObject",
     "Snapshot",
     "Table",
     "View",

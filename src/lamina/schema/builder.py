@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from lamina.schema.model import Column, ForeignKey, Index, Snapshot, Table, View
+from lamina.schema.model import Column, ForeignKey, Index, SchemaObject, Snapshot, Table, View
 
-__all__ = ["LAMINA_OBJECTS", "SchemaBuilder", "TableBuilder", "is_lamina_object"]
+__all__ = ["LAMINA_OBJECTS", "SchemaBuilder", "TableBuilder", "is_lamina_object", "qualified"]
 
 #: lamina's bookkeeping tables (and DuckDB's sequence for the audit log): never part of a
 #: snapshot, so a snapshot describes the application's schema only.
@@ -28,6 +28,12 @@ LAMINA_OBJECTS = frozenset(
 
 def is_lamina_object(name: str) -> bool:
     return name.lower() in LAMINA_OBJECTS
+
+
+def qualified(schema: str, name: str, target: str) -> str:
+    """``name`` in the target schema, ``schema.name`` elsewhere: a whole-database snapshot
+    and a target-only one then name the target's objects alike."""
+    return name if schema == target else f"{schema}.{name}"
 
 
 @dataclass
@@ -59,7 +65,7 @@ class SchemaBuilder:
     engine: str
     tables: dict[str, TableBuilder] = field(default_factory=dict)
     views: list[View] = field(default_factory=list)
-    sequences: list[str] = field(default_factory=list)
+    objects: dict[tuple[str, str], SchemaObject] = field(default_factory=dict)
 
     def add_table(self, name: str) -> TableBuilder | None:
         if is_lamina_object(name):
@@ -74,14 +80,18 @@ class SchemaBuilder:
         if not is_lamina_object(name):
             self.views.append(View(name, definition))
 
-    def add_sequence(self, name: str) -> None:
+    def add_sequence(self, name: str, definition: str | None = None) -> None:
+        self.add_object("sequence", name, definition)
+
+    def add_object(self, kind: str, name: str, definition: str | None) -> None:
+        """One object per (kind, name): a later row for the same one replaces the first."""
         if not is_lamina_object(name):
-            self.sequences.append(name)
+            self.objects[(kind, name)] = SchemaObject(kind, name, definition)
 
     def freeze(self) -> Snapshot:
         return Snapshot(
             engine=self.engine,
             tables=tuple(t.freeze() for t in self.tables.values()),
             views=tuple(self.views),
-            sequences=tuple(self.sequences),
+            objects=tuple(self.objects.values()),
         )

@@ -15,7 +15,7 @@ from lamina.schema.model import Snapshot
 
 __all__ = ["snapshot"]
 
-_READERS: dict[str, Callable[[Backend], SchemaBuilder]] = {
+_READERS: dict[str, Callable[[Backend, bool], SchemaBuilder]] = {
     "duckdb": read_duckdb,
     "sqlite": read_sqlite,
     "postgresql": read_postgres,
@@ -23,13 +23,21 @@ _READERS: dict[str, Callable[[Backend], SchemaBuilder]] = {
 }
 
 
-def snapshot(backend: Backend) -> Snapshot:
+def snapshot(backend: Backend, *, whole_database: bool = False) -> Snapshot:
     """The normalised schema of ``backend``'s target, without lamina's own tables.
 
     The target is what unqualified names in a migration reach: DuckDB's current schema,
     SQLite's ``main``, the PostgreSQL schema of the URL (else ``current_schema()``), the MySQL
     database of the URL. ``backend`` must be connected; only catalog queries are run, so a
     read-only backend will do.
+
+    ``whole_database=True`` also reads every other user schema of a PostgreSQL database (not
+    ``pg_catalog``, ``information_schema``, ``pg_toast*``, ``pg_temp*``) or of DuckDB's
+    current catalog: what a migration may create outside the target, worth seeing on a
+    throw-away database (verify) but not on a shared one (drift). Their objects are named
+    ``schema.name`` (the target's keep bare names, so both scopes agree on them) and each such
+    schema is an object of kind ``schema``. SQLite and MySQL have one schema per target: the
+    keyword changes nothing there. PostgreSQL extensions are database-wide and in both scopes.
 
     Raises:
         ValueError: ``backend`` is of an engine lamina cannot read the schema of.
@@ -39,7 +47,7 @@ def snapshot(backend: Backend) -> Snapshot:
     if reader is None:
         raise ValueError(f"cannot read the schema of a {backend.name} database")
     try:
-        return reader(backend).freeze()
+        return reader(backend, whole_database).freeze()
     except Exception as exc:
         if not backend.is_driver_error(exc):
             raise

@@ -13,7 +13,14 @@ reported as ``NO ACTION``, its synonym in InnoDB.
 Every unique key is a UNIQUE constraint to MySQL (``CREATE UNIQUE INDEX`` included), so it is
 in ``uniques``, not ``indexes``. The index InnoDB creates by itself for a foreign key (named
 after the constraint or its first column, on exactly its columns) is left out; once the
-foreign key is dropped, InnoDB keeps that index and it appears as an ordinary index.
+foreign key is dropped, InnoDB keeps that index and it appears as an ordinary index. Two
+unique keys on the same columns are two entries of ``uniques``.
+
+Procedures and functions (parameters from ``information_schema.parameters``), triggers
+(``name on table``) and events are objects whose definition is rebuilt as a ``CREATE``
+statement from the catalog's columns, without the definer (which depends on who ran it). An
+event without ``STARTS`` starts when it was created: that time is in its definition, so
+:func:`~lamina.schema.diff` masks it only when given ``volatile_since``.
 """
 
 from __future__ import annotations
@@ -75,6 +82,26 @@ JOIN information_schema.check_constraints cc
   ON cc.constraint_schema = tc.constraint_schema AND cc.constraint_name = tc.constraint_name
 WHERE tc.table_schema = DATABASE() AND tc.constraint_type = 'CHECK'
 """
+_ROUTINES = """
+SELECT routine_name, routine_type, dtd_identifier, routine_definition, is_deterministic,
+       sql_data_access, security_type
+FROM information_schema.routines WHERE routine_schema = DATABASE()
+"""
+_PARAMETERS = """
+SELECT specific_name, parameter_mode, parameter_name, dtd_identifier
+FROM information_schema.parameters
+WHERE specific_schema = DATABASE() AND ordinal_position > 0
+ORDER BY specific_name, ordinal_position
+"""
+_TRIGGERS = """
+SELECT trigger_name, event_object_table, action_timing, event_manipulation, action_statement
+FROM information_schema.triggers WHERE trigger_schema = DATABASE()
+"""
+_EVENTS = """
+SELECT event_name, event_type, execute_at, interval_value, interval_field, starts, ends,
+       on_completion, status, event_definition
+FROM information_schema.events WHERE event_schema = DATABASE()
+"""
 #: MySQL 8 reports a functional key part in EXPRESSION; MariaDB has no such column.
 _STATISTICS = """
 SELECT table_name, index_name, non_unique, column_name, sub_part, collation, index_type, {}
@@ -99,7 +126,8 @@ class _Server:
     fk_names: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
 
 
-def read_mysql(backend: Backend) -> SchemaBuilder:
+def read_mysql(backend: Backend, whole_database: bool = False) -> SchemaBuilder:
+    """``whole_database`` changes nothing: the database of the URL is the whole target."""
     version, database = backend.query("SELECT VERSION(), DATABASE()")[0]
     server = _Server(str(database), "mariadb" in str(version).lower())
     schema = SchemaBuilder(backend.name)
@@ -124,7 +152,47 @@ def read_mysql(backend: Backend) -> SchemaBuilder:
     expression = "NULL" if server.mariadb else "expression"
     for rows in _grouped(backend.query(_STATISTICS.format(expression)), 2):
         _index(schema, server, rows)
+    _routines(schema, server, backend)
+    for name, table, timing, event, action in backend.query(_TRIGGERS):
+        head = f"create trigger {name} {timing} {event} on {table} for each row "
+        schema.add_object("trigger", f"{name} on {table}", _body(server, head, action))
+    for row in backend.query(_EVENTS):
+        schema.add_object("event", str(row[0]), _event(server, row))
     return schema
+
+
+def _body(server: _Server, head: str, body: object) -> str:
+    """``head`` + ``body``, normalised, without this database's qualifier."""
+    return _expression(head + str(body or "").replace(f"`{server.database}`.", ""))
+
+
+def _routines(schema: SchemaBuilder, server: _Server, backend: Backend) -> None:
+    parameters: dict[str, list[tuple[str, str]]] = {}
+    for routine, mode, name, declared in backend.query(_PARAMETERS):
+        spelled = f"{name} {normalise_type(str(declared), mysql=True)}"
+        parameters.setdefault(str(routine), []).append((str(mode or ""), spelled))
+    for name, kind, returns, body, deterministic, access, security in backend.query(_ROUTINES):
+        function = kind == "FUNCTION"  # a function's parameters are all IN (MariaDB says so)
+        listed = ", ".join(
+            text if function else f"{mode} {text}" for mode, text in parameters.get(str(name), ())
+        )
+        head = f"create {kind} {name}({listed})"
+        if returns is not None and function:
+            head += f" returns {normalise_type(str(returns), mysql=True)}"
+        head += " deterministic" if deterministic == "YES" else " not deterministic"
+        head += f" {access} sql security {security} "
+        schema.add_object(str(kind).lower(), str(name), _body(server, head, body))
+
+
+def _event(server: _Server, row: tuple[Any, ...]) -> str:
+    name, kind, at, every, field_, starts, ends, completion, status, body = row
+    if kind == "ONE TIME":
+        schedule = f"at '{at}'"
+    else:
+        schedule = f"every {every} {field_}" + (f" starts '{starts}'" if starts else "")
+        schedule += f" ends '{ends}'" if ends else ""
+    head = f"create event {name} on schedule {schedule} on completion {completion} {status} do "
+    return _body(server, head, body)
 
 
 def _grouped(rows: list[tuple[Any, ...]], width: int) -> list[list[tuple[Any, ...]]]:

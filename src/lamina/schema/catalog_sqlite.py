@@ -4,8 +4,10 @@ One query per kind of object covers every table (``sqlite_master`` joined to
 ``pragma_table_xinfo``/``pragma_foreign_key_list``/``pragma_index_list``). SQLite keeps
 declared types and default expressions as written, so they are only tidied (lowercase, no
 spaces before parentheses); names are lower-cased because SQLite compares them
-case-insensitively. Not captured: CHECK constraints (SQLite reports them nowhere but in the
-``CREATE TABLE`` text, which would need a SQL parser) and ``AUTOINCREMENT``.
+case-insensitively. CHECK constraints are found in the ``CREATE TABLE`` text (SQLite reports
+them nowhere else): each ``CHECK (...)`` outside quoted text, column or table constraint alike.
+Triggers (``name on table``) keep their normalised ``CREATE TRIGGER`` text. Not captured:
+``AUTOINCREMENT``.
 """
 
 from __future__ import annotations
@@ -13,9 +15,16 @@ from __future__ import annotations
 from typing import Any
 
 from lamina.backends.base import Backend
-from lamina.schema.builder import SchemaBuilder
+from lamina.schema.builder import SchemaBuilder, is_lamina_object
 from lamina.schema.model import Column, ForeignKey, Index
-from lamina.schema.normalise import index_parts, normalise_default, normalise_type, view_body
+from lamina.schema.normalise import (
+    check_clauses,
+    index_parts,
+    normalise_default,
+    normalise_expression,
+    normalise_type,
+    view_body,
+)
 
 __all__ = ["read_sqlite"]
 
@@ -42,13 +51,16 @@ LEFT JOIN sqlite_master s ON s.type = 'index' AND s.name = il.name
 WHERE {_USER_TABLES} AND x.key = 1 AND il.origin <> 'pk'
 ORDER BY m.name, il.name, x.seqno
 """
-_VIEWS = "SELECT name, sql FROM sqlite_master WHERE type = 'view'"
+_MASTER = """
+SELECT type, name, tbl_name, sql FROM sqlite_master WHERE type IN ('table', 'view', 'trigger')
+"""
 
 #: pragma_table_xinfo's ``hidden``: 1 a virtual table's hidden column, 2/3 generated columns.
 _GENERATED = {2: "generated virtual", 3: "generated stored"}
 
 
-def read_sqlite(backend: Backend) -> SchemaBuilder:
+def read_sqlite(backend: Backend, whole_database: bool = False) -> SchemaBuilder:
+    """``whole_database`` changes nothing: ``main`` is the one schema a migration reaches."""
     schema = SchemaBuilder(backend.name)
     keys: dict[str, list[tuple[int, str]]] = {}
     for table, column, declared, notnull, default, pk, hidden in backend.query(_COLUMNS):
@@ -65,9 +77,23 @@ def read_sqlite(backend: Backend) -> SchemaBuilder:
         schema.tables[table].primary_key = tuple(name for _, name in sorted(columns))
     _foreign_keys(schema, backend.query(_FOREIGN_KEYS))
     _indexes(schema, backend.query(_INDEXES))
-    for name, sql in backend.query(_VIEWS):
-        schema.add_view(str(name).lower(), view_body(str(sql)) if sql else None)
+    for kind, name, table, sql in backend.query(_MASTER):
+        _master(schema, str(kind), str(name).lower(), str(table).lower(), sql)
     return schema
+
+
+def _master(schema: SchemaBuilder, kind: str, name: str, table: str, sql: object) -> None:
+    """A table's CHECK constraints, a view, or a trigger, from its ``sqlite_master`` row."""
+    if kind == "view":
+        schema.add_view(name, view_body(str(sql)) if sql else None)
+    elif kind == "trigger":
+        if not is_lamina_object(table):
+            text = normalise_expression(str(sql)) if sql else None
+            schema.add_object("trigger", f"{name} on {table}", text)
+    else:
+        built = schema.table(name)
+        if built is not None and sql:
+            built.checks.extend(check_clauses(str(sql)))
 
 
 def _foreign_keys(schema: SchemaBuilder, rows: list[tuple[Any, ...]]) -> None:

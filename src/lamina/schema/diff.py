@@ -2,18 +2,27 @@
 
 ``added`` means present in ``actual`` only, ``missing`` in ``expected`` only, ``changed`` in
 both but different. A table or view that is added or missing is one difference (its columns
-and indexes are not listed again). The list is empty exactly when the snapshots are equal,
-and its order is fixed: tables by name (columns, column order, primary key, unique
-constraints, foreign keys, checks, indexes), then views, then sequences.
+and indexes are not listed again). The list is empty exactly when the snapshots are equal
+(unless ``volatile_since`` masks a frozen creation time, see :func:`diff`), and its order is
+fixed: tables by name (columns, column order, primary key, unique constraints, foreign keys,
+checks, indexes), then views, then the other objects by kind and name.
+
+A changed definition (a view's query, a function's body) is one line saying so, with a short
+line diff of the two definitions in :attr:`Difference.lines`, rather than both texts in full.
 """
 
 from __future__ import annotations
 
+import difflib
+import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import Literal, TypeVar
 
-from lamina.schema.model import Column, ForeignKey, Index, Snapshot, Table
+from lamina.schema.model import Column, ForeignKey, Index, SchemaObject, Snapshot, Table, View
+from lamina.schema.normalise import reflow
 
 __all__ = ["Difference", "Kind", "diff"]
 
@@ -25,11 +34,20 @@ _T = TypeVar("_T")
 class Difference:
     """One difference. ``object`` names it (``column users.phone``, ``index users_email on
     users``, ``foreign key orders.user_id -> users.id``); ``detail`` says what it is (added,
-    missing) or what changed (``type varchar(100) -> varchar(200)``)."""
+    missing) or what changed (``type varchar(100) -> varchar(200)``).
+
+    ``note`` marks a difference that is informational only (the order of columns: most
+    engines cannot reorder columns, so a down that re-adds one at the end is as good as it
+    gets); the caller decides whether a note fails a check. ``lines`` is a short unified diff
+    of a changed definition, one clause per line (``-``/``+``/`` `` prefixed), empty
+    otherwise; ``str()`` and :meth:`describe` stay one line without it.
+    """
 
     kind: Kind
     object: str
     detail: str = ""
+    note: bool = False
+    lines: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         """``added column users.phone (varchar(20), nullable)``,
@@ -52,14 +70,26 @@ class Difference:
         return f"{actor} leaves {self.object} changed: {self.detail}"
 
 
-def diff(expected: Snapshot, actual: Snapshot) -> list[Difference]:
+def diff(
+    expected: Snapshot, actual: Snapshot, *, volatile_since: datetime | None = None
+) -> list[Difference]:
     """Every difference between two snapshots of the same engine, in a fixed order.
+
+    ``volatile_since`` is when the caller started building the schemas it compares (a verify
+    run). PostgreSQL freezes ``'now'::timestamp`` or ``'today'::date`` in a view or default
+    into the literal time of the ``CREATE``, so re-creating it a second later differs. With
+    ``volatile_since``, a date/time literal not earlier than 36 hours before it (a margin for
+    time zones) is masked on both sides: it can only be such a creation time, since a literal
+    a user wrote on purpose is older than the run. Without it nothing is masked.
 
     Raises:
         ValueError: the snapshots are of different engines (their spellings differ).
     """
     if expected.engine != actual.engine:
         raise ValueError(f"cannot compare a {expected.engine} schema with a {actual.engine} schema")
+    if volatile_since is not None:
+        threshold = volatile_since.replace(tzinfo=None) - VOLATILE_MARGIN
+        expected, actual = _masked(expected, threshold), _masked(actual, threshold)
     found: list[Difference] = []
     for name, old, new in _pair(expected.tables, actual.tables, lambda t: t.name):
         if old is not None and new is not None:
@@ -68,14 +98,91 @@ def diff(expected: Snapshot, actual: Snapshot) -> list[Difference]:
             found += _presence(old, new, f"table {name}", _column_names)
     for name, old_view, new_view in _pair(expected.views, actual.views, lambda v: v.name):
         if old_view is not None and new_view is not None:
-            if old_view.definition != new_view.definition:
-                detail = f"definition {old_view.definition} -> {new_view.definition}"
-                found.append(Difference("changed", f"view {name}", detail))
+            found += _definition(f"view {name}", old_view.definition, new_view.definition)
         else:
             found += _presence(old_view, new_view, f"view {name}")
-    for name, old_seq, new_seq in _pair(expected.sequences, actual.sequences, str):
-        found += _presence(old_seq, new_seq, f"sequence {name}")
+    for label, old_obj, new_obj in _pair(expected.objects, actual.objects, _label):
+        if old_obj is not None and new_obj is not None:
+            found += _definition(label, old_obj.definition, new_obj.definition)
+        else:
+            found += _presence(old_obj, new_obj, label)
     return found
+
+
+def _label(obj: SchemaObject) -> str:
+    return obj.label
+
+
+#: How long before ``volatile_since`` a date/time literal may be and still be masked.
+VOLATILE_MARGIN = timedelta(hours=36)
+#: A quoted date or timestamp literal, with fractional seconds and a UTC offset if any.
+_DATETIME = re.compile(
+    r"'(\d{4}-\d{2}-\d{2})(?:[ T](\d{2}:\d{2}:\d{2})(\.\d+)?([+-]\d{2}(?::?\d{2})?)?)?'"
+)
+_MASK = "'<creation time>'"
+
+
+def _mask(text: str | None, threshold: datetime) -> str | None:
+    """``text`` with every date/time literal at or after ``threshold`` replaced by a mask."""
+    if text is None or "'" not in text:
+        return text
+
+    def replace_literal(match: re.Match[str]) -> str:
+        day, time = match.group(1), match.group(2) or "00:00:00"
+        try:
+            value = datetime.fromisoformat(f"{day} {time}")
+        except ValueError:
+            return match.group(0)
+        return _MASK if value >= threshold else match.group(0)
+
+    return _DATETIME.sub(replace_literal, text)
+
+
+def _masked(snap: Snapshot, threshold: datetime) -> Snapshot:
+    """``snap`` with creation times masked in defaults, checks, partial index predicates,
+    views and object definitions."""
+    tables = tuple(_masked_table(t, threshold) for t in snap.tables)
+    views = tuple(View(v.name, _mask(v.definition, threshold)) for v in snap.views)
+    objects = tuple(replace(o, definition=_mask(o.definition, threshold)) for o in snap.objects)
+    return Snapshot(snap.engine, tables, views, objects)
+
+
+def _masked_table(table: Table, threshold: datetime) -> Table:
+    return replace(
+        table,
+        columns=tuple(replace(c, default=_mask(c.default, threshold)) for c in table.columns),
+        checks=tuple(str(_mask(check, threshold)) for check in table.checks),
+        indexes=tuple(replace(i, where=_mask(i.where, threshold)) for i in table.indexes),
+    )
+
+
+#: Most lines of :attr:`Difference.lines`; the rest is counted, not shown.
+MAX_LINES = 20
+#: A definition shorter than this is shown in full in the one-line detail.
+_SHORT = 60
+
+
+def _definition(what: str, old: str | None, new: str | None) -> list[Difference]:
+    """A changed definition: both texts when short, else ``definition differs`` and a diff."""
+    if old == new:
+        return []
+    before, after = old or "", new or ""
+    lines = definition_diff(before, after)
+    if len(before) <= _SHORT and len(after) <= _SHORT:
+        detail = f"definition {old} -> {new}"
+    else:
+        detail = "definition differs"
+    return [Difference("changed", what, detail, lines=lines)]
+
+
+def definition_diff(before: str, after: str, limit: int = MAX_LINES) -> tuple[str, ...]:
+    """A unified diff (one line of context, no file header) of two definitions, each
+    reflowed to one clause per line; at most ``limit`` lines, then ``… N more line(s)``."""
+    lines = list(difflib.unified_diff(reflow(before), reflow(after), n=1, lineterm=""))[2:]
+    if len(lines) > limit:
+        rest = len(lines) - limit
+        lines = [*lines[:limit], f"… {rest} more line(s)"]
+    return tuple(lines)
 
 
 def _pair(
@@ -110,7 +217,7 @@ def _table(old: Table, new: Table) -> list[Difference]:
     moved = [c.name for c in new.columns if old.column(c.name) is not None]
     if common != moved:
         detail = f"{', '.join(common)} -> {', '.join(moved)}"
-        found.append(Difference("changed", f"column order of table {name}", detail))
+        found.append(Difference("changed", f"column order of table {name}", detail, note=True))
     if old.primary_key and new.primary_key and old.primary_key != new.primary_key:
         detail = f"({', '.join(old.primary_key)}) -> ({', '.join(new.primary_key)})"
         found.append(Difference("changed", f"primary key of {name}", detail))
@@ -118,13 +225,28 @@ def _table(old: Table, new: Table) -> list[Difference]:
         found += _presence(
             old.primary_key or None, new.primary_key or None, f"primary key of {name}", ", ".join
         )
-    for columns, old_unique, new_unique in _pair(old.uniques, new.uniques, ", ".join):
-        found += _presence(old_unique, new_unique, f"unique constraint {name}({columns})")
+    found += _uniques(name, old.uniques, new.uniques)
     found += _foreign_keys(name, old.foreign_keys, new.foreign_keys)
     for check, old_check, new_check in _pair(old.checks, new.checks, str):
         found += _presence(old_check, new_check, f"check constraint on {name}: {check}")
     found += _indexes(name, old.indexes, new.indexes)
     return found
+
+
+def _uniques(
+    table: str, old: Iterable[tuple[str, ...]], new: Iterable[tuple[str, ...]]
+) -> Iterator[Difference]:
+    """Unique keys are compared with their multiplicity: a second unique key on the same
+    columns is an added (duplicate) one."""
+    before, after = Counter(old), Counter(new)
+    for columns in sorted(before.keys() | after.keys()):
+        what = f"unique constraint {table}({', '.join(columns)})"
+        extra = after[columns] - before[columns]
+        # Both sides have the key, one of them more than once: the extra one is a duplicate.
+        detail = "duplicate" if before[columns] and after[columns] else ""
+        kind: Kind = "added" if extra > 0 else "missing"
+        for _ in range(abs(extra)):
+            yield Difference(kind, what, detail)
 
 
 def _columns(old: Table, new: Table) -> Iterator[Difference]:

@@ -13,10 +13,21 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["FORMAT", "Column", "ForeignKey", "Index", "Snapshot", "Table", "View"]
+__all__ = [
+    "FORMAT",
+    "Column",
+    "ForeignKey",
+    "Index",
+    "SchemaObject",
+    "Snapshot",
+    "Table",
+    "View",
+]
 
-#: The layout of :meth:`Snapshot.to_dict`; bumped when a field changes meaning.
-FORMAT = 1
+#: The layout of :meth:`Snapshot.to_dict`; bumped when a field changes meaning. 2: schema
+#: objects (routines, triggers, types, sequences with their parameters, ...) and unique keys
+#: kept with their multiplicity.
+FORMAT = 2
 
 
 def _set(obj: object, name: str, value: object) -> None:
@@ -91,7 +102,11 @@ class Index:
 
 @dataclass(frozen=True, slots=True)
 class Table:
-    """A base table with its keys, constraints and secondary indexes."""
+    """A base table with its keys, constraints and secondary indexes.
+
+    ``uniques`` keeps duplicates (two UNIQUE constraints on the same columns are two entries):
+    a down that leaves a second, redundant unique key behind must show in a diff.
+    """
 
     name: str
     columns: tuple[Column, ...]
@@ -104,7 +119,7 @@ class Table:
     def __post_init__(self) -> None:
         _set(self, "columns", tuple(self.columns))
         _set(self, "primary_key", tuple(self.primary_key))
-        _set(self, "uniques", tuple(sorted({tuple(u) for u in self.uniques})))
+        _set(self, "uniques", tuple(sorted(tuple(u) for u in self.uniques)))
         _set(self, "foreign_keys", tuple(sorted(set(self.foreign_keys), key=_fk_order)))
         _set(self, "checks", tuple(sorted(set(self.checks))))
         _set(self, "indexes", tuple(sorted(self.indexes, key=lambda i: i.name)))
@@ -129,6 +144,28 @@ class View:
 
 
 @dataclass(frozen=True, slots=True)
+class SchemaObject:
+    """Any other named object of the schema: a ``function``, ``procedure``, ``trigger``,
+    ``sequence``, ``type``, ``domain``, ``extension``, ``event``, ``materialized view``,
+    ``macro`` or ``schema``.
+
+    ``name`` is unique within ``kind`` (a PostgreSQL function carries its argument types,
+    ``f(integer, text)``, so overloads are distinct; a trigger is ``name on table``);
+    ``definition`` is the engine's text for it, normalised so that the same statement run
+    twice gives the same text (None where the engine gives none).
+    """
+
+    kind: str
+    name: str
+    definition: str | None = None
+
+    @property
+    def label(self) -> str:
+        """``function f(integer)``: how a diff names the object."""
+        return f"{self.kind} {self.name}"
+
+
+@dataclass(frozen=True, slots=True)
 class Snapshot:
     """The schema of one target (a database or schema) of one engine, at one moment.
 
@@ -142,12 +179,20 @@ class Snapshot:
     engine: str
     tables: tuple[Table, ...] = ()
     views: tuple[View, ...] = ()
-    sequences: tuple[str, ...] = ()
+    objects: tuple[SchemaObject, ...] = ()
 
     def __post_init__(self) -> None:
         _set(self, "tables", tuple(sorted(self.tables, key=lambda t: t.name)))
         _set(self, "views", tuple(sorted(self.views, key=lambda v: v.name)))
-        _set(self, "sequences", tuple(sorted(set(self.sequences))))
+        _set(self, "objects", tuple(sorted(set(self.objects), key=_object_order)))
+
+    @property
+    def sequences(self) -> tuple[str, ...]:
+        """The names of the sequences (objects of kind ``sequence``)."""
+        return tuple(o.name for o in self.objects if o.kind == "sequence")
+
+    def object(self, kind: str, name: str) -> SchemaObject | None:
+        return next((o for o in self.objects if o.kind == kind and o.name == name), None)
 
     def table(self, name: str) -> Table | None:
         return next((t for t in self.tables if t.name == name), None)
@@ -163,7 +208,7 @@ class Snapshot:
             "engine": self.engine,
             "tables": {t.name: _table_to_dict(t) for t in self.tables},
             "views": {v.name: v.definition for v in self.views},
-            "sequences": list(self.sequences),
+            "objects": _objects_to_dict(self.objects),
         }
 
     @classmethod
@@ -171,7 +216,8 @@ class Snapshot:
         """The inverse of :meth:`to_dict`.
 
         Raises:
-            ValueError: ``data`` was written in another format (a newer lamina).
+            ValueError: ``data`` was written in another format (an older or newer lamina):
+                a caller comparing with a stored snapshot treats that as "unknown".
         """
         if data.get("format") != FORMAT:
             raise ValueError(f"schema snapshot format {data.get('format')!r} is not {FORMAT}")
@@ -179,7 +225,11 @@ class Snapshot:
             engine=str(data["engine"]),
             tables=tuple(_table_from_dict(n, t) for n, t in data.get("tables", {}).items()),
             views=tuple(View(str(n), d) for n, d in data.get("views", {}).items()),
-            sequences=tuple(str(s) for s in data.get("sequences", ())),
+            objects=tuple(
+                SchemaObject(str(kind), str(name), definition)
+                for kind, named in data.get("objects", {}).items()
+                for name, definition in named.items()
+            ),
         )
 
     def to_json(self, *, indent: int | None = None) -> str:
@@ -192,6 +242,18 @@ class Snapshot:
     def digest(self) -> str:
         """``sha256:<hex>`` of the canonical JSON: equal schemas give equal digests."""
         return "sha256:" + hashlib.sha256(self.to_json().encode("utf-8")).hexdigest()
+
+
+def _object_order(obj: SchemaObject) -> tuple[str, str, str]:
+    return (obj.kind, obj.name, obj.definition or "")
+
+
+def _objects_to_dict(objects: Iterable[SchemaObject]) -> dict[str, dict[str, str | None]]:
+    """``{kind: {name: definition}}``."""
+    grouped: dict[str, dict[str, str | None]] = {}
+    for obj in objects:
+        grouped.setdefault(obj.kind, {})[obj.name] = obj.definition
+    return grouped
 
 
 def _table_to_dict(table: Table) -> dict[str, Any]:

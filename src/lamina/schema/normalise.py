@@ -13,12 +13,14 @@ import re
 from collections.abc import Iterator
 
 __all__ = [
+    "check_clauses",
     "index_parts",
     "is_numeric_type",
     "matching_paren",
     "normalise_default",
     "normalise_expression",
     "normalise_type",
+    "reflow",
     "split_top_level",
     "strip_outer_parens",
     "view_body",
@@ -51,6 +53,16 @@ _CAST_CALL = re.compile(
     rf"cast\(\s*({_LITERAL})\s+as\s+[a-z_][\w ]*?(\s*\(\s*\d+(\s*,\s*\d+)?\s*\))?(\[\])*\s*\)"
 )
 _QUOTED_NUMBER = re.compile(r"'(-?\d+(\.\d+)?([eE][-+]?\d+)?)'")
+#: Where :func:`reflow` starts a new line: before these clauses (and after every ``;``).
+_CLAUSE = re.compile(
+    r"\s+(?=(select|from|where|(natural\s+)?((left|right|full)(\s+outer)?\s+|inner\s+"
+    r"|cross\s+)?join|group\s+by|order\s+by|having|union|intersect|except|returns|begin"
+    r"|end|language|as\s+\$)\b)",
+    re.IGNORECASE,
+)
+_AFTER_SEMICOLON = re.compile(r";\s*")
+_JOIN_MODIFIER = re.compile(r"(natural\s+)?(left|right|full|inner|cross)(\s+outer)?", re.I)
+_CHECK = re.compile(r"\bcheck\s*\(", re.IGNORECASE)
 _VIEW_HEAD = re.compile(
     r"^create\s+(or\s+replace\s+)?(temp(orary)?\s+)?view\s+(if\s+not\s+exists\s+)?"
     r"(\"(?:[^\"]|\"\")*\"|`[^`]*`|\[[^\]]*\]|[\w.$]+)\s*(\([^)]*\)\s*)?as\s+"
@@ -203,3 +215,34 @@ def index_parts(sql: str) -> tuple[tuple[str, ...], str | None]:
     rest = normalise_expression(sql[close_at + 1 :])
     where = rest.removeprefix("where ").strip() if rest.startswith("where ") else None
     return keys, where or None
+
+
+def reflow(definition: str) -> list[str]:
+    """``definition`` (one normalised line) cut into one clause per line, for a readable
+    line diff: before ``SELECT``, ``FROM``, ``WHERE``, joins, ``GROUP BY``, ``ORDER BY``,
+    ``HAVING``, ``UNION``, ``RETURNS``, ``BEGIN``, ``END``, and after ``;``. Quoted text is
+    never cut."""
+    pieces = []
+    for piece, quoted in _segments(definition):
+        cut = piece if quoted else _AFTER_SEMICOLON.sub(";\n", _CLAUSE.sub("\n", piece))
+        pieces.append(cut)
+    lines: list[str] = []
+    for line in (part.strip() for part in "".join(pieces).splitlines()):
+        if lines and _JOIN_MODIFIER.fullmatch(lines[-1]):
+            lines[-1] += " " + line  # "left" was cut from its "join"
+        elif line:
+            lines.append(line)
+    return lines
+
+
+def check_clauses(sql: str) -> list[str]:
+    """The normalised ``CHECK (...)`` expressions of a ``CREATE TABLE`` statement (column and
+    table constraints alike), found outside quoted text: what SQLite keeps of them."""
+    masked = "".join("_" * len(piece) if quoted else piece for piece, quoted in _segments(sql))
+    found = []
+    for match in _CHECK.finditer(masked):
+        open_at = match.end() - 1
+        close_at = matching_paren(sql, open_at)
+        if close_at > open_at:
+            found.append(normalise_expression(sql[open_at + 1 : close_at]))
+    return found
