@@ -31,6 +31,7 @@ LEVELS = {
     "lamina.templates": 1,
     "lamina.diagram": 1,
     "lamina.risk": 1,
+    "lamina.reach": 1,
     "lamina.backup": 2,
     "lamina.schema": 2,
     "lamina.scratch": 2,
