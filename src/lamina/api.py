@@ -354,13 +354,15 @@ class Lamina:
 
     def rollback(
         self,
-        to_version: int,
+        to_version: int | None = None,
         *,
+        steps: int | None = None,
         dry_run: bool = False,
         force: bool = False,
         yes: bool = False,
     ) -> RollbackResult:
-        """Revert every applied migration above ``to_version``, newest first (``0``: all).
+        """Revert every applied migration above ``to_version``, newest first (None or ``0``:
+        all of them, version 0 included), or the ``steps`` newest ones.
 
         Risky steps (danger-level findings: a down that drops what holds data, a data
         migration...) are refused unless ``force``; when confirmation is required a forced
@@ -378,7 +380,7 @@ class Lamina:
                 applied = history.applied() if history else []
                 indexed = backend.indexed_tables() if history else {}
             _refuse_dirty(applied)
-            plan = self._plan_rollback(scanned, applied, to_version, force)
+            plan = self._plan_rollback(scanned, applied, to_version, steps, force)
             previews, _ = self._previews(plan, indexed)
             return RollbackResult(plan, (), True, previews)
         guard = Safeguard(self.settings, self.confirm)
@@ -386,7 +388,7 @@ class Lamina:
         with self._writer("lamina rollback") as (backend, history):
             applied = history.applied()
             _refuse_dirty(applied)
-            plan = self._plan_rollback(scanned, applied, to_version, force)
+            plan = self._plan_rollback(scanned, applied, to_version, steps, force)
             previews, loaded = self._previews(plan, backend.indexed_tables())
             risky = [p for p in previews if p.risk.risky]
             guard.authorise("rollback", risky, force=force, yes=yes)
@@ -714,11 +716,12 @@ class Lamina:
         self,
         scanned: ScanResult,
         applied: Sequence[AppliedMigration],
-        to_version: int,
+        to_version: int | None,
+        steps: int | None,
         force: bool,
     ) -> Plan:
         migrations = self._migration_set(scanned, applied)
-        plan = plan_rollback(migrations, applied, to_version)
+        plan = plan_rollback(migrations, applied, to_version, steps=steps)
         gone = [s.migration_id for s in plan.steps if s.file is None]
         if gone:
             raise PlanError(

@@ -59,6 +59,7 @@ __all__ = [
     "TargetNotFoundError",
     "TimeLimitError",
     "ValidationError",
+    "VerifyRefusedError",
 ]
 
 
@@ -197,6 +198,28 @@ class RiskRefusedError(LaminaError):
     ) -> None:
         super().__init__(message, hint=hint)
         self.steps = tuple(steps)
+
+
+class VerifyRefusedError(LaminaError):
+    """Verify would reach outside its scratch database: nothing ran.
+
+    ``statements`` lists ``(migration and direction, statement, reason)`` for each one.
+    """
+
+    exit_code = 3
+
+    def __init__(self, statements: Sequence[tuple[str, str, str]], *, target: str) -> None:
+        shown = [f"{where}: {reason}: {sql}" for where, sql, reason in statements[:5]]
+        more = len(statements) - len(shown)
+        if more:
+            shown.append(f"... and {more} more")
+        super().__init__(
+            "verify refused: a migration reaches outside the throw-away database, so running "
+            "it would change the server or files of " + target + "\n  " + "\n  ".join(shown),
+            hint="verify on a throw-away server instead (--scratch-url), or move what reaches "
+            "outside (roles, other databases, attached files) out of the migrations",
+        )
+        self.statements = tuple(statements)
 
 
 class ExecutionError(LaminaError):

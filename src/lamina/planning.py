@@ -157,20 +157,34 @@ def plan_up(
 
 
 def plan_rollback(
-    migrations: MigrationSet, applied: Sequence[AppliedMigration], to_version: int
+    migrations: MigrationSet,
+    applied: Sequence[AppliedMigration],
+    to_version: int | None,
+    *,
+    steps: int | None = None,
 ) -> Plan:
     """Applied migrations above ``to_version``, dependents before their dependencies.
+
+    ``to_version`` None or ``0`` reverts every applied migration, version-0 ones included
+    (``lamina rollback 0`` and ``--all``); ``steps`` instead reverts that many of the newest
+    applied migrations, in the order lamina applied them (``verify`` and ``redo`` use one).
 
     Raises:
         TargetNotFoundError: ``to_version`` is neither 0 nor a known version.
         PlanError: a migration that stays applied depends on one that would be reverted.
     """
-    if to_version != 0 and not _known_version(migrations, applied, to_version):
+    everything = not to_version and steps is None
+    if to_version and not _known_version(migrations, applied, to_version):
         raise TargetNotFoundError(
-            to_version, hint="use 0 to revert everything, or a version from `lamina status`"
+            to_version,
+            hint="use 0 (or --all) to revert everything, or a version from `lamina status`",
         )
     rows = {row.id: row for row in applied}
-    reverted = {row.id for row in applied if row.version > to_version}
+    if steps is not None:
+        newest = [node_id for node_id in reversed(migrations.graph.order) if node_id in rows]
+        reverted = set(newest[:steps])
+    else:
+        reverted = {row.id for row in applied if everything or row.version > (to_version or 0)}
     for kept in rows.keys() - reverted:
         needs = [p for p in migrations.graph.parents.get(kept, ()) if p in reverted]
         if needs:
@@ -180,11 +194,11 @@ def plan_rollback(
                 hint=f"roll back to a version below {rows[kept].version}",
             )
     order = [node_id for node_id in reversed(migrations.graph.order) if node_id in reverted]
-    steps = tuple(
+    planned = tuple(
         PlanStep(node_id, rows[node_id].version, migrations.files.get(node_id), rows[node_id])
         for node_id in order
     )
-    return Plan(Direction.DOWN, steps, to_version)
+    return Plan(Direction.DOWN, planned, to_version)
 
 
 def _known_version(

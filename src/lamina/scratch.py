@@ -1,8 +1,14 @@
-"""Throw-away databases beside the target, for ``verify``, ``diff`` and the pytest plugin.
+"""Throw-away databases beside the target, for ``verify`` and the pytest plugin.
 
-Never the target itself: DuckDB and SQLite get an empty file in a temporary folder,
-PostgreSQL a temporary schema in the target's database, MySQL a temporary database on the
-target's server. Everything is dropped when the block ends, also after an error.
+A scratch is always a database of its own, never a part of the target: DuckDB and SQLite get
+an empty file in a temporary folder, PostgreSQL and MySQL a new database created on the
+target's server (or on the server ``--scratch-url`` names). A schema inside the target would
+not do: a migration's schema-qualified names, extensions and other schemas would be the
+target's own objects. Everything is dropped when the block ends, also after an error or a
+stop signal (both raise through the ``finally``).
+
+When the user may not create databases, lamina says which privilege is missing and never
+falls back to the target.
 
 Example::
 
@@ -21,32 +27,81 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from lamina.backends import open_backend
-from lamina.errors import BackendError
+from lamina.backends.base import Backend
+from lamina.errors import BackendError, ConfigError
 from lamina.urls import DatabaseURL
 
-__all__ = ["scratch_database"]
+__all__ = ["PREFIX", "same_server", "scratch_database", "scratch_place"]
 
 #: Every scratch name starts with this, so a leftover (a killed run) is recognisable.
 PREFIX = "lamina_scratch_"
-_MYSQL_NAME_MAX = 64
+#: PostgreSQL 13 can drop a database that still has sessions (``WITH (FORCE)``).
+_PG_FORCE_DROP = 130000
+#: PostgreSQL: the URL options that choose where a session runs inside its database.
+_PLACEMENT_OPTIONS = ("schema",)
 
 
 @contextmanager
-def scratch_database(url: DatabaseURL) -> Iterator[DatabaseURL]:
+def scratch_database(
+    url: DatabaseURL, *, server: DatabaseURL | None = None
+) -> Iterator[DatabaseURL]:
     """A fresh, empty database of ``url``'s engine (see the module docstring).
 
+    Args:
+        url: the target; its engine and (PostgreSQL) ``?schema=`` are kept.
+        server: where to create the scratch instead of the target's server (a server or
+            database URL of the same engine): ``--scratch-url``.
+
     Raises:
-        BackendError: the scratch schema or database cannot be created (permissions).
+        ConfigError: ``server`` is of another engine, or given for a file engine.
+        BackendError: the scratch database cannot be created (the privilege is named).
     """
+    if server is not None:
+        _check_server(url, server)
     if url.is_file:
         with _scratch_file(url) as scratch:
             yield scratch
     elif url.scheme == "postgresql":
-        with _scratch_schema(url) as scratch:
+        with _scratch_postgres(url, server or url) as scratch:
             yield scratch
     else:
-        with _scratch_mysql(url) as scratch:
+        with _scratch_mysql(url, server or url) as scratch:
             yield scratch
+
+
+def scratch_place(url: DatabaseURL, server: DatabaseURL | None = None) -> str:
+    """Where the scratch goes, for messages: ``a temporary file``, ``a new database on ...``."""
+    if url.is_file:
+        return "a temporary file"
+    place = server or url
+    where = place.host or "localhost"
+    return f"a new database on {where}:{place.port}" if place.port else f"a new database on {where}"
+
+
+def same_server(url: DatabaseURL, server: DatabaseURL | None) -> bool:
+    """Whether the scratch shares the target's server (so server-wide objects are shared)."""
+    if url.is_file:
+        return False
+    if server is None:
+        return True
+    return (url.host or "localhost", url.port) == (server.host or "localhost", server.port)
+
+
+def _check_server(url: DatabaseURL, server: DatabaseURL) -> None:
+    if url.is_file:
+        raise ConfigError(
+            "--scratch-url",
+            "command line",
+            "is for PostgreSQL and MySQL targets",
+            hint=f"a {url.scheme} target is always verified on a temporary file; drop the option",
+        )
+    if server.scheme != url.scheme:
+        raise ConfigError(
+            "--scratch-url",
+            "command line",
+            f"is a {server.scheme} URL, the target is {url.scheme}",
+            hint="point --scratch-url at a server of the target's engine",
+        )
 
 
 @contextmanager
@@ -60,41 +115,71 @@ def _scratch_file(url: DatabaseURL) -> Iterator[DatabaseURL]:
 
 
 @contextmanager
-def _scratch_schema(url: DatabaseURL) -> Iterator[DatabaseURL]:
+def _scratch_postgres(url: DatabaseURL, server: DatabaseURL) -> Iterator[DatabaseURL]:
+    """A new database on ``server``; the target's ``?schema=`` is created in it by lamina."""
     name = PREFIX + uuid.uuid4().hex[:12]
-    query = (*((k, v) for k, v in url.query if k != "schema"), ("schema", name))
-    scratch = dataclasses.replace(url, query=query)
+    admin = dataclasses.replace(
+        server, query=tuple((k, v) for k, v in server.query if k not in _PLACEMENT_OPTIONS)
+    )
+    with _admin(admin) as backend:
+        _create(backend, f'CREATE DATABASE "{name}"', "CREATEDB")
+        force = backend.query("SHOW server_version_num")[0][0]
+    placement = tuple((k, v) for k, v in url.query if k in _PLACEMENT_OPTIONS)
+    scratch = dataclasses.replace(admin, database=name, query=admin.query + placement)
     try:
-        yield scratch  # lamina creates the schema on first write
+        yield scratch
     finally:
-        _run_on(scratch, f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+        with_force = " WITH (FORCE)" if int(force) >= _PG_FORCE_DROP else ""
+        with _admin(admin) as backend:
+            backend.execute(f'DROP DATABASE IF EXISTS "{name}"{with_force}')
 
 
 @contextmanager
-def _scratch_mysql(url: DatabaseURL) -> Iterator[DatabaseURL]:
-    name = (f"{url.database}_{PREFIX}" + uuid.uuid4().hex[:12])[-_MYSQL_NAME_MAX:]
-    _run_on(url, f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
+def _scratch_mysql(url: DatabaseURL, server: DatabaseURL) -> Iterator[DatabaseURL]:
+    """A new utf8mb4 database on ``server``, named so that one grant covers every scratch."""
+    name = PREFIX + uuid.uuid4().hex[:12]
+    with _admin(server) as backend:
+        _create(backend, f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4", "CREATE")
     try:
-        yield dataclasses.replace(url, database=name)
+        yield dataclasses.replace(server, database=name)
     finally:
-        _run_on(url, f"DROP DATABASE IF EXISTS `{name}`")
+        with _admin(server) as backend:
+            backend.execute(f"DROP DATABASE IF EXISTS `{name}`")
 
 
-def _run_on(url: DatabaseURL, statement: str) -> None:
-    """Run one statement of ours (names we generated, never input) on a short connection."""
+@contextmanager
+def _admin(url: DatabaseURL) -> Iterator[Backend]:
+    """A short connection for our own statements (names we generated, never input)."""
     backend = open_backend(url)
     try:
         backend.connect(10)
-        try:
-            backend.execute(statement)
-        except Exception as exc:
-            if not backend.is_driver_error(exc):
-                raise
-            raise BackendError(
-                f"cannot prepare a scratch database on {backend.target()}: "
-                f"{backend.describe_error(exc)}",
-                hint="lamina verify needs CREATE on the database (PostgreSQL) or the server "
-                "(MySQL) to build its throw-away copy",
-            ) from exc
+        yield backend
     finally:
         backend.close()
+
+
+def _create(backend: Backend, statement: str, privilege: str) -> None:
+    try:
+        backend.execute(statement)
+    except Exception as exc:
+        if not backend.is_driver_error(exc):
+            raise
+        raise BackendError(
+            f"cannot create a scratch database on {backend.target()}: "
+            f"{backend.describe_error(exc)}",
+            hint=_privilege_hint(backend, privilege),
+        ) from exc
+
+
+def _privilege_hint(backend: Backend, privilege: str) -> str:
+    """Which privilege, for which role, and the way out that never touches the target."""
+    user = backend.url.username or "this user"
+    if backend.dialect == "mysql":
+        grant = f"GRANT ALL ON `{PREFIX.replace('_', chr(92) + '_')}%`.* TO '{user}'@'...'"
+    else:
+        grant = f'ALTER ROLE "{user}" {privilege}'
+    return (
+        f"verify builds its throw-away copy in a new database: give the role {user} the "
+        f"{privilege} privilege ({grant}), or pass --scratch-url with a server where it may "
+        "create databases (a throw-away container will do); lamina never verifies on the target"
+    )

@@ -1,11 +1,20 @@
 """Prove that every ``down`` undoes its ``up``: ``lamina verify``.
 
-On a scratch database of the target's engine (:mod:`lamina.scratch`; never the target), every
-migration is applied in order, and for each one: snapshot the schema, ``up``, snapshot,
-``down``, compare with the snapshot before its ``up``, then ``up`` again and compare with the
-snapshot after the first ``up``. A migration that does not round-trip is reported with a
-readable difference ("down leaves column users.phone_number"); one that fails on a clean
-database, and one without a down, are reported too.
+On a scratch database of the target's engine (:mod:`lamina.scratch`: a database or file of its
+own, never the target, which verify does not even open), every migration is applied in order,
+and for each one: snapshot the whole scratch database, ``up``, snapshot, ``down``, compare with
+the snapshot before its ``up``, then ``up`` again and compare with the snapshot after the first
+``up``. A migration that does not round-trip is reported with a readable difference ("down
+leaves column users.phone_number", and a short unified diff for a changed definition); one
+that fails on a clean database, and one without a down, are reported too.
+
+Before anything runs, every migration's statements are recorded and any statement that would
+reach outside the scratch (another database, a server-wide object such as a role, another
+file) is refused, naming the migration and the statement (:mod:`lamina.reach`).
+
+Column order differences are notes unless ``strict_column_order``; date/time literals frozen
+into a definition while verify ran (PostgreSQL's ``'now'::timestamp`` in a view) are not
+differences.
 
 With ``data=True`` each table gets a few synthetic rows before every ``data`` migration, and
 the row counts before its ``up`` and after its ``down`` are compared: what the down loses (or
@@ -16,19 +25,21 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Literal
 
 from lamina.api import Lamina
-from lamina.backends import open_backend
+from lamina.backends import dialect_for, open_backend
 from lamina.backends.base import Backend
 from lamina.config import Settings
-from lamina.errors import LaminaError
-from lamina.models import Category, MigrationFile
-from lamina.schema import Snapshot, diff, snapshot
-from lamina.scratch import scratch_database
+from lamina.errors import LaminaError, VerifyRefusedError
+from lamina.models import Category, Direction, MigrationFile
+from lamina.schema import Difference, Snapshot, diff, snapshot
+from lamina.scratch import same_server, scratch_database
+from lamina.urls import DatabaseURL
 
 __all__ = ["StepReport", "VerifyResult", "verify"]
 
@@ -39,7 +50,8 @@ ProgressCallback = Callable[[int, int, "StepReport"], None]
 
 @dataclass(frozen=True, slots=True)
 class StepReport:
-    """How one migration did. ``problems`` reads like "down leaves column users.phone"."""
+    """How one migration did. ``problems`` reads like "down leaves column users.phone"; a
+    problem about a changed definition carries its unified diff on the following lines."""
 
     migration_id: str
     name: str
@@ -50,6 +62,8 @@ class StepReport:
     data: tuple[str, ...] = ()  # with data=True: "users: 3 row(s) before up, 0 after down"
     #: The scratch database is no longer in a known state: later migrations were not verified.
     halted: bool = False
+    #: Differences that do not fail the step (column order, unless strict_column_order).
+    notes: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -70,34 +84,95 @@ class VerifyResult:
         return tuple(step for step in self.steps if not step.ok)
 
 
+@dataclass(frozen=True, slots=True)
+class _Judge:
+    """How snapshots are compared during one run."""
+
+    started: datetime
+    strict_column_order: bool
+
+    def compare(self, expected: Snapshot, actual: Snapshot) -> list[Difference]:
+        return diff(expected, actual, volatile_since=self.started)
+
+    def split(self, found: Sequence[Difference]) -> tuple[list[Difference], list[Difference]]:
+        """(problems, notes): a note fails nothing unless column order is strict."""
+        if self.strict_column_order:
+            return list(found), []
+        return [d for d in found if not d.note], [d for d in found if d.note]
+
+
 def verify(
-    settings: Settings, *, data: bool = False, progress: ProgressCallback | None = None
+    settings: Settings,
+    *,
+    data: bool = False,
+    progress: ProgressCallback | None = None,
+    scratch_url: DatabaseURL | None = None,
+    strict_column_order: bool = False,
 ) -> VerifyResult:
-    """Round-trip every migration on a scratch copy of the target's engine.
+    """Round-trip every migration on a scratch database of the target's engine.
+
+    The target is never opened: the scratch is created on its server (or on ``scratch_url``)
+    and dropped afterwards, also when the run is interrupted.
 
     Raises:
         ValidationError: the migration files are inconsistent (nothing to verify).
-        BackendError: the scratch database cannot be created.
+        MigrationLoadError: a migration cannot be loaded.
+        VerifyRefusedError: a migration reaches outside the scratch (nothing ran; exit 3).
+        ConfigError: ``scratch_url`` does not fit the target.
+        BackendError: the scratch database cannot be created (the privilege is named).
     """
     files = Lamina(settings).ordered_files()
+    _refuse_reaching_out(settings, files, scratch_url)
+    judge = _Judge(datetime.now(UTC), strict_column_order)
     reports: list[StepReport] = []
-    with _scratch(settings) as (api, backend):
-        previous = 0
+    with _scratch(settings, scratch_url) as (api, backend):
         for index, file in enumerate(files, start=1):
-            report = _round_trip(api, backend, file, previous, data=data)
+            report = _round_trip(api, backend, file, judge, data=data)
             reports.append(report)
             if progress is not None:
                 progress(index, len(files), report)
             if report.outcome == "failed" or report.halted:
                 break  # later migrations build on this one: nothing more can be proven
-            previous = file.version
     return VerifyResult(tuple(reports), settings.database_url.scheme)
 
 
+def _refuse_reaching_out(
+    settings: Settings, files: Sequence[MigrationFile], scratch_url: DatabaseURL | None
+) -> None:
+    """Refuse, before anything runs, statements that would touch more than the scratch.
+
+    On a scratch server of its own (``--scratch-url`` elsewhere) a server-wide statement
+    reaches only that server, so only file engines' ATTACH and the like are still refused.
+    """
+    from lamina.loader import load_migration
+    from lamina.reach import outside_reach
+    from lamina.runner import record_statements
+
+    url = settings.database_url
+    if not url.is_file and not same_server(url, scratch_url):
+        return
+    dialect = dialect_for(url)
+    found: list[tuple[str, str, str]] = []
+    for file in files:
+        migration = load_migration(file, allow_unsafe=settings.allow_unsafe_migrations)
+        directions = (Direction.UP, Direction.DOWN) if file.meta.reversible else (Direction.UP,)
+        for direction in directions:
+            try:
+                recorded = record_statements(migration, direction, dialect)
+            except Exception:  # Python code that needs real rows: its SQL cannot be known
+                continue
+            for reach in outside_reach([r.sql for r in recorded], dialect, database=None):
+                found.append((f"{file.id} ({direction.value})", reach.statement, reach.reason))
+    if found:
+        raise VerifyRefusedError(found, target=url.redacted())
+
+
 @contextmanager
-def _scratch(settings: Settings) -> Iterator[tuple[Lamina, Backend]]:
+def _scratch(
+    settings: Settings, scratch_url: DatabaseURL | None
+) -> Iterator[tuple[Lamina, Backend]]:
     """A Lamina on a scratch database, and a connection for snapshots between its runs."""
-    with scratch_database(settings.database_url) as url:
+    with scratch_database(settings.database_url, server=scratch_url) as url:
         scratch_settings = dataclasses.replace(
             settings,
             database_url=url,
@@ -109,7 +184,7 @@ def _scratch(settings: Settings) -> Iterator[tuple[Lamina, Backend]]:
         api = Lamina(scratch_settings)
         backend = open_backend(url)
         try:
-            # Connect (and, on PostgreSQL, create the scratch schema) before the first snapshot.
+            # Connect (and, on PostgreSQL, create the ?schema= one) before the first snapshot.
             backend.connect(settings.lock_timeout_s)
             yield api, backend
         finally:
@@ -117,7 +192,7 @@ def _scratch(settings: Settings) -> Iterator[tuple[Lamina, Backend]]:
 
 
 def _round_trip(
-    api: Lamina, backend: Backend, file: MigrationFile, previous: int, *, data: bool
+    api: Lamina, backend: Backend, file: MigrationFile, judge: _Judge, *, data: bool
 ) -> StepReport:
     name = file.meta.name
     seeded = _seed(backend) if data and file.meta.category is Category.DATA else {}
@@ -135,11 +210,13 @@ def _round_trip(
         )
     started = time.perf_counter()
     try:
-        api.rollback(previous, force=True, yes=True)
+        api.rollback(steps=1, force=True, yes=True)
     except LaminaError as exc:
         return StepReport(file.id, name, "failed", (f"down fails: {exc}",), up_ms)
     down_ms = _ms(started)
-    problems = [d.describe("down") for d in diff(before, _snapshot(backend))]
+    wrong, noted = judge.split(judge.compare(before, _snapshot(backend)))
+    problems = [_shown(d, d.describe("down")) for d in wrong]
+    notes = [d.describe("down") for d in noted]
     counts = _data_losses(backend, seeded) if seeded else ()
     try:
         api.up(to_version=file.version)
@@ -148,15 +225,25 @@ def _round_trip(
         outcome: Outcome = "not-reversible" if problems[:-1] else "failed"
         problems.append("later migrations were not verified")
         return StepReport(
-            file.id, name, outcome, tuple(problems), up_ms, down_ms, counts, halted=True
+            file.id, name, outcome, tuple(problems), up_ms, down_ms, counts, True, tuple(notes)
         )
-    problems += [f"up after down: {d}" for d in diff(after, _snapshot(backend))]
+    wrong, noted = judge.split(judge.compare(after, _snapshot(backend)))
+    problems += [_shown(d, f"up after down: {d}") for d in wrong]
+    notes += [f"up after down: {d}" for d in noted]
     final: Outcome = "not-reversible" if problems else "ok"
-    return StepReport(file.id, name, final, tuple(problems), up_ms, down_ms, counts)
+    return StepReport(
+        file.id, name, final, tuple(problems), up_ms, down_ms, counts, notes=tuple(notes)
+    )
+
+
+def _shown(difference: Difference, summary: str) -> str:
+    """The one-line summary, then the difference's unified diff lines (if any), indented."""
+    return "\n".join([summary, *(f"  {line}" for line in difference.lines)])
 
 
 def _snapshot(backend: Backend) -> Snapshot:
-    return snapshot(backend)
+    """The whole scratch database: every schema a migration may have created."""
+    return snapshot(backend, whole_database=True)
 
 
 def _ms(started: float) -> int:

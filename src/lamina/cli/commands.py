@@ -13,6 +13,7 @@ import click
 
 if TYPE_CHECKING:
     from lamina.api import Lamina
+    from lamina.urls import DatabaseURL
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -145,18 +146,30 @@ def up(
 
 
 @click.command()
-@click.argument("version", type=int)
+@click.argument("version", type=int, required=False)
+@click.option("--all", "everything", is_flag=True, help="Revert every applied migration (as 0).")
 @click.option("--dry-run", is_flag=True, help="Show the plan, its SQL and risks; change nothing.")
 @click.option("--force", is_flag=True, help="Run risky steps (data loss possible).")
 @click.option("--yes", "-y", is_flag=True, help="Confirm risky steps without a prompt.")
 @json_option
 @click.pass_context
 def rollback(
-    ctx: click.Context, version: int, dry_run: bool, force: bool, yes: bool, as_json: bool
+    ctx: click.Context,
+    version: int | None,
+    everything: bool,
+    dry_run: bool,
+    force: bool,
+    yes: bool,
+    as_json: bool,
 ) -> None:
-    """Revert every applied migration above VERSION, newest first (0 reverts all)."""
+    """Revert every applied migration above VERSION, newest first.
+
+    0 or --all reverts every applied migration, version 0 included.
+    """
     from lamina.cli import render
 
+    if (version is None) == (not everything):
+        raise click.UsageError("give a VERSION to roll back to, or --all (not both)")
     lamina = _lamina(ctx, progress=not as_json and not dry_run)
     result = lamina.rollback(version, dry_run=dry_run, force=force, yes=yes)
     render.rollback(result, as_json=as_json)
@@ -207,25 +220,59 @@ def graph(ctx: click.Context, fmt: str) -> None:
 @click.option(
     "--data", is_flag=True, help="Seed rows before data migrations; show what downs lose."
 )
+@click.option(
+    "--scratch-url",
+    metavar="URL",
+    help="Create the throw-away database on this server instead of the target's "
+    "(PostgreSQL, MySQL).",
+)
+@click.option(
+    "--strict-column-order", is_flag=True, help="Fail when a down changes the column order."
+)
 @json_option
 @click.pass_context
-def verify(ctx: click.Context, data: bool, as_json: bool) -> None:
-    """Prove each down undoes its up, on a throw-away copy (never the target).
+def verify(
+    ctx: click.Context,
+    data: bool,
+    scratch_url: str | None,
+    strict_column_order: bool,
+    as_json: bool,
+) -> None:
+    """Prove each down undoes its up, on a throw-away database (never the target).
 
-    Applies every migration in order on a scratch database of the same engine (a temporary
-    file, PostgreSQL schema or MySQL database), and for each: up, down, compare the schema
-    with before, up again. Exits 1 when one does not round-trip or fails.
+    Applies every migration in order on a new database of the same engine (a temporary file,
+    or a database created on the server and dropped afterwards), and for each: up, down,
+    compare the whole schema with before, up again. The target is not opened. Exits 1 when one
+    does not round-trip or fails, 3 when a migration would reach outside the throw-away
+    database (nothing runs).
     """
     from lamina.cli import render
     from lamina.config import load_settings
     from lamina.verify import verify as run_verify
 
     settings = load_settings(ctx.obj)
+    server = _scratch_server(scratch_url) if scratch_url else None
     with render.verify_progress(enabled=not as_json) as progress:
-        result = run_verify(settings, data=data, progress=progress)
+        result = run_verify(
+            settings,
+            data=data,
+            progress=progress,
+            scratch_url=server,
+            strict_column_order=strict_column_order,
+        )
     render.verification(result, as_json=as_json)
     if not result.ok:
         ctx.exit(1)
+
+
+def _scratch_server(text: str) -> DatabaseURL:
+    """``--scratch-url`` parsed; a malformed URL is a usage error naming the option."""
+    from lamina.urls import URLError, parse_url
+
+    try:
+        return parse_url(text)
+    except URLError as exc:
+        raise click.BadParameter(str(exc), param_hint="--scratch-url") from None
 
 
 @click.command(name="diff")

@@ -655,6 +655,7 @@ def verification(result: VerifyResult, *, as_json: bool) -> None:
                         "name": s.name,
                         "outcome": s.outcome,
                         "problems": list(s.problems),
+                        "notes": list(s.notes),
                         "data": list(s.data),
                         "up_ms": s.up_ms,
                         "down_ms": s.down_ms,
@@ -664,6 +665,8 @@ def verification(result: VerifyResult, *, as_json: bool) -> None:
             }
         )
         return
+    from rich.markup import escape
+
     out = console()
     for step in result.steps:
         style = _OUTCOME_STYLE[step.outcome]
@@ -672,7 +675,9 @@ def verification(result: VerifyResult, *, as_json: bool) -> None:
             f"(up {step.up_ms} ms, down {step.down_ms} ms)"
         )
         for problem in step.problems:
-            out.print(f"    {problem}")
+            out.print(_indented(problem), markup=False, highlight=False)
+        for note in step.notes:
+            out.print(f"    [dim]note: {escape(note)}[/]")
         for note in step.data:
             out.print(f"    [yellow]data[/]: {note}")
     failed = len(result.failed)
@@ -681,6 +686,11 @@ def verification(result: VerifyResult, *, as_json: bool) -> None:
         f"[{style}]{len(result.steps)} migration(s) verified on a scratch {result.engine} "
         f"database: {failed} failed"
     )
+
+
+def _indented(text: str) -> str:
+    """A multi-line problem (a summary, then a unified diff) indented under its step."""
+    return "\n".join(f"    {line}" for line in text.splitlines())
 
 
 # -- diff ------------------------------------------------------------------------------------
@@ -693,12 +703,20 @@ def drift(differences: Sequence[Difference] | None, *, as_json: bool) -> None:
             {
                 "recorded": differences is not None,
                 "differences": [
-                    {"kind": d.kind, "object": d.object, "detail": d.detail}
+                    {
+                        "kind": d.kind,
+                        "object": d.object,
+                        "detail": d.detail,
+                        "note": d.note,
+                        "lines": list(d.lines),
+                    }
                     for d in differences or ()
                 ],
             }
         )
         return
+    from rich.markup import escape
+
     out = console()
     if differences is None:
         out.print("No schema recorded yet: `lamina up` records one after each run.")
@@ -708,7 +726,10 @@ def drift(differences: Sequence[Difference] | None, *, as_json: bool) -> None:
         return
     out.print(f"[bold red]{len(differences)} difference(s) from the schema the last run left:")
     for d in differences:
-        out.print(f"  [{'yellow' if d.kind == 'changed' else 'red'}]{_DIFF_WORDS[d.kind]}[/]: {d}")
+        colour = "yellow" if d.kind == "changed" else "red"
+        out.print(f"  [{colour}]{_DIFF_WORDS[d.kind]}[/]: {escape(str(d))}")
+        for line in d.lines:
+            out.print(f"      {line}", markup=False, highlight=False)
 
 
 # -- repair ----------------------------------------------------------------------------------
