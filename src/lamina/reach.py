@@ -747,12 +747,8 @@ def _pg_grant(tokens: list[_Tok]) -> str | None:
 
 def _duckdb(tokens: list[_Tok], own: str | None) -> str | None:  # noqa: PLR0911 - one rule each
     head = tokens[0].word
-    if head == "ATTACH":
+    if head in {"ATTACH", "DETACH"}:
         return _attach(tokens)
-    if head == "DETACH":
-        return (
-            f"detaches database {_name_after(tokens, 2 if _word(tokens, 1) == 'DATABASE' else 1)}"
-        )
     if head == "USE":
         return _use(tokens, own)
     if head == "EXPORT" and _word(tokens, 1) == "DATABASE":
@@ -773,6 +769,11 @@ def _duckdb(tokens: list[_Tok], own: str | None) -> str | None:  # noqa: PLR0911
 
 
 def _attach(tokens: list[_Tok]) -> str:
+    """ATTACH opens another database file; DETACH closes one the session had attached."""
+    if tokens[0].word == "DETACH":
+        return (
+            f"detaches database {_name_after(tokens, 2 if _word(tokens, 1) == 'DATABASE' else 1)}"
+        )
     index = 1
     while _word(tokens, index) in {"DATABASE", "IF", "NOT", "EXISTS", "OR", "REPLACE"}:
         index += 1
@@ -785,12 +786,8 @@ def _attach(tokens: list[_Tok]) -> str:
 
 def _sqlite(tokens: list[_Tok]) -> str | None:
     head = tokens[0].word
-    if head == "ATTACH":
+    if head in {"ATTACH", "DETACH"}:
         return _attach(tokens)
-    if head == "DETACH":
-        return (
-            f"detaches database {_name_after(tokens, 2 if _word(tokens, 1) == 'DATABASE' else 1)}"
-        )
     if head == "VACUUM":
         for index, token in enumerate(tokens):
             if token.word == "INTO":
