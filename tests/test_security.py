@@ -252,7 +252,7 @@ def test_no_mysql_password_in_output_tables_or_backups(
 def test_an_unparsable_url_never_echoes_its_password(tmp_path: Path) -> None:
     (tmp_path / "migrations").mkdir()
     result = run_lamina(tmp_path, "postgresql://user:pa℀ss@127.0.0.1/db", "status")
-    assert result.returncode == 1
+    assert result.returncode == 2  # a malformed database URL is a usage error
     assert "pa℀ss" not in result.stdout + result.stderr
 
 

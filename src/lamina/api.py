@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Literal
 
 from lamina.backends import open_backend
 from lamina.backends.base import Backend, BackendOptions
+from lamina.backends.filelock import FileBackend
 from lamina.catalog import MigrationSet
 from lamina.config import Settings, load_settings
 from lamina.discovery import ScanResult, scan
@@ -39,6 +40,8 @@ from lamina.errors import (
     MigrationLoadError,
     PlanError,
     RiskRefusedError,
+    RunInProgressError,
+    UsageError,
     ValidationError,
 )
 from lamina.history import History
@@ -51,6 +54,7 @@ from lamina.models import (
     AuditEvent,
     Category,
     Direction,
+    LockOwner,
     MigrationFile,
     MigrationState,
     Problem,
@@ -60,7 +64,7 @@ from lamina.models import (
     errors_in,
     warnings_in,
 )
-from lamina.planning import Plan, compute_status, plan_rollback, plan_up
+from lamina.planning import Plan, compute_status, in_progress, plan_rollback, plan_up
 from lamina.risk import RiskLevel, RiskReport
 from lamina.runner import EventSink, Runner
 from lamina.safety import (
@@ -69,6 +73,7 @@ from lamina.safety import (
     Safeguard,
     StepPreview,
     assess,
+    check_transaction_control,
     listing,
     preview_steps,
 )
@@ -79,6 +84,7 @@ if TYPE_CHECKING:
     from lamina.schema import Difference
 
 __all__ = [
+    "ChecksumAccepted",
     "ConfirmCallback",
     "CreateResult",
     "Lamina",
@@ -190,6 +196,16 @@ class RepairResult:
 
 
 @dataclass(frozen=True, slots=True)
+class ChecksumAccepted:
+    """An applied migration whose edited file was accepted: the checksum stored before, and
+    the file's, stored now."""
+
+    migration_id: str
+    was: str
+    now: str
+
+
+@dataclass(frozen=True, slots=True)
 class CreateResult:
     path: Path
     migration_id: str
@@ -220,10 +236,13 @@ class Lamina:
 
     # -- reading ------------------------------------------------------------------------------
     def status(self, *, wait_s: float | None = None, drift: bool = True) -> StatusReport:
-        """Files against history: applied, pending, modified, missing. Runs no migration code.
+        """Files against history: applied, pending, modified, missing, failed, in progress.
+        Runs no migration code, never takes the migration lock.
 
         ``wait_s`` bounds the wait for a database file another process holds open (DuckDB);
-        by default up to 2 s. Health checks pass 0: a busy file means a migration is running.
+        by default up to 2 s. Health checks pass 0. :meth:`migration_run` then tells whether
+        the file is busy because a lamina run is migrating or because another program (the
+        application) has it open.
         ``drift`` compares the live schema with the one the last run recorded (a snapshot:
         a few catalog queries); the basic health check leaves it out to stay cheap.
 
@@ -241,6 +260,16 @@ class Lamina:
             environment=self.settings.env,
         )
 
+    def migration_run(self) -> LockOwner | None:
+        """The lamina run holding the migration lock of a database file (DuckDB, SQLite),
+        read from the lock file alone: never opens the database, never takes the lock and
+        never waits. None on the server engines (``status`` reports their holder)."""
+        backend = self._backend(read_only=True)
+        if not isinstance(backend, FileBackend):
+            return None
+        holder = backend.other_holder()
+        return holder if holder is not None and holder.pid else None
+
     def validate(self) -> ValidationResult:
         """Check every file: names, headers, imports, dependencies, checksums against history.
 
@@ -253,8 +282,13 @@ class Lamina:
         for file in scanned.files:
             if file.path not in unreadable:
                 try:
-                    # imports .py files (never up/down), checks risk allowances
-                    load_migration(file, allow_unsafe=self.settings.allow_unsafe_migrations)
+                    # imports .py files (never up/down), checks risk allowances and, in .sql
+                    # files, transaction control in a transactional section
+                    load_migration(
+                        file,
+                        allow_unsafe=self.settings.allow_unsafe_migrations,
+                        dialect=self._dialect(),
+                    )
                 except MigrationLoadError as exc:
                     problems.append(Problem(Severity.ERROR, exc.problem, file.path, exc.line))
         migrations, status = self._survey(scanned, problems, drift=True)
@@ -263,6 +297,8 @@ class Lamina:
             Problem(Severity.ERROR, f"schema drift: {d} (changed outside lamina)", code="drift")
             for d in status.drift or ()
         ]
+        # A migration that failed half-way, and what it left, are the database's problems too.
+        found += [p for p in status.findings if p.code in ("dirty", "leftover")]
         return ValidationResult(tuple(found), len(scanned.files), status)
 
     def ordered_files(self) -> list[MigrationFile]:
@@ -281,13 +317,26 @@ class Lamina:
         """How the live schema differs from the one the last ``up``/``rollback`` left:
         ``added`` objects were made by hand, ``missing`` ones dropped by hand, ``changed``
         ones altered. None when no run has recorded a schema yet."""
+        return self.schema_changes()[0]
+
+    def schema_changes(self) -> tuple[list[Difference] | None, tuple[str, ...]]:
+        """:meth:`diff`, and the migrations whose failure or run explains the differences.
+
+        With a dirty history row (a migration failed half-way, or one is being applied
+        right now), what differs from the last clean run is that migration's doing, not a
+        change made outside lamina; the ids say which.
+        """
         with self._reader() as (backend, history):
-            return None if history is None else _drift(backend, history)
+            if history is None:
+                return None, ()
+            causes = tuple(row.id for row in history.applied() if row.dirty)
+            return _drift(backend, history), causes
 
     def graph(self) -> tuple[StatusReport, dict[str, tuple[str, ...]]]:
         """Status and each migration's resolved dependencies, for ``lamina graph``."""
         scanned = self._scan()
         migrations, report = self._survey(scanned, scanned.problems)
+        report = dataclasses.replace(report, problems=migrations.problems)
         return report, dict(migrations.graph.parents)
 
     def history(self, limit: int | None = None) -> list[AuditEvent]:
@@ -299,7 +348,7 @@ class Lamina:
     def up(
         self,
         *,
-        to_version: int | None = None,
+        to_version: int | str | None = None,
         dry_run: bool = False,
         force: bool = False,
         yes: bool = False,
@@ -312,7 +361,9 @@ class Lamina:
         or ``MIGRATION_REQUIRE_CONFIRMATION=false``), and ``force`` needs ``yes``.
 
         Args:
-            to_version: stop after this version (inclusive).
+            to_version: apply only pending migrations whose version is at most this one
+                (a version, zero-padded or not, or a migration id). A version that matches
+                no migration exactly is not an error: the result warns about it.
             dry_run: change nothing; return the plan with each step's SQL and risk.
             force: run even though applied migrations were modified.
             yes: confirm risky steps (and, in production, ``force``) without asking.
@@ -329,7 +380,8 @@ class Lamina:
             with self._reader() as (backend, history):
                 applied = history.applied() if history else []
                 indexed = backend.indexed_tables() if history else {}
-            _refuse_dirty(applied)
+                holder = backend.lock_holder() if any(r.dirty for r in applied) else None
+            _refuse_dirty(applied, holder)
             plan, warnings = self._plan_up(scanned, applied, to_version, force)
             previews, _ = self._previews(plan, indexed)
             return UpResult(plan, (), True, previews, warnings)
@@ -354,7 +406,7 @@ class Lamina:
 
     def rollback(
         self,
-        to_version: int | None = None,
+        to_version: int | str | None = None,
         *,
         steps: int | None = None,
         dry_run: bool = False,
@@ -379,7 +431,8 @@ class Lamina:
             with self._reader() as (backend, history):
                 applied = history.applied() if history else []
                 indexed = backend.indexed_tables() if history else {}
-            _refuse_dirty(applied)
+                holder = backend.lock_holder() if any(r.dirty for r in applied) else None
+            _refuse_dirty(applied, holder)
             plan = self._plan_rollback(scanned, applied, to_version, steps, force)
             previews, _ = self._previews(plan, indexed)
             return RollbackResult(plan, (), True, previews)
@@ -417,7 +470,9 @@ class Lamina:
         problems = list(scanned.problems)
         for file in files:
             try:
-                migration = load_migration(file, allow_unsafe=self.settings.allow_unsafe_migrations)
+                migration = load_migration(
+                    file, allow_unsafe=self.settings.allow_unsafe_migrations, dialect=dialect
+                )
             except MigrationLoadError as exc:
                 problems.append(Problem(Severity.ERROR, exc.problem, file.path, exc.line))
                 continue
@@ -430,6 +485,12 @@ class Lamina:
                 migration, file.id, direction=Direction.DOWN, dialect=dialect,
                 category=category, reversible=reversible, indexed_tables=indexed,
             )  # fmt: skip
+            for direction, recorded in ((Direction.UP, up_sql), (Direction.DOWN, down_sql)):
+                refused = check_transaction_control(file, direction, recorded, dialect)
+                if refused is not None:
+                    problems.append(
+                        Problem(Severity.ERROR, refused.problem, file.path, refused.line, "load")
+                    )
             entries.append(LintEntry(file, up_risk, down_risk, up_sql, down_sql))
         return LintResult(tuple(entries), tuple(problems))
 
@@ -535,6 +596,7 @@ class Lamina:
             raise ValueError(f"mark must be 'applied' or 'rolled-back', not {mark!r}")
         with self._writer("lamina repair") as (backend, history):
             rows = {row.id: row for row in history.applied()}
+            migration_id = _resolve_id(migration_id, [(r.id, r.version) for r in rows.values()])
             row = rows.get(migration_id)
             dirty = [r.id for r in rows.values() if r.dirty]
             if row is None or not row.dirty:
@@ -558,6 +620,87 @@ class Lamina:
             # The user fixed the database by hand: what is there now is the new baseline.
             _record_schema(backend, history)
         return RepairResult(migration_id, row, mark)
+
+    def accept_checksum(
+        self, selection: Sequence[str] = (), *, every: bool = False
+    ) -> tuple[ChecksumAccepted, ...]:
+        """Accept the edited file of applied migrations: store each file's current checksum
+        on its history row, so it is no longer ``modified``. For an edit that changes nothing
+        the database has (a comment, formatting); the database itself is not touched.
+
+        ``selection`` names migrations by id or version (``004``, ``4``, ``004_name``);
+        ``every`` accepts every modified migration instead. Each acceptance is written to the
+        audit log with the user and host, the old and the new checksum.
+
+        Raises:
+            PlanError: a migration is not in history, is dirty, its file is missing or
+                unchanged; or ``every`` finds nothing modified. Nothing is changed then.
+            LockTimeoutError: another run holds the migration lock.
+        """
+        if every == bool(selection):
+            raise ValueError("name migrations, or pass every=True; not both")
+        scanned = self._scan()
+        files = {f.id: f for f in scanned.files}
+        with self._writer("lamina repair --accept-checksum") as (backend, history):
+            rows = {row.id: row for row in history.applied()}
+            if every:
+                chosen = [
+                    row
+                    for row in rows.values()
+                    if not row.dirty and row.id in files and files[row.id].checksum != row.checksum
+                ]
+                if not chosen:
+                    raise PlanError(
+                        "no applied migration was modified: there is no checksum to accept",
+                        hint="`lamina status` lists modified migrations",
+                    )
+            else:
+                known = [(r.id, r.version) for r in rows.values()]
+                known += [(f.id, f.version) for f in files.values() if f.id not in rows]
+                chosen = [
+                    self._acceptable(_resolve_id(name, known), rows, files) for name in selection
+                ]
+            accepted: list[ChecksumAccepted] = []
+            with backend.transaction():
+                for row in dict.fromkeys(chosen):
+                    new = files[row.id].checksum
+                    history.set_checksum(row.id, new)
+                    history.audit(
+                        AuditAction.REPAIR,
+                        migration_id=row.id,
+                        version=row.version,
+                        detail=f"accepted the edited file {files[row.id].path.name}: checksum "
+                        f"{new} (was {row.checksum})",
+                    )
+                    accepted.append(ChecksumAccepted(row.id, row.checksum, new))
+        return tuple(accepted)
+
+    @staticmethod
+    def _acceptable(
+        migration_id: str, rows: Mapping[str, AppliedMigration], files: Mapping[str, MigrationFile]
+    ) -> AppliedMigration:
+        row = rows.get(migration_id)
+        file = files.get(migration_id)
+        why = None
+        if row is None and file is None:
+            why = "no such migration in history or in the migrations folder"
+        elif row is None:
+            why = "it is not applied (only an applied migration's checksum is recorded)"
+        elif row.dirty:
+            why = (
+                f"it is {row.state} (dirty): resolve it with `lamina repair {migration_id} "
+                "--mark-applied` or `--mark-rolled-back`"
+            )
+        elif file is None:
+            why = "its file is missing: restore it from version control"
+        elif file.checksum == row.checksum:
+            why = "its file is unchanged since it was applied"
+        if why is not None or row is None:
+            raise PlanError(
+                f"cannot accept the checksum of {migration_id}: {why}",
+                hint="`lamina status` lists modified migrations; nothing was changed",
+            )
+        return row
 
     def create(
         self,
@@ -590,10 +733,9 @@ class Lamina:
             ) from None
         scanned = scan(folder, self.settings.migrations_dir_origin)
         existing = {f.version: f.id.split("_", 1)[0] for f in scanned.files}
-        known = {f.id for f in scanned.files} | {str(v) for v in existing}
-        unknown = [d for d in depends_on if d not in known]
+        unknown = [d for d in depends_on if not any(_matches(f, d) for f in scanned.files)]
         if unknown:
-            raise ConfigError(
+            raise UsageError(
                 "--depends-on", "command line", f"no migration {', '.join(unknown)} in {folder}"
             )
         version = next_version(existing)
@@ -631,6 +773,11 @@ class Lamina:
                 differences = None if found is None else tuple(str(d) for d in found)
         migrations = MigrationSet.build(scanned.files, applied, problems)
         report = compute_status(migrations, applied, holder)
+        if any(row.dirty for row in applied):
+            # Not drift: a failed migration kept part of its work, or a run is changing the
+            # schema right now. What differs from the last clean run is that migration's.
+            leftovers = (differences or None) if report.dirty else None
+            return migrations, dataclasses.replace(report, leftovers=leftovers)
         return migrations, dataclasses.replace(report, drift=differences)
 
     def _backend(self, *, read_only: bool) -> Backend:
@@ -698,30 +845,44 @@ class Lamina:
         self,
         scanned: ScanResult,
         applied: Sequence[AppliedMigration],
-        to_version: int | None,
+        to_version: int | str | None,
         force: bool,
     ) -> tuple[Plan, tuple[Problem, ...]]:
         migrations = self._migration_set(scanned, applied)
+        target = None if to_version is None else _version_of(to_version, scanned.files, applied)
         status = compute_status(migrations, applied)
         modified = status.in_state(MigrationState.MODIFIED)
         if modified and not force:
             raise ChecksumMismatchError([m.id for m in modified])
         warnings = _drift_problems(status, modified=Severity.WARNING)
         plan = plan_up(
-            migrations, applied, to_version=to_version, strict_order=self.settings.strict_order
+            migrations, applied, to_version=target, strict_order=self.settings.strict_order
         )
+        known = {f.version for f in scanned.files} | {row.version for row in applied}
+        if target is not None and target not in known:
+            below = [v for v in known if v < target]
+            upto = f"the newest at or below it is {max(below)}" if below else "none is below it"
+            warnings.append(
+                Problem(
+                    Severity.WARNING,
+                    f"no migration has version {target} (--to): applying every pending "
+                    f"migration up to it; {upto}",
+                    code="target-not-exact",
+                )
+            )
         return plan, tuple(warnings) + migrations.warnings
 
     def _plan_rollback(
         self,
         scanned: ScanResult,
         applied: Sequence[AppliedMigration],
-        to_version: int | None,
+        to_version: int | str | None,
         steps: int | None,
         force: bool,
     ) -> Plan:
         migrations = self._migration_set(scanned, applied)
-        plan = plan_rollback(migrations, applied, to_version, steps=steps)
+        target = None if to_version is None else _version_of(to_version, scanned.files, applied)
+        plan = plan_rollback(migrations, applied, target, steps=steps)
         gone = [s.migration_id for s in plan.steps if s.file is None]
         if gone:
             raise PlanError(
@@ -797,9 +958,16 @@ class Lamina:
         return dialect_for(self.settings.database_url)
 
 
-def _refuse_dirty(applied: Sequence[AppliedMigration]) -> None:
-    """Nothing runs on a database where a migration stopped half-way, until it is repaired."""
+def _refuse_dirty(applied: Sequence[AppliedMigration], holder: LockOwner | None = None) -> None:
+    """Nothing runs on a database where a migration stopped half-way, until it is repaired.
+
+    ``holder`` (dry runs, which read without the lock): a ``running`` row whose run still
+    holds the lock is in progress, not dirty, and says so.
+    """
     dirty = [row for row in applied if row.dirty]
+    running = [row for row in dirty if holder is not None and in_progress(row, holder)]
+    if running and holder is not None:
+        raise RunInProgressError([row.id for row in running], holder.describe())
     if dirty:
         first = dirty[0]
         raise DirtyDatabaseError([row.id for row in dirty], first.detail or first.state)
@@ -851,23 +1019,56 @@ def _drift(backend: Backend, history: History) -> list[Difference] | None:
     return diff(recorded_snapshot, live)
 
 
+def _matches(file: MigrationFile, ref: str) -> bool:
+    """Whether ``ref`` names ``file``: its id (``004_name``), its version (``4``) or the
+    version zero-padded (``004``), as in the file name."""
+    ref = ref.strip()
+    return ref == file.id or (ref.isdigit() and int(ref) == file.version)
+
+
 def _select(
     files: Sequence[MigrationFile], selection: Sequence[str], settings: Settings
 ) -> list[MigrationFile]:
-    """The files ``selection`` names (ids or versions), in order; every file when empty."""
+    """The files ``selection`` names (ids, versions, zero-padded versions), in order; every
+    file when empty.
+
+    Raises:
+        UsageError: a name matches no file (exit 2), listing every such name.
+    """
     if not selection:
         return sorted(files, key=lambda f: (f.version, f.id))
-    wanted = set(selection)
-    chosen = [f for f in files if f.id in wanted or str(f.version) in wanted]
-    found = {f.id for f in chosen} | {str(f.version) for f in chosen}
-    unknown = [name for name in selection if name not in found]
+    chosen = [f for f in files if any(_matches(f, name) for name in selection)]
+    unknown = [name for name in selection if not any(_matches(f, name) for f in files)]
     if unknown:
         origin = settings.migrations_dir_origin
-        raise ConfigError(
+        raise UsageError(
             "ID", "command line", f"no migration {', '.join(unknown)} in {settings.migrations_dir}",
             hint=f"`lamina status` lists the migrations ({origin})",
         )  # fmt: skip
     return sorted(chosen, key=lambda f: (f.version, f.id))
+
+
+def _version_of(
+    ref: int | str, files: Sequence[MigrationFile], applied: Sequence[AppliedMigration]
+) -> int:
+    """The version ``ref`` names: a number (``4``, ``004``) as it is, or a migration id
+    (``004_name``, a file's or an applied row's) as that migration's version.
+
+    Raises:
+        UsageError: neither a number nor the id of a known migration (exit 2).
+    """
+    if isinstance(ref, int):
+        return ref
+    text = ref.strip()
+    if text.isdigit():
+        return int(text)
+    versions = {f.id: f.version for f in files} | {row.id: row.version for row in applied}
+    if text in versions:
+        return versions[text]
+    raise UsageError(
+        "VERSION", "command line", f"{ref!r} is neither a version nor a migration id",
+        hint="give a version (4 or 004) or an id (004_name); `lamina status` lists them",
+    )  # fmt: skip
 
 
 def _risk_labels(previews: Sequence[StepPreview]) -> dict[str, str]:
@@ -889,3 +1090,32 @@ def _drift_problems(status: StatusReport, *, modified: Severity) -> list[Problem
         Problem(Severity.WARNING, f"{m.id} is applied but its file is missing", code="missing")
         for m in status.in_state(MigrationState.MISSING)
     ]
+
+
+def _resolve_id(name: str, known: Sequence[tuple[str, int]]) -> str:
+    """The id ``name`` means among ``known`` (id, version) pairs: the id itself, or a version
+    written any way (``4``, ``004``), or a version and slug (``4_name`` for ``004_name``).
+    A name that matches nothing is returned as it is, for the caller to refuse by name.
+
+    Raises:
+        PlanError: a version shared by several migrations.
+    """
+    ids = {migration_id for migration_id, _ in known}
+    if name in ids:
+        return name
+    number, _, slug = name.partition("_")
+    if not number.isdigit():
+        return name
+    matches = sorted(
+        {
+            migration_id
+            for migration_id, version in known
+            if version == int(number) and (not slug or migration_id.partition("_")[2] == slug)
+        }
+    )
+    if len(matches) > 1:
+        raise PlanError(
+            f"{name} is ambiguous: it is the version of {', '.join(matches)}",
+            hint="name the migration by its id",
+        )
+    return matches[0] if matches else name

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lamina.errors import ConfigError
+from lamina.errors import ConfigError, UsageError
 from lamina.urls import DatabaseURL, URLError, parse_url
 
 __all__ = ["DEFAULT_DATABASE_URL", "Origin", "Settings", "load_settings"]
@@ -243,7 +243,7 @@ def load_settings(
         try:
             values[spec.field] = spec.parse(str(raw))
         except ValueError as exc:
-            raise ConfigError(setting, source, f"invalid value {raw!r}: {exc}") from None
+            raise UsageError(setting, source, f"invalid value {raw!r}: {exc}") from None
         origins[spec.field] = Origin(setting, source)
 
     ttl = values.get("lock_ttl_s")
@@ -314,8 +314,12 @@ def _resolve_database_url(
         text = f"duckdb:///{text}"
     try:
         url = parse_url(text)
+        if url.scheme == "mysql":
+            from lamina.backends.mysql_options import parse_options
+
+            parse_options(url)  # an unknown or malformed option fails here, naming the setting
     except URLError as exc:
-        raise ConfigError(setting, source, str(exc)) from None
+        raise UsageError(setting, source, str(exc), hint=exc.hint) from None
     if url.is_file and not url.is_memory:
         url = _check_file_path(url, setting, source, cwd)
     return url, Origin(setting, source)

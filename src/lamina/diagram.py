@@ -26,6 +26,7 @@ _CLASS = {
     MigrationState.MODIFIED: "problem",
     MigrationState.MISSING: "problem",
     MigrationState.FAILED: "problem",
+    MigrationState.RUNNING: "pending",
 }
 _COLOURS = {  # fill, stroke
     "applied": ("#d4edda", "#28a745"),

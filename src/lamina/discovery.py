@@ -18,7 +18,14 @@ from lamina.config import Origin
 from lamina.errors import ConfigError, MigrationLoadError
 from lamina.loader import import_migration_class, meta_from_class, read_text
 from lamina.models import MigrationFile, MigrationKind, MigrationMeta, Problem, Severity
-from lamina.staticmeta import MetaError, PyDeclared, humanize, read_py_meta, read_sql_meta
+from lamina.staticmeta import (
+    MetaError,
+    MetaWarning,
+    PyDeclared,
+    humanize,
+    read_py_meta,
+    read_sql_file,
+)
 
 __all__ = ["MIGRATION_FILENAME", "ScanResult", "scan"]
 
@@ -28,7 +35,7 @@ _MAX_VERSION = 2**63 - 1  # BIGINT in every engine's history table
 
 #: What was read of each file, keyed by what stat says of it (size, mtime, ctime, inode): a
 #: health endpoint polled every few seconds re-reads and re-hashes only files that changed.
-_ReadResult = tuple["MigrationFile | None", "Problem | None"]
+_ReadResult = tuple["MigrationFile | None", tuple[Problem, ...]]
 _READ_CACHE: dict[Path, tuple[tuple[int, int, int, int], _ReadResult]] = {}
 
 
@@ -56,11 +63,10 @@ def scan(folder: Path, origin: Origin | None = None) -> ScanResult:
             if _looks_like_migration(name) and path.is_file():
                 problems.append(_misnamed(path))
             continue
-        file, problem = _read_file(path, match)
+        file, found = _read_file(path, match)
         if file is not None:
             files.append(file)
-        if problem is not None:
-            problems.append(problem)
+        problems.extend(found)
     return ScanResult(tuple(files), tuple(problems))
 
 
@@ -93,19 +99,21 @@ def _misnamed(path: Path) -> Problem:
     )
 
 
-def _read_file(path: Path, match: re.Match[str]) -> tuple[MigrationFile | None, Problem | None]:
+def _read_file(path: Path, match: re.Match[str]) -> _ReadResult:
     version_text, slug, ext = match["version"], match["slug"], match["ext"]
     kind: MigrationKind = "py" if ext == "py" else "sql"
     migration_id = path.stem
     version = int(version_text)
     if version > _MAX_VERSION:
-        return None, Problem(
-            Severity.ERROR, f"version {version_text} is larger than {_MAX_VERSION}", path=path
+        return None, (
+            Problem(
+                Severity.ERROR, f"version {version_text} is larger than {_MAX_VERSION}", path=path
+            ),
         )
     try:
         stat = path.stat()
     except OSError as exc:
-        return None, Problem(Severity.ERROR, f"cannot be read: {exc.strerror}", path=path)
+        return None, (Problem(Severity.ERROR, f"cannot be read: {exc.strerror}", path=path),)
     key = (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
     cached = _READ_CACHE.get(path)
     if cached is not None and cached[0] == key:
@@ -113,7 +121,7 @@ def _read_file(path: Path, match: re.Match[str]) -> tuple[MigrationFile | None, 
     try:
         data = path.read_bytes()
     except OSError as exc:
-        return None, Problem(Severity.ERROR, f"cannot be read: {exc.strerror}", path=path)
+        return None, (Problem(Severity.ERROR, f"cannot be read: {exc.strerror}", path=path),)
     result = _parse_file(path, data, migration_id, version, slug, kind)
     _READ_CACHE[path] = (key, result)
     return result
@@ -121,33 +129,36 @@ def _read_file(path: Path, match: re.Match[str]) -> tuple[MigrationFile | None, 
 
 def _parse_file(
     path: Path, data: bytes, migration_id: str, version: int, slug: str, kind: MigrationKind
-) -> tuple[MigrationFile | None, Problem | None]:
-    problem: Problem | None = None
+) -> _ReadResult:
+    problems: tuple[Problem, ...] = ()
     try:
-        meta = _read_meta(path, data, kind, slug, migration_id, version)
+        meta, warnings = _read_meta(path, data, kind, slug, migration_id, version)
+        problems = tuple(
+            Problem(Severity.WARNING, w.message, path, w.line, w.code) for w in warnings
+        )
     except MigrationLoadError as exc:
         meta = MigrationMeta(name=humanize(slug))
-        problem = Problem(Severity.ERROR, exc.problem, path, exc.line, "load")
+        problems = (Problem(Severity.ERROR, exc.problem, path, exc.line, "load"),)
     return (
         MigrationFile(migration_id, version, slug, path, kind, checksum(data), meta),
-        problem,
+        problems,
     )
 
 
 def _read_meta(
     path: Path, data: bytes, kind: MigrationKind, slug: str, migration_id: str, version: int
-) -> MigrationMeta:
+) -> tuple[MigrationMeta, tuple[MetaWarning, ...]]:
     text = read_text(path, data)
     try:
         if kind == "sql":
-            return read_sql_meta(text, slug)
+            return read_sql_file(text, slug)
         declared = read_py_meta(text, slug)
     except MetaError as exc:
         raise MigrationLoadError(path, str(exc), line=exc.line) from None
     if not isinstance(declared, PyDeclared):  # NEEDS_IMPORT: a computed attribute
         cls = import_migration_class(path, migration_id)
         _check_identity(path, cls.id or None, cls.version or None, migration_id, version, None)
-        return meta_from_class(cls, path, slug)
+        return meta_from_class(cls, path, slug), ()
     _check_identity(
         path,
         declared.declared_id,
@@ -156,7 +167,7 @@ def _read_meta(
         version,
         declared.class_line,
     )
-    return declared.meta
+    return declared.meta, ()
 
 
 def _check_identity(

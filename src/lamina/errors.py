@@ -8,15 +8,18 @@ backends map them to :class:`BackendError` or :class:`ExecutionError` with ``rai
 
     LaminaError                         exit 1 unless noted
     ├── ConfigError                     a setting is unusable (names the setting and its source)
+    │   └── UsageError                  a value given is malformed: a database URL, an
+    │                                   argument naming no migration (exit 2)
     ├── MigrationError
     │   ├── MigrationLoadError          .path, .line: a file that cannot be read or imported
     │   ├── ValidationError             .problems: the migration set is inconsistent
     │   ├── ChecksumMismatchError       .migration_ids: applied files changed (exit 3)
     │   ├── OutOfOrderError             .migration_ids: refused by --strict-order (exit 3)
-    │   └── IrreversibleMigrationError  .migration_ids: no down to run
-    ├── TargetNotFoundError             .target: no such version
+    │   └── IrreversibleMigrationError  .migration_ids: no down to run (exit 3)
+    ├── TargetNotFoundError             .target: no such version (exit 2)
     ├── PlanError                       a requested plan cannot be carried out as asked
     ├── RiskRefusedError                .steps: risky steps need --force / confirmation (exit 3)
+    ├── VerifyRefusedError              .statements: verify would reach outside (exit 3)
     ├── ExecutionError                  .migration_id, .statement, .line: the database refused
     ├── HistoryError                    lamina's own tables are damaged or too new
     └── BackendError                    a database problem outside a migration
@@ -55,9 +58,11 @@ __all__ = [
     "OutOfOrderError",
     "PlanError",
     "RiskRefusedError",
+    "RunInProgressError",
     "StartupError",
     "TargetNotFoundError",
     "TimeLimitError",
+    "UsageError",
     "ValidationError",
     "VerifyRefusedError",
 ]
@@ -94,6 +99,14 @@ class ConfigError(LaminaError):
         super().__init__(f"{setting} ({source}): {problem}", hint=hint)
         self.setting = setting
         self.source = source
+
+
+class UsageError(ConfigError):
+    """A value the user gave is malformed or names nothing: a database URL that cannot be
+    parsed (or carries an unknown option), a migration id or version that does not exist.
+    Nothing was read or changed; the CLI exits 2, as for any other usage error."""
+
+    exit_code = 2
 
 
 class MigrationError(LaminaError):
@@ -162,19 +175,24 @@ class OutOfOrderError(MigrationError):
 
 
 class IrreversibleMigrationError(MigrationError):
-    """A rollback would need a migration that has no down; nothing was changed."""
+    """A rollback would need a migration that has no down; refused, nothing was changed."""
+
+    exit_code = 3
 
     def __init__(self, migration_ids: Sequence[str]) -> None:
         super().__init__(
             f"cannot roll back: {', '.join(migration_ids)} has no down migration "
             "(nothing was changed)",
-            hint="add a down() / `-- migrate:down` section, or roll back to a version above it",
+            hint="add a down() method or a `-- migrate:down` section (an empty section rolls "
+            "back as a no-op), or roll back to a version above it",
         )
         self.migration_ids = tuple(migration_ids)
 
 
 class TargetNotFoundError(LaminaError):
-    """The version asked for is not a known migration version."""
+    """The version asked for is not a known migration version (a usage error: exit 2)."""
+
+    exit_code = 2
 
     def __init__(self, target: int, *, hint: str | None = None) -> None:
         super().__init__(f"no migration has version {target}", hint=hint)
@@ -239,10 +257,20 @@ class ExecutionError(LaminaError):
         applied: Sequence[str] = (),
         rolled_back: bool = True,
         hint: str | None = None,
+        direction: str = "up",
     ) -> None:
         where = f" (line {line})" if line else ""
-        state = "rolled back" if rolled_back else "NOT rolled back: check the database"
-        message = f"migration {migration_id} failed{where} and was {state}: {db_error}"
+        if direction == "down":
+            # "rolled back" alone would be ambiguous here: say what happened to the down.
+            state = (
+                "its down was rolled back, so the migration is still applied"
+                if rolled_back
+                else "part of its down was kept, so the migration is marked failed"
+            )
+            message = f"rollback of migration {migration_id} failed{where}; {state}: {db_error}"
+        else:
+            state = "rolled back" if rolled_back else "NOT rolled back: check the database"
+            message = f"migration {migration_id} failed{where} and was {state}: {db_error}"
         if statement:
             message += f"\n  statement: {_shorten(statement)}"
         super().__init__(message, hint=hint)
@@ -252,6 +280,7 @@ class ExecutionError(LaminaError):
         self.line = line
         self.applied = tuple(applied)
         self.rolled_back = rolled_back
+        self.direction = direction
 
 
 class HistoryError(LaminaError):
@@ -275,6 +304,23 @@ class DirtyDatabaseError(HistoryError):
             f"`lamina repair {first} --mark-applied` or `--mark-rolled-back`",
         )
         self.migration_ids = tuple(migration_ids)
+
+
+class RunInProgressError(HistoryError):
+    """Another run is applying migrations right now: a plan read now would be stale.
+
+    Nothing was changed (exit 3), and nothing is wrong with the database.
+    """
+
+    exit_code = 3
+
+    def __init__(self, ids: Sequence[str], holder: str) -> None:
+        super().__init__(
+            f"a run holding the migration lock ({holder}) is applying {', '.join(ids)} right "
+            "now: a plan read now would be out of date",
+            hint="wait for that run to finish (`lamina status` shows it), then run this again",
+        )
+        self.ids = tuple(ids)
 
 
 class BackendError(LaminaError):
@@ -314,5 +360,38 @@ class LockLostError(BackendError):
 
 
 def _shorten(sql: str, limit: int = 200) -> str:
-    one_line = " ".join(sql.split())
-    return one_line if len(one_line) <= limit else one_line[: limit - 1] + "…"
+    text = one_line_sql(sql)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def one_line_sql(sql: str) -> str:
+    """``sql`` on one line for a message, its meaning kept: a ``-- comment`` ends at its line,
+    so joining lines would let it seem to swallow the rest; it becomes ``/* comment */`` (or
+    is dropped when it holds ``*/``). Quotes are respected: ``'--'`` in a string stays."""
+    out: list[str] = []
+    quote: str | None = None
+    i = 0
+    while i < len(sql):
+        char = sql[i]
+        if quote is not None:
+            out.append(char)
+            if char == quote:
+                quote = None
+            i += 1
+        elif char in "'\"`":
+            quote = char
+            out.append(char)
+            i += 1
+        elif sql.startswith("--", i):
+            end = sql.find("\n", i)
+            end = len(sql) if end < 0 else end
+            comment = sql[i + 2 : end].strip()
+            if comment and "*/" not in comment:
+                out.append(f" /* {comment} */ ")
+            else:
+                out.append(" ")
+            i = end
+        else:
+            out.append(char)
+            i += 1
+    return " ".join("".join(out).split())

@@ -13,9 +13,12 @@ The basic document is the seed's, key for key::
     }
 
 Rules: **healthy** when every migration is applied and none is modified, missing or failed;
-**degraded** when migrations are pending, an applied file is missing, or a migration run holds
-the lock; **unhealthy** when a migration failed half-way (dirty), an applied file was modified,
-the migration files are invalid, lamina's tables are damaged, or the database is unreachable.
+**degraded** when migrations are pending, an applied file is missing, a migration run holds
+the lock (a non-atomic migration whose ``running`` row belongs to that live run is *in
+progress*, not failed), or a DuckDB file is held open by another program; **unhealthy** when a
+migration failed half-way (dirty: its row is ``failed``, or ``running`` with no live run
+holding the lock), an applied file was modified, the migration files are invalid, lamina's
+tables are damaged, or the database is unreachable.
 
 ``detailed=True`` adds every migration, the lock holder, the last failure from the audit log,
 the backups, schema drift (changes made outside lamina; a healthy database with drift is
@@ -58,10 +61,21 @@ def check(
     try:
         report = lamina.status(wait_s=0, drift=detailed)
     except LockTimeoutError as exc:
-        # DuckDB: a migration run has the file open, which is what "in progress" looks like.
-        document = _document("degraded", f"Migrations in progress: {exc.message}", None)
+        # DuckDB lets one process open the file: a lamina run migrating, or another program
+        # (often the application itself). Only the first is "migrations in progress".
+        run = lamina.migration_run()
+        if run is not None:
+            message = f"Migrations in progress: lock held by {run.describe()}"
+        else:
+            who = exc.holder.describe() if exc.holder else "another process"
+            message = (
+                f"Database file busy: held open by {who}, not by a lamina migration run; "
+                "migrations cannot be checked until it closes the file"
+            )
+        document = _document("degraded", message, None)
         if detailed:
-            document["details"]["lock"] = _lock(exc.holder)
+            document["details"]["lock"] = _lock(run)
+            document["details"]["fileHolder"] = _lock(exc.holder)
         return _timed(document, started, detailed)
     except (BackendError, HistoryError) as exc:
         return _timed(_document("unhealthy", _unreachable(exc), None), started, detailed)
@@ -97,15 +111,29 @@ def _findings(report: StatusReport) -> Iterator[tuple[Status, str]]:
             "unhealthy",
             (
                 f"Migration {failed.id} failed half-way (dirty): {failed.detail or 'failed'}; "
-                f"repair it with `lamina repair {failed.id}`"
+                f"fix the database by hand, then run `lamina repair {failed.id} --mark-applied` "
+                f"(you finished it) or `lamina repair {failed.id} --mark-rolled-back` (you "
+                "undid it)"
             ),
         )
     modified = report.in_state(MigrationState.MODIFIED)
     if modified:
         names = ", ".join(m.id for m in modified)
-        yield "unhealthy", f"Applied migration(s) modified since they ran: {names}"
+        yield (
+            "unhealthy",
+            f"Applied migration(s) modified since they ran: {names}; restore the file(s), or "
+            "accept a harmless edit with `lamina repair ID --accept-checksum` (or `lamina "
+            "repair --all --accept-checksum`)",
+        )
     for error in errors_in(report.problems):
         yield "unhealthy", f"Migration files are invalid: {error.render()}"
+    for running in report.in_progress:
+        holder = report.lock_holder.describe() if report.lock_holder else "a live run"
+        yield (
+            "degraded",
+            f"Migration in progress: {running.id} is being applied by the run holding the "
+            f"migration lock ({holder})",
+        )
     if report.lock_holder is not None:
         yield "degraded", f"Migrations in progress: lock held by {report.lock_holder.describe()}"
     if report.pending:
@@ -148,7 +176,7 @@ def _details(lamina: Lamina, settings: Settings, report: StatusReport) -> dict[s
                 "outOfOrder": m.out_of_order,
                 **(
                     {"failedStatement": m.failed_statement, "detail": m.detail}
-                    if m.state is MigrationState.FAILED
+                    if m.state in (MigrationState.FAILED, MigrationState.RUNNING)
                     else {}
                 ),
             }
@@ -159,6 +187,7 @@ def _details(lamina: Lamina, settings: Settings, report: StatusReport) -> dict[s
         "backups": _backups(lamina),
         "problems": [p.render() for p in report.problems],
         "drift": None if report.drift is None else list(report.drift),
+        "leftovers": None if report.leftovers is None else list(report.leftovers),
     }
 
 

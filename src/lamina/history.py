@@ -95,6 +95,7 @@ _FINISH_APPLY = (
     "checksum = ?, applied_at = ?, execution_ms = ?, applied_by = ?, host = ? WHERE id = ?"
 )
 _MARK = f"UPDATE {MIGRATIONS} SET state = ?, failed_statement = ?, detail = ? WHERE id = ?"
+_SET_CHECKSUM = f"UPDATE {MIGRATIONS} SET checksum = ? WHERE id = ? AND state = 'applied'"
 _SET_LAYOUT_VALUE = f"UPDATE {META} SET value = ? WHERE name = ?"
 _SET_HASH = f"UPDATE {MIGRATIONS} SET schema_hash = ? WHERE id = ?"
 _DELETE_META = f"DELETE FROM {META} WHERE name = ?"
@@ -272,6 +273,11 @@ class History:
         after a half-run, ``applied`` when repaired."""
         values = (state, failed_statement, detail, migration_id)
         self._write(_MARK, values, f"record {migration_id} as {state}")
+
+    def set_checksum(self, migration_id: str, checksum: str) -> None:
+        """Store ``checksum`` on an applied row: the user accepted an edit of its file
+        (``lamina repair ID --accept-checksum``). Dirty rows are left alone."""
+        self._write(_SET_CHECKSUM, (checksum, migration_id), f"accept the file of {migration_id}")
 
     def record_rollback(self, migration_id: str) -> None:
         """Forget ``migration_id`` as applied, in the caller's transaction."""

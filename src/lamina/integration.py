@@ -17,7 +17,8 @@ What it does, by the settings (environment, lamina.toml, or the ``config`` argum
    lock, so when many replicas start together one migrates and the others wait, then find
    nothing to do. Pending risky (danger-level) steps are not applied while
    ``MIGRATION_REQUIRE_CONFIRMATION=true``: startup fails naming them, or with
-   ``LAMINA_STARTUP_ON_RISK=degraded`` starts degraded without applying anything;
+   ``LAMINA_STARTUP_ON_RISK=degraded`` applies the safe steps before the first risky one, in
+   order, and starts degraded, naming the steps held back (the risky one and all after it);
 5. ``MAX_MIGRATION_TIME`` bounds the whole step, lock wait included.
 
 It never prints unless given a logger.
@@ -28,11 +29,11 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from lamina.api import Lamina
+from lamina.api import Lamina, StepPreview, UpResult
 from lamina.config import Settings, load_settings
 from lamina.errors import LockTimeoutError, StartupError
 from lamina.models import StatusReport
@@ -109,28 +110,19 @@ def startup(
             + ", ".join(pending),
             pending=pending, report=report,
         )  # fmt: skip
-    risky = _risky_pending(lamina)
+    preview = lamina.up(dry_run=True)
+    risky = tuple(p.step.migration_id for p in preview.previews if p.risk.risky)
     if risky and settings.require_confirmation:
         names = ", ".join(risky)
-        if settings.startup_on_risk == "degraded":
-            return _done(
-                logger, started, "degraded",
-                f"pending risky step(s) not applied, they need confirmation: {names}",
-                pending=pending, risky=risky, report=report,
-            )  # fmt: skip
-        raise StartupError(
-            f"pending risky step(s) need confirmation, so startup stopped: {names}",
-            hint="apply them with `lamina up` (it asks), set MIGRATION_REQUIRE_CONFIRMATION="
-            "false to let startup apply them, or LAMINA_STARTUP_ON_RISK=degraded to start "
-            "without them",
-        )
-    try:
-        result = lamina.up(yes=True, deadline=deadline)
-    except LockTimeoutError as exc:
-        raise StartupError(
-            f"another process kept the migration lock past the time limit: {exc.message}",
-            hint="raise MAX_MIGRATION_TIME, or find out why the holder takes so long",
-        ) from exc
+        if settings.startup_on_risk != "degraded":
+            raise StartupError(
+                f"pending risky step(s) need confirmation, so startup stopped: {names}",
+                hint="apply them with `lamina up` (it asks), set MIGRATION_REQUIRE_CONFIRMATION="
+                "false to let startup apply them, or LAMINA_STARTUP_ON_RISK=degraded to start "
+                "without them",
+            )
+        return _degraded_start(lamina, logger, started, deadline, preview.previews, risky)
+    result = _apply(lamina, deadline)
     after = lamina.status()
     left = tuple(m.id for m in after.pending)
     status: Literal["ready", "degraded"] = "degraded" if left else "ready"
@@ -144,6 +136,63 @@ def startup(
     )
 
 
+def _apply(lamina: Lamina, deadline: float, to_version: int | None = None) -> UpResult:
+    """``lamina up`` for startup: confirmed (risky steps were checked before), within the
+    time limit, the lock wait included."""
+    try:
+        return lamina.up(to_version=to_version, yes=True, deadline=deadline)
+    except LockTimeoutError as exc:
+        raise StartupError(
+            f"another process kept the migration lock past the time limit: {exc.message}",
+            hint="raise MAX_MIGRATION_TIME, or find out why the holder takes so long",
+        ) from exc
+
+
+def _degraded_start(
+    lamina: Lamina,
+    logger: logging.Logger | None,
+    started: float,
+    deadline: float,
+    previews: Sequence[StepPreview],
+    risky: tuple[str, ...],
+) -> StartupResult:
+    """``LAMINA_STARTUP_ON_RISK=degraded``: apply the safe steps before the first risky one,
+    in order, and start degraded, naming what was held back (the first risky step and every
+    step after it, which may depend on it)."""
+    first = next(index for index, p in enumerate(previews) if p.risk.risky)
+    safe = [p.step for p in previews[:first]]
+    applied: tuple[str, ...] = ()
+    note = ""
+    if safe:
+        # `up --to` the newest safe version applies exactly the safe steps, unless the order
+        # interleaves versions (dependencies, out-of-order files): then nothing is applied.
+        bound = max(step.version for step in safe)
+        bounded = lamina.up(to_version=bound, dry_run=True)
+        wanted = [step.migration_id for step in safe]
+        if [s.migration_id for s in bounded.plan.steps] == wanted and not any(
+            p.risk.risky for p in bounded.previews
+        ):
+            applied = _apply(lamina, deadline, bound).applied
+        else:
+            note = (
+                " (the safe steps could not be applied alone: a risky step's version is "
+                "below theirs)"
+            )
+    after = lamina.status()
+    held = tuple(m.id for m in after.pending)
+    done = f"applied {len(applied)} safe migration(s)" + (
+        f": {', '.join(applied)}" if applied else ""
+    )
+    message = (
+        f"{done}{note}; held back {len(held)} pending migration(s) from the first risky step "
+        f"on: {', '.join(held)} (risky, they need confirmation: {', '.join(risky)})"
+    )
+    return _done(
+        logger, started, "degraded", message,
+        applied=applied, pending=held, risky=risky, report=after,
+    )  # fmt: skip
+
+
 def _refuse_dirty(report: StatusReport) -> None:
     if report.dirty:
         first = report.dirty[0]
@@ -152,12 +201,6 @@ def _refuse_dirty(report: StatusReport) -> None:
             hint=f"fix the database by hand, then `lamina repair {first.id} --mark-applied` "
             "or `--mark-rolled-back`",
         )
-
-
-def _risky_pending(lamina: Lamina) -> tuple[str, ...]:
-    """The pending steps whose risk is danger, from a dry run (nothing changes)."""
-    preview = lamina.up(dry_run=True)
-    return tuple(p.step.migration_id for p in preview.previews if p.risk.risky)
 
 
 def _done(

@@ -30,8 +30,8 @@ from lamina.errors import MigrationLoadError
 from lamina.migration import Migration, SqlMigration
 from lamina.models import MigrationFile, MigrationMeta
 from lamina.risk import allowance_errors, parse_allowances
-from lamina.sqltext import SqlFormatError, parse_sql_migration
-from lamina.staticmeta import MetaError, build_meta
+from lamina.sqltext import SqlSource, TransactionControl, find_transaction_control, split_statements
+from lamina.staticmeta import MetaError, build_meta, parse_checked
 
 __all__ = [
     "check_safe_location",
@@ -39,6 +39,7 @@ __all__ = [
     "load_migration",
     "meta_from_class",
     "read_text",
+    "transaction_control_error",
     "unsafe_migrations_allowed",
 ]
 
@@ -120,21 +121,29 @@ def read_text(path: Path, data: bytes | None = None) -> str:
         ) from None
 
 
-def load_migration(file: MigrationFile, *, allow_unsafe: bool | None = None) -> Migration:
+def load_migration(
+    file: MigrationFile, *, allow_unsafe: bool | None = None, dialect: str | None = None
+) -> Migration:
     """Load ``file`` into a Migration instance with ``id`` and ``version`` set.
 
-    ``allow_unsafe`` as for :func:`import_migration_class`.
+    ``allow_unsafe`` as for :func:`import_migration_class`. With the target's ``dialect``, a
+    ``.sql`` file whose transactional section controls the transaction (COMMIT, BEGIN,
+    ``SET autocommit``...) is refused: see :func:`~lamina.sqltext.controls_transaction`.
 
     Raises:
-        MigrationLoadError: unreadable file, malformed sections, import failure, not exactly
-            one Migration subclass, or a ``.py`` file other users could write.
+        MigrationLoadError: unreadable file, malformed sections, an up section that runs
+            nothing without ``-- empty: true``, transaction control in a transactional
+            section, import failure, not exactly one Migration subclass, or a ``.py`` file
+            other users could write.
     """
     if file.kind == "sql":
         text = read_text(file.path)
         try:
-            source = parse_sql_migration(text)
-        except SqlFormatError as exc:
+            source = parse_checked(text)
+        except MetaError as exc:
             raise MigrationLoadError(file.path, str(exc), line=exc.line) from None
+        if dialect is not None:
+            _refuse_transaction_control(file, source, dialect)
         down = source.down
         migration: Migration = SqlMigration(
             source.up.sql,
@@ -166,6 +175,44 @@ def load_migration(file: MigrationFile, *, allow_unsafe: bool | None = None) -> 
     migration.id = file.id
     migration.version = file.version
     return migration
+
+
+def _refuse_transaction_control(file: MigrationFile, source: SqlSource, dialect: str) -> None:
+    for direction, section in (("up", source.up), ("down", source.down)):
+        if section is None or not source.transactional(down=direction == "down"):
+            continue
+        statements = split_statements(section.sql, dialect)
+        found = find_transaction_control(
+            ((s.sql, section.first_line + s.line - 1) for s in statements), dialect
+        )
+        if found is not None:
+            raise transaction_control_error(file, direction, found)
+
+
+def transaction_control_error(
+    file: MigrationFile, direction: str, found: TransactionControl
+) -> MigrationLoadError:
+    """The refusal of a migration whose transactional ``direction`` controls the transaction."""
+    statement = " ".join(found.sql.split())
+    if len(statement) > 80:
+        statement = statement[:77] + "..."
+    if file.kind == "sql":
+        where = f"its {direction} section"
+        hint = (
+            f"run that section outside a transaction (`-- migrate:{direction} "
+            "transaction:false`, or `-- transactional: false` for both), or split the "
+            "migration in two at that statement"
+        )
+    else:
+        where = f"its {direction}()"
+        hint = "declare `transactional = False`, or split the migration in two at that statement"
+    return MigrationLoadError(
+        file.path,
+        f"{where} runs `{statement}`, which {found.what}, yet runs in a transaction: lamina "
+        "could not tell what was kept if it failed, so it runs nothing",
+        line=found.line,
+        hint=hint,
+    )
 
 
 def import_migration_class(

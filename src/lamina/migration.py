@@ -8,13 +8,20 @@ executor the runner injects. The same ``up()`` therefore runs for real, against 
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from types import MappingProxyType
 from typing import Any, ClassVar, Protocol
 
 from lamina.models import Category
 
-__all__ = ["Migration", "SqlExecutor", "SqlMigration"]
+__all__ = ["Migration", "SqlExecutor", "SqlMigration", "TransactionControlError"]
+
+
+class TransactionControlError(RuntimeError):
+    """A migration running in a transaction tried to end it, open another, or switch
+    autocommit (``COMMIT``, ``BEGIN``, ``SET autocommit``...). Raised before the statement
+    reaches the database, so the migration fails and its transaction rolls back whole."""
 
 
 class SqlExecutor(Protocol):
@@ -68,6 +75,8 @@ class Migration:
     risk_allow: Mapping[str, str] = MappingProxyType({})
 
     _executor: SqlExecutor | None = None
+    #: Savepoints this migration created during the current run (see execute_sql).
+    _savepoints: list[str] | None = None
 
     def up(self) -> None:
         """Apply the change. Must be overridden."""
@@ -91,15 +100,21 @@ class Migration:
 
         Raises:
             RuntimeError: when called outside a lamina run (no executor bound).
+            TransactionControlError: the migration runs in a transaction and ``sql`` would
+                end it, open another or switch autocommit; nothing of ``sql`` ran.
         """
-        self._require_executor().execute_sql(sql, first_line=_caller_line())
+        executor = self._require_executor()
+        self._refuse_transaction_control(executor, sql)
+        executor.execute_sql(sql, first_line=_caller_line())
 
     def fetch_all(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
         """Run one query with driver-style parameters and return all rows as tuples.
 
         During ``--dry-run`` nothing is read and this returns an empty list.
         """
-        return self._require_executor().fetch_all(sql, params, first_line=_caller_line())
+        executor = self._require_executor()
+        self._refuse_transaction_control(executor, sql)
+        return executor.fetch_all(sql, params, first_line=_caller_line())
 
     @property
     def dry_run(self) -> bool:
@@ -121,6 +136,40 @@ class Migration:
     def bind(self, executor: SqlExecutor | None) -> None:
         """Attach the executor that receives this migration's SQL (the runner calls this)."""
         self._executor = executor
+        self._savepoints = []
+
+    @contextmanager
+    def bound(self, executor: SqlExecutor) -> Iterator[None]:
+        """Attach ``executor`` for the block, then give back whatever was attached before
+        (recording a step's SQL during its live run must not unbind the live executor)."""
+        saved = (self._executor, self._savepoints)
+        self.bind(executor)
+        try:
+            yield
+        finally:
+            self._executor, self._savepoints = saved
+
+    def _refuse_transaction_control(self, executor: SqlExecutor, sql: str) -> None:
+        """On a live run inside a transaction, refuse SQL that controls the transaction.
+
+        lamina already refuses such a migration before it runs, from the statements its
+        recorded dry pass ran; this catches what the dry pass could not see (SQL behind
+        ``if not self.dry_run:``, or built from rows). The recorder has no ``in_transaction``.
+        """
+        if executor.dry_run or not getattr(executor, "in_transaction", False):
+            return
+        from lamina.sqltext import controls_transaction, split_statements
+
+        if self._savepoints is None:
+            self._savepoints = []
+        for statement in split_statements(sql, executor.dialect):
+            what = controls_transaction(statement.sql, executor.dialect, self._savepoints)
+            if what is not None:
+                raise TransactionControlError(
+                    f"`{' '.join(statement.sql.split())[:80]}` {what}; the migration runs in a "
+                    "transaction, so lamina refused it before it ran (declare "
+                    "`transactional = False`, or split the migration)"
+                )
 
     def _require_executor(self) -> SqlExecutor:
         if self._executor is None:
@@ -158,6 +207,7 @@ class SqlMigration(Migration):
         return self._down_sql is not None
 
     def down(self) -> None:
-        if not self._down_sql:
+        # An empty section is a down that runs nothing (dbmate's no-op rollback).
+        if self._down_sql is None:
             raise NotImplementedError("this migration has no `-- migrate:down` section")
         self._require_executor().execute_sql(self._down_sql, first_line=self._down_line)

@@ -27,6 +27,10 @@ class MigrationState(enum.StrEnum):
     MODIFIED = "modified"  # applied, but the file changed since
     MISSING = "missing"  # applied, but the file is gone
     FAILED = "failed"  # stopped half-way outside a transaction: the database is dirty
+    #: A non-atomic migration whose ``running`` row belongs to the run that holds the
+    #: migration lock right now: in progress, not failed. It becomes FAILED (dirty) only
+    #: once no live run holds the lock.
+    RUNNING = "running"
 
 
 class Direction(enum.StrEnum):
@@ -37,6 +41,8 @@ class Direction(enum.StrEnum):
 class Severity(enum.StrEnum):
     ERROR = "error"
     WARNING = "warning"
+    #: Worth saying, not a problem (a migration in progress): never fails a command.
+    INFO = "info"
 
 
 class AuditAction(enum.StrEnum):
@@ -59,8 +65,17 @@ class MigrationMeta:
     description: str = ""
     category: Category = Category.SCHEMA
     dependencies: tuple[str, ...] = ()
+    #: Whether the up runs in a transaction (``-- transactional:``, ``-- migrate:up
+    #: transaction:false``, or a Python class's ``transactional``).
     transactional: bool = True
+    #: Whether there is a down to run: False only when there is none at all (no
+    #: ``-- migrate:down`` marker, no ``down()`` method).
     reversible: bool = True
+    #: Whether the down runs in a transaction (``-- migrate:down transaction:false``).
+    transactional_down: bool = True
+    #: A ``-- migrate:down`` section with no statement: rolling back runs nothing and only
+    #: removes the history row.
+    down_empty: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,36 +235,106 @@ class StatusReport:
     database: str = ""  # the redacted URL
     environment: str = ""
     #: How the live schema differs from the one the last run left ("added column users.x"):
-    #: changes made by hand. None when unknown (no snapshot recorded yet).
+    #: changes made by hand. None when unknown (no snapshot recorded yet), and while a
+    #: migration is failed or in progress (then the differences are that migration's own).
     drift: tuple[str, ...] | None = None
+    #: With a failed (dirty) migration: how the live schema differs from the one the last
+    #: clean run left, which is what the failed migration kept (plus anything made by hand
+    #: since; the two cannot be told apart). None when unknown or nothing failed.
+    leftovers: tuple[str, ...] | None = None
 
     def in_state(self, state: MigrationState) -> tuple[MigrationStatus, ...]:
         return tuple(m for m in self.migrations if m.state is state)
 
     @property
     def applied_count(self) -> int:
-        return sum(1 for m in self.migrations if m.state is not MigrationState.PENDING)
+        """Migrations applied cleanly (a modified file or a missing one is still applied);
+        failed and in-progress ones are not."""
+        return sum(1 for m in self.migrations if m.state in _APPLIED_STATES)
 
     @property
     def pending(self) -> tuple[MigrationStatus, ...]:
         return self.in_state(MigrationState.PENDING)
 
     @property
-    def up_to_date(self) -> bool:
-        return not self.pending
+    def in_progress(self) -> tuple[MigrationStatus, ...]:
+        """Non-atomic migrations the run holding the migration lock is applying right now."""
+        return self.in_state(MigrationState.RUNNING)
+
+    @property
+    def findings(self) -> tuple[Problem, ...]:
+        """Everything wrong with the database against the files, one :class:`Problem` each,
+        most serious first: failed (dirty) migrations, modified and missing files, what a
+        failed migration left, schema drift; a migration in progress is an ``info`` entry."""
+        found: list[Problem] = []
+        for m in self.dirty:
+            where = f" at statement {m.failed_statement}" if m.failed_statement else ""
+            found.append(
+                Problem(
+                    Severity.ERROR,
+                    f"{m.id} failed half-way{where} (dirty): {m.detail or 'failed'}",
+                    m.path,
+                    code="dirty",
+                )
+            )
+        for m in self.in_state(MigrationState.MODIFIED):
+            found.append(
+                Problem(
+                    Severity.ERROR,
+                    f"{m.id} was modified after it was applied (checksum mismatch)",
+                    m.path,
+                    code="modified",
+                )
+            )
+        for m in self.in_state(MigrationState.MISSING):
+            found.append(
+                Problem(
+                    Severity.ERROR, f"{m.id} is applied but its file is missing", code="missing"
+                )
+            )
+        failed = ", ".join(m.id for m in self.dirty)
+        for line in self.leftovers or ():
+            found.append(
+                Problem(Severity.ERROR, f"left by failed {failed}: {line}", code="leftover")
+            )
+        for line in self.drift or ():
+            found.append(
+                Problem(Severity.ERROR, f"schema drift: {line} (made outside lamina)", code="drift")
+            )
+        for m in self.in_progress:
+            holder = f" by {self.lock_holder.describe()}" if self.lock_holder else ""
+            found.append(
+                Problem(
+                    Severity.INFO,
+                    f"{m.id} is in progress: the run holding the migration lock{holder} is "
+                    "applying it",
+                    m.path,
+                    code="in-progress",
+                )
+            )
+        return tuple(found)
 
     @property
     def needs_attention(self) -> bool:
-        """An applied migration was modified, its file is gone, it failed half-way, or the
-        schema drifted from what the migrations left."""
-        return bool(self.drift) or any(
-            m.state in (MigrationState.MODIFIED, MigrationState.MISSING, MigrationState.FAILED)
-            for m in self.migrations
+        """Something is wrong: a migration failed half-way, an applied file was modified or
+        is missing, the schema drifted or holds a failed migration's leftovers, or the
+        migration files are invalid. A migration in progress is not a problem."""
+        return bool(errors_in(self.problems)) or any(
+            p.severity is not Severity.INFO for p in self.findings
         )
 
     @property
+    def up_to_date(self) -> bool:
+        """Nothing pending, nothing in progress and nothing wrong."""
+        return not self.pending and not self.in_progress and not self.needs_attention
+
+    @property
     def dirty(self) -> tuple[MigrationStatus, ...]:
+        """Failed migrations, and ``running`` ones no live run holds the lock for."""
         return self.in_state(MigrationState.FAILED)
+
+
+_APPLIED_STATES = (MigrationState.APPLIED, MigrationState.MODIFIED, MigrationState.MISSING)
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,7 @@ command; they raise domain errors but never touch a database or the filesystem.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -21,7 +22,7 @@ from lamina.models import (
     StatusReport,
 )
 
-__all__ = ["Plan", "PlanStep", "compute_status", "plan_rollback", "plan_up"]
+__all__ = ["Plan", "PlanStep", "compute_status", "in_progress", "plan_rollback", "plan_up"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,15 +54,23 @@ def compute_status(
     applied: Sequence[AppliedMigration],
     lock_holder: LockOwner | None = None,
 ) -> StatusReport:
-    """Classify every migration as applied, pending, modified or missing."""
+    """Classify every migration as applied, pending, modified, missing, failed or running.
+
+    A ``running`` history row is *in progress* (:attr:`MigrationState.RUNNING`) while
+    ``lock_holder`` (who holds the migration lock now) can be the run that wrote it; with no
+    live holder, or one that took the lock only after the row was written, the run that wrote
+    it is gone and the row is failed (dirty). ``current_version`` and ``last_applied`` count
+    only cleanly applied rows.
+    """
     rows = {row.id: row for row in applied}
-    newest = max((row.version for row in applied), default=0)
+    clean = [row for row in applied if not row.dirty]
+    newest = max((row.version for row in clean), default=0)
     statuses: list[MigrationStatus] = []
     for node_id in migrations.graph.order:
         file = migrations.files.get(node_id)
         row = rows.get(node_id)
         if file is None and row is not None:
-            state = MigrationState.FAILED if row.dirty else MigrationState.MISSING
+            state = _dirty_state(row, lock_holder) if row.dirty else MigrationState.MISSING
             statuses.append(_status(row, state, row.name, row.category))
         elif file is not None and row is None:
             statuses.append(
@@ -78,7 +87,7 @@ def compute_status(
         elif file is not None and row is not None:
             state = MigrationState.APPLIED
             if row.dirty:
-                state = MigrationState.FAILED
+                state = _dirty_state(row, lock_holder)
             elif row.checksum != file.checksum:
                 state = MigrationState.MODIFIED
             statuses.append(
@@ -87,9 +96,37 @@ def compute_status(
     return StatusReport(
         migrations=tuple(statuses),
         current_version=newest,
-        last_applied=next((row for row in reversed(applied) if not row.dirty), None),
+        last_applied=clean[-1] if clean else None,
         lock_holder=lock_holder,
     )
+
+
+#: The start time the runner writes into a ``running`` row's detail
+#: ("up started 2026-11-25T13:45:01.123456Z by ana@ci-7").
+_STARTED = re.compile(r"\bstarted (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)")
+_ISO_SECONDS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d")
+
+
+def in_progress(row: AppliedMigration, holder: LockOwner) -> bool:
+    """Whether ``row`` (a dirty history row) belongs to the run holding the lock now."""
+    return _dirty_state(row, holder) is MigrationState.RUNNING
+
+
+def _dirty_state(row: AppliedMigration, holder: LockOwner | None) -> MigrationState:
+    """RUNNING while a live lock holder can be the run that wrote this ``running`` row."""
+    if row.state != "running" or holder is None:
+        return MigrationState.FAILED
+    found = _STARTED.search(row.detail or "")
+    row_started = found.group(1) if found else row.applied_at[:19]
+    held_since = holder.started_at[:19]
+    comparable = bool(
+        holder.pid and _ISO_SECONDS.match(row_started) and _ISO_SECONDS.match(held_since)
+    )
+    # Both times come from the clock of the host that ran lamina; a run writes its `running`
+    # row after it took the lock, so a row older than the lock is a dead run's.
+    if comparable and row_started < held_since:
+        return MigrationState.FAILED
+    return MigrationState.RUNNING
 
 
 def _status(
@@ -119,17 +156,15 @@ def plan_up(
     to_version: int | None = None,
     strict_order: bool = False,
 ) -> Plan:
-    """Pending migrations in order, up to and including ``to_version``.
+    """Pending migrations in order, those with a version at most ``to_version`` (as Flyway's
+    target: it need not be the version of a migration; the caller warns when it is not).
 
     Raises:
-        TargetNotFoundError: ``to_version`` is not the version of a known migration.
         PlanError: a migration within the range depends on a pending one above it.
         OutOfOrderError: ``strict_order`` and a pending migration is older than the newest
             applied one (it came from a parallel branch).
     """
     done = {row.id for row in applied}
-    if to_version is not None and not _known_version(migrations, applied, to_version):
-        raise TargetNotFoundError(to_version, hint="see `lamina status` for the versions")
     newest = max(applied, key=lambda r: r.version, default=None)
     steps: list[PlanStep] = []
     planned: set[str] = set()

@@ -12,18 +12,28 @@ import dataclasses
 import sys
 import time
 import traceback
+import weakref
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from lamina.backends.base import Backend
+from lamina.backends.base import Backend, RefusedInTransaction
+from lamina.backends.mysql_commits import runs_in_transaction
 from lamina.errors import ExecutionError, HistoryError, LaminaError, TimeLimitError
 from lamina.history import History
 from lamina.migration import Migration, SqlMigration
 from lamina.models import AppliedMigration, AuditAction, Direction, StatementRecord
 from lamina.planning import Plan, PlanStep
-from lamina.signals import StopPoint, attach_stop, reason, received, stop_point
+from lamina.signals import (
+    StopPoint,
+    attach_stop,
+    interrupting,
+    reason,
+    received,
+    stop_point,
+)
 from lamina.sqltext import is_data_statement, split_statements
 from lamina.watchdog import MigrationTimeout, Watchdog
 
@@ -81,17 +91,32 @@ class Recorder:
         return []
 
 
+#: What each loaded migration recorded, so a real run can consult the SQL its risk check
+#: recorded without calling a Python migration on the recorder a second time.
+_RECORDED: weakref.WeakKeyDictionary[
+    Migration, dict[tuple[Direction, str], tuple[StatementRecord, ...]]
+] = weakref.WeakKeyDictionary()
+
+
 def record_statements(
     migration: Migration, direction: Direction, dialect: str
 ) -> tuple[StatementRecord, ...]:
     """What ``migration.up()``/``down()`` would run, captured by a :class:`Recorder`."""
     recorder = Recorder(dialect)
-    migration.bind(recorder)
-    try:
+    with migration.bound(recorder):
         (migration.up if direction is Direction.UP else migration.down)()
-    finally:
-        migration.bind(None)
-    return tuple(recorder.statements)
+    statements = tuple(recorder.statements)
+    _RECORDED.setdefault(migration, {})[(direction, dialect)] = statements
+    return statements
+
+
+def recorded_statements(
+    migration: Migration, direction: Direction, dialect: str
+) -> tuple[StatementRecord, ...]:
+    """The statements ``migration`` recorded for ``direction`` (before a real run, the risk
+    check records every step), recording them now only if that never happened."""
+    known = _RECORDED.get(migration, {}).get((direction, dialect))
+    return known if known is not None else record_statements(migration, direction, dialect)
 
 
 class _LiveExecutor:
@@ -247,12 +272,18 @@ class Runner:
         started: float,
     ) -> None:
         direction = plan.direction
-        # The file's declared metadata is authoritative for .sql and .py files alike.
-        transactional = step.file.meta.transactional if step.file else migration.transactional
-        atomic = transactional and self.backend.capabilities.transactional_ddl
-        statements = None if atomic else self._count_statements(migration, direction)
+        # The file's declared metadata is authoritative for .sql and .py files alike; a .sql
+        # file's up and down may differ (dbmate's `-- migrate:down transaction:false`).
+        meta = step.file.meta if step.file else None
+        if meta is None:
+            transactional = migration.transactional
+        else:
+            transactional = (
+                meta.transactional if direction is Direction.UP else meta.transactional_down
+            )
+        announced, atomic, statements = self._atomicity(migration, direction, transactional)
         self._emit(
-            "start", plan, step, migration, index, total, atomic=atomic, statements=statements
+            "start", plan, step, migration, index, total, atomic=announced, statements=statements
         )
         executor = _LiveExecutor(self.backend, watchdog, in_transaction=transactional)
         migration.bind(executor)
@@ -289,14 +320,20 @@ class Runner:
         if not atomic:
             self._mark_running(direction, step)
         watchdog.arm()
+        # Around the transaction: what the engine needs done before BEGIN (SQLite turns
+        # foreign keys off for a table rebuild) and undone after COMMIT or ROLLBACK.
+        session = self.backend.migration_session(
+            lambda: self._planned_sql(migration, direction), in_transaction=transactional
+        )
         try:
             if transactional:
-                with self.backend.transaction():
+                with session, self.backend.transaction():
                     self._change(direction, migration)
                     watchdog.check()
                     self._record(direction, step, started, tracked=not atomic)
             else:
-                self._change(direction, migration)
+                with session:
+                    self._change(direction, migration)
                 watchdog.check()
                 with self.backend.transaction():
                     self._record(direction, step, started, tracked=True)
@@ -308,7 +345,12 @@ class Runner:
             watchdog.disarm()  # no late interrupt may hit the failure's own record
             kept = self._fail(step, direction, executor, exc.message, started, atomic)
             raise ExecutionError(
-                step.migration_id, None, exc.message, rolled_back=not kept, hint=_hint(step, kept)
+                step.migration_id,
+                None,
+                exc.message,
+                rolled_back=not kept,
+                hint=_hint(step, kept, direction),
+                direction=direction.value,
             ) from exc
         except (Exception, SystemExit) as exc:  # sys.exit() in a migration is its failure
             _raise_swallowed_interrupt(exc)
@@ -319,13 +361,18 @@ class Runner:
             watchdog.disarm()  # no late interrupt may hit the failure's own record
             kept = self._fail(step, direction, executor, error, started, atomic)
             statement = executor.current
+            sql = statement.sql if statement else None
+            hint = _hint(step, kept, direction)
+            if isinstance(exc, RefusedInTransaction):
+                sql, hint = exc.statement, exc.hint
             raise ExecutionError(
                 step.migration_id,
-                statement.sql if statement else None,
+                sql,
                 error,
                 line=statement.line if statement else _user_line(exc, migration),
                 rolled_back=not kept,
-                hint=_hint(step, kept),
+                hint=hint,
+                direction=direction.value,
             ) from exc
 
     def _interrupted(
@@ -396,18 +443,47 @@ class Runner:
             )
         return remaining_ms if limit is None else min(limit, remaining_ms)
 
-    def _count_statements(self, migration: Migration, direction: Direction) -> int | None:
-        """How many statements a non-atomic SQL step will run; None for Python code, which
-        is never run twice (a dry pass could repeat its side effects)."""
-        if not isinstance(migration, SqlMigration):
-            return None
-        return len(record_statements(migration, direction, self.backend.dialect))
+    def _atomicity(
+        self, migration: Migration, direction: Direction, transactional: bool
+    ) -> tuple[bool, bool, int | None]:
+        """``(announced, tracked_atomic, statements)`` for a step about to run.
+
+        ``announced`` is what the user is told: a step is *not atomic* only when it runs
+        outside a transaction, or when one of its statements commits implicitly (MySQL DDL
+        and the other statements of :mod:`lamina.backends.mysql_commits`). A MySQL step of
+        row changes only, or of no statement at all, rolls back as a whole and is atomic.
+        ``tracked_atomic`` decides whether the step skips its ``running`` row: only when its
+        statements are known for sure beforehand (a ``.sql`` file); Python code may run other
+        SQL for real than on the recorder, so it stays tracked, and the executor's record of
+        what it actually ran decides what a failure kept. ``statements`` is the count for a
+        step announced as not atomic, when known.
+        """
+        if transactional and self.backend.capabilities.transactional_ddl:
+            return True, True, None
+        known = _RECORDED.get(migration, {}).get((direction, self.backend.dialect))
+        if known is None and isinstance(migration, SqlMigration):
+            known = record_statements(migration, direction, self.backend.dialect)
+        if transactional and known is not None and runs_in_transaction(s.sql for s in known):
+            return True, isinstance(migration, SqlMigration), None
+        return False, False, None if known is None else len(known)
+
+    def _planned_sql(self, migration: Migration, direction: Direction) -> tuple[str, ...]:
+        """The statements the step runs, as recorded before the run; none when Python code
+        could not be recorded (its real run is then the only truth)."""
+        try:
+            records = recorded_statements(migration, direction, self.backend.dialect)
+        except (Exception, SystemExit):
+            return ()
+        return tuple(record.sql for record in records if not record.is_query)
 
     def _change(self, direction: Direction, migration: Migration) -> None:
-        if direction is Direction.UP:
-            migration.up()
-        else:
-            migration.down()
+        # A stop signal reaches a statement the engine runs in one C call (lamina.signals).
+        stop = interrupting(self.backend.interrupt) if self.backend.interrupt_on_stop else None
+        with stop or nullcontext():
+            if direction is Direction.UP:
+                migration.up()
+            else:
+                migration.down()
 
     def _mark_running(self, direction: Direction, step: PlanStep) -> None:
         """Commit a ``running`` row before a tracked step, so a crash leaves it dirty."""
@@ -532,6 +608,8 @@ class Runner:
             return self.backend.describe_error(exc)
         if isinstance(exc, SystemExit):
             return f"the migration called sys.exit({exc.code!r})"
+        if isinstance(exc, RefusedInTransaction):
+            return exc.reason
         return f"{type(exc).__name__}: {exc}"
 
     def note(self, plan: Plan, step: PlanStep, text: str) -> None:
@@ -624,11 +702,27 @@ def _user_line(exc: BaseException, migration: Migration) -> int | None:
     return lines[-1] if lines else None
 
 
-def _hint(step: PlanStep, kept: bool) -> str:
+def _hint(step: PlanStep, kept: bool, direction: Direction = Direction.UP) -> str:
+    """What to do after ``step`` failed, by direction and by what of it was kept."""
+    mid = step.migration_id
+    if direction is Direction.DOWN:
+        if not kept:
+            return (
+                f"its down was rolled back, so {mid} is still applied (and so is every migration "
+                "this rollback had not reverted yet); fix the down (or what it trips on) and run "
+                "the same `lamina rollback` again"
+            )
+        return (
+            f"statements of its down before the failing one were kept (they ran outside a "
+            f"transaction or committed implicitly), and {mid} is marked failed: finish the down "
+            f"by hand and run `lamina repair {mid} --mark-rolled-back`, or undo what it did and "
+            f"run `lamina repair {mid} --mark-applied`; then run `lamina rollback` again for "
+            "the rest"
+        )
     if not kept:
         return "fix the migration and run `lamina up` again; nothing of it was kept"
     return (
         "statements before the failing one were kept (they ran outside a transaction or "
         "committed implicitly), and the migration is marked failed: finish or undo it by hand, "
-        f"then run `lamina repair {step.migration_id} --mark-applied` or `--mark-rolled-back`"
+        f"then run `lamina repair {mid} --mark-applied` or `--mark-rolled-back`"
     )

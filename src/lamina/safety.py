@@ -19,15 +19,17 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal
 
 from lamina.backends.base import Backend
+from lamina.backends.mysql_commits import runs_in_transaction
 from lamina.config import Settings
-from lamina.errors import LaminaError, RiskRefusedError
+from lamina.errors import LaminaError, MigrationLoadError, RiskRefusedError
 from lamina.history import History
-from lamina.loader import load_migration
+from lamina.loader import load_migration, transaction_control_error
 from lamina.migration import Migration
-from lamina.models import AuditAction, Direction, StatementRecord
+from lamina.models import AuditAction, Direction, MigrationFile, StatementRecord
 from lamina.planning import Plan, PlanStep
 from lamina.risk import RiskFinding, RiskLevel, RiskReport, analyze
 from lamina.runner import record_statements
+from lamina.sqltext import find_transaction_control
 
 if TYPE_CHECKING:
     from lamina.backup import BackupRecord
@@ -38,6 +40,7 @@ __all__ = [
     "Safeguard",
     "StepPreview",
     "assess",
+    "check_transaction_control",
     "listing",
     "preview_steps",
 ]
@@ -138,7 +141,7 @@ def preview_steps(
     loaded: dict[str, Migration] = {}
     for step in plan.steps:
         assert step.file is not None
-        migration = loaded[step.migration_id] = load_migration(step.file)
+        migration = loaded[step.migration_id] = load_migration(step.file, dialect=dialect)
         meta = step.file.meta
         statements, risk = assess(
             migration,
@@ -149,9 +152,40 @@ def preview_steps(
             reversible=meta.reversible,
             indexed_tables=indexed_tables,
         )
-        atomic = meta.transactional and transactional_ddl
+        error = check_transaction_control(step.file, plan.direction, statements, dialect)
+        if error is not None:
+            raise error
+        transactional = (
+            meta.transactional if plan.direction is Direction.UP else meta.transactional_down
+        )
+        # Not atomic only when true: on MySQL a step of row changes alone (or of nothing)
+        # rolls back as a whole; one statement that commits implicitly, or code that could
+        # not be recorded, makes it not atomic.
+        unknown = not statements and any(f.rule == "unparsed-sql" for f in risk.findings)
+        atomic = transactional and (
+            transactional_ddl or (not unknown and runs_in_transaction(s.sql for s in statements))
+        )
         previews.append(StepPreview(step, meta.name, meta.category.value, statements, risk, atomic))
     return tuple(previews), loaded
+
+
+def check_transaction_control(
+    file: MigrationFile,
+    direction: Direction,
+    statements: Sequence[StatementRecord],
+    dialect: str,
+) -> MigrationLoadError | None:
+    """The refusal of a step whose recorded statements control the transaction it runs in
+    (COMMIT, BEGIN, ``SET autocommit``...), or None. Python migrations are judged here, on what
+    their dry pass ran; ``.sql`` files are refused when loaded already."""
+    meta = file.meta
+    transactional = meta.transactional if direction is Direction.UP else meta.transactional_down
+    if not transactional:
+        return None
+    found = find_transaction_control(((s.sql, s.line) for s in statements), dialect)
+    if found is None:
+        return None
+    return transaction_control_error(file, direction.value, found)
 
 
 def listing(risky: Sequence[StepPreview]) -> str:

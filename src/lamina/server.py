@@ -19,12 +19,20 @@ Starlette and uvicorn are imported here only when an app is built, so ``import l
 The settings are resolved once, when the app is built, so unusable settings fail at startup
 rather than on every probe; the check itself runs on every request, in a worker thread
 because the database drivers block.
+
+With ``AUTO_MIGRATE=true``, :func:`create_app` (and so ``lamina serve``) runs
+:func:`lamina.startup` in the app's lifespan, before it serves: a startup failure stops the
+app, as in any other service. Mounted under another app, which runs only its own lifespan,
+the first request runs it instead (a failure is then answered 503 with the startup error).
 """
 
 from __future__ import annotations
 
 import hmac
-from collections.abc import Awaitable, Callable, Mapping
+import logging
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 from lamina.config import Settings, load_settings
@@ -61,12 +69,56 @@ def create_app(
         ConfigError: the settings are unusable (raised here, not on the first request).
         BackendUnavailableError: Starlette is not installed (``lamina[server]``).
     """
-    routes = health_routes(config, token=token)
+    settings = config if isinstance(config, Settings) else load_settings(config)
+    migrate = _AutoMigrate(settings) if settings.auto_migrate else None
+    routes = _routes(settings, token=token, prefix="/api/health", migrate=migrate)
     try:
         from starlette.applications import Starlette
     except ImportError as exc:
         raise _missing_extra(exc) from None
-    return Starlette(routes=routes)
+    if migrate is None:
+        return Starlette(routes=routes)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        from starlette.concurrency import run_in_threadpool
+
+        await run_in_threadpool(migrate.run)  # raises: the app does not start
+        yield
+
+    return Starlette(routes=routes, lifespan=lifespan)
+
+
+class _AutoMigrate:
+    """``AUTO_MIGRATE=true`` for the app: :func:`lamina.startup` once, in the app's lifespan.
+
+    A mounted app gets no lifespan of its own (Starlette runs only the outer app's), so the
+    first request runs it instead, before answering; a failure is then the answer (503, the
+    startup error), every time, as an app that must not start cannot be stopped from inside.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.error: LaminaError | None = None
+        self._done = False
+        self._lock = threading.Lock()
+
+    def run(self) -> None:
+        """Run startup once (later calls wait for the first, then return or re-raise)."""
+        from lamina.integration import startup
+
+        with self._lock:
+            if self.error is not None:
+                raise self.error
+            if self._done:
+                return
+            try:
+                startup(self.settings, logger=logging.getLogger("lamina.server"))
+            except LaminaError as exc:
+                self.error = exc
+                raise
+            finally:
+                self._done = True
 
 
 def health_routes(
@@ -80,11 +132,17 @@ def health_routes(
     ``prefix`` is the basic endpoint's path; the detailed one is ``{prefix}/detailed``.
     Arguments and errors as for :func:`create_app`.
     """
+    settings = config if isinstance(config, Settings) else load_settings(config)
+    return _routes(settings, token=token, prefix=prefix, migrate=None)
+
+
+def _routes(
+    settings: Settings, *, token: str | None, prefix: str, migrate: _AutoMigrate | None
+) -> list[Route]:
     try:
         from starlette.routing import Route
     except ImportError as exc:
         raise _missing_extra(exc) from None
-    settings = config if isinstance(config, Settings) else load_settings(config)
     expected = token if token is not None else settings.health_token
     if expected is not None and not expected.strip():
         # Fail closed: an empty token would otherwise be read as "no token needed".
@@ -99,8 +157,10 @@ def health_routes(
         )
     base = "/" + prefix.strip("/") if prefix.strip("/") else ""
     return [
-        Route(base or "/", _endpoint(settings, detailed=False, token=None)),
-        Route(f"{base}/detailed", _endpoint(settings, detailed=True, token=expected)),
+        Route(base or "/", _endpoint(settings, detailed=False, token=None, migrate=migrate)),
+        Route(
+            f"{base}/detailed", _endpoint(settings, detailed=True, token=expected, migrate=migrate)
+        ),
     ]
 
 
@@ -125,7 +185,7 @@ def serve(
 
 
 def _endpoint(
-    settings: Settings, *, detailed: bool, token: str | None
+    settings: Settings, *, detailed: bool, token: str | None, migrate: _AutoMigrate | None
 ) -> Callable[[Request], Awaitable[Response]]:
     """The request handler for one of the documents; ``token`` None serves it to anyone."""
     from starlette.concurrency import run_in_threadpool
@@ -139,9 +199,11 @@ def _endpoint(
                 UNAUTHORIZED, status_code=401, headers={"WWW-Authenticate": "Bearer", **NO_STORE}
             )
         try:
+            if migrate is not None:  # mounted: no lifespan ran it (a no-op once it has run)
+                await run_in_threadpool(migrate.run)
             document: dict[str, Any] = await run_in_threadpool(check, settings, detailed=detailed)
         except LaminaError as exc:
-            document = _failed(exc)
+            document = _failed(exc, startup=migrate is not None and migrate.error is exc)
         return JSONResponse(document, status_code=http_status(document), headers=NO_STORE)
 
     return health
@@ -156,13 +218,15 @@ def _authorized(request: Request, expected: bytes) -> bool:
     return hmac.compare_digest(given.strip().encode("utf-8"), expected)
 
 
-def _failed(exc: LaminaError) -> dict[str, Any]:
+def _failed(exc: LaminaError, *, startup: bool = False) -> dict[str, Any]:
     """An unhealthy document for a check that could not run at all (the migrations folder
-    vanished, say): a probe must get an answer it understands, never a bare 500."""
+    vanished, or AUTO_MIGRATE's startup failed): a probe must get an answer it understands,
+    never a bare 500."""
+    what = "Startup migrations failed" if startup else "Health check failed"
     return {
         "component": COMPONENT,
         "status": "unhealthy",
-        "message": f"Health check failed: {exc.message}",
+        "message": f"{what}: {exc.message}",
         "details": {
             "currentVersion": None,
             "totalMigrations": None,

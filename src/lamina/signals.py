@@ -15,9 +15,19 @@ the writing of the audit row would cut that short. SIGKILL still stops lamina at
 the consequences of a crash (an atomic migration vanishes; a non-atomic one stays ``running``).
 
 A driver may swallow the exception: DuckDB turns any exception a signal handler raises during a
-query into ``RuntimeError("Query interrupted")`` (and, without a terminal, notices it only when
-the statement ends). :func:`received` tells the runner and the CLI that a signal came anyway, so
-the stop is still reported as the signal's, not as a failure of the migration.
+query into ``RuntimeError("Query interrupted")``, and an interrupted statement fails with the
+engine's own "interrupted" error. :func:`received` tells the runner and the CLI that a signal
+came anyway, so the stop is still reported as the signal's, not as a failure of the migration.
+
+A signal handler written in Python runs only between bytecodes of the main thread, so while
+SQLite or DuckDB run one long statement (a C call) it waits for the statement to end. While a
+command handles the signals, :func:`stop_signals_handled` therefore also points
+:func:`signal.set_wakeup_fd` at a pipe read by a helper thread: Python's C-level handler writes
+the signal's number there at once, and the thread calls the target registered with
+:func:`interrupting` (the backend's ``interrupt()``), which stops the statement in flight; the
+Python handler then raises in the main thread as the call returns. Only the first signal
+interrupts, and only inside an :func:`interrupting` block, so a rollback or the audit row is
+never cut short.
 
 The library never installs handlers: inside an application (``lamina.startup()``) signals
 belong to the application. The runner attaches a :class:`StopPoint` to any
@@ -29,7 +39,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from types import FrameType
@@ -42,6 +52,7 @@ __all__ = [
     "attach_stop",
     "describe",
     "exit_code",
+    "interrupting",
     "reason",
     "received",
     "signal_name",
@@ -219,6 +230,69 @@ def received() -> Interrupted | None:
     return None if _active is None else _active.raised
 
 
+class _Waker:
+    """Carries a stop signal to :func:`interrupting`'s target while the main thread is blocked
+    in a C call: a pipe set as the wakeup fd, and a daemon thread reading it (see module)."""
+
+    def __init__(self) -> None:
+        self._read, self._write = os.pipe()
+        os.set_blocking(self._write, False)  # the C-level handler must never block
+        self._previous_fd = signal.set_wakeup_fd(self._write, warn_on_full_buffer=False)
+        self._target: Callable[[], None] | None = None
+        self._fired = False
+        # Held while the target runs, so leaving interrupting() waits for an interrupt in flight.
+        self._calling = threading.Lock()
+        self._thread = threading.Thread(target=self._watch, name="lamina-signals", daemon=True)
+        self._thread.start()
+
+    def _watch(self) -> None:
+        numbers = {int(signum) for signum in HANDLED}
+        while True:
+            try:
+                data = os.read(self._read, 64)
+            except OSError:
+                return
+            if not data:  # close() closed the write end
+                return
+            if self._fired or not numbers.intersection(data):
+                continue
+            self._fired = True  # the first stop signal only; later ones are ignored anyway
+            with self._calling:
+                target = self._target
+                if target is not None:
+                    with suppress(Exception):
+                        target()
+
+    def close(self) -> None:
+        signal.set_wakeup_fd(self._previous_fd)
+        os.close(self._write)
+        self._thread.join(timeout=5)
+        os.close(self._read)
+
+
+#: The wakeup pipe of the command running in this process, while it runs.
+_waker: _Waker | None = None
+
+
+@contextmanager
+def interrupting(target: Callable[[], None]) -> Iterator[None]:
+    """While the block runs, the first stop signal also calls ``target`` (a backend's
+    ``interrupt()``) from another thread, at once, even if the main thread is blocked in a
+    C call. Returns only once no such call is in flight. Does nothing outside a command
+    (:func:`stop_signals_handled`)."""
+    waker = _waker
+    if waker is None:
+        yield
+        return
+    with waker._calling:
+        waker._target = target
+    try:
+        yield
+    finally:
+        with waker._calling:  # waits for a call the watcher already started
+            waker._target = None
+
+
 @contextmanager
 def stop_signals_handled() -> Iterator[None]:
     """Handle SIGTERM and SIGINT as described in the module docstring, for the block.
@@ -230,18 +304,24 @@ def stop_signals_handled() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    global _active  # noqa: PLW0603  (one command per process; restored below)
-    handler, outer = _Handler(), _active
+    global _active, _waker  # noqa: PLW0603  (one command per process; restored below)
+    handler, outer, outer_waker = _Handler(), _active, _waker
     previous: dict[signal.Signals, Any] = {}
+    waker: _Waker | None = None
     try:
         for signum in HANDLED:
             if signal.getsignal(signum) is signal.SIG_IGN:
                 continue
             previous[signum] = signal.signal(signum, handler)
         _active = handler
+        if previous and outer_waker is None:
+            waker = _waker = _Waker()
         yield
     finally:
         for signum, old in previous.items():
             # None: a handler installed outside Python, which cannot be put back as it was.
             signal.signal(signum, signal.SIG_DFL if old is None else old)
         _active = outer
+        if waker is not None:
+            _waker = outer_waker
+            waker.close()

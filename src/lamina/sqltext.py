@@ -12,8 +12,12 @@ A ``.sql`` migration (dbmate style)::
     -- migrate:up
     CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL);
 
-    -- migrate:down
+    -- migrate:down transaction:false
     DROP TABLE users;
+
+A marker line may carry dbmate's options, space-separated ``key:value`` words: ``transaction:false``
+runs that section outside a transaction. Options lamina does not know are kept in
+:attr:`SqlSection.unknown_options` (callers warn about them).
 
 Splitting a script into statements uses sqlglot's tokenizer for the target dialect, so semicolons
 inside strings, comments, quoted identifiers and ``$$`` bodies never split. sqlglot is imported
@@ -30,7 +34,7 @@ from typing import TYPE_CHECKING
 from lamina.models import Category
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterable, Sequence
 
     from sqlglot import Token
 
@@ -40,6 +44,9 @@ __all__ = [
     "SqlSection",
     "SqlSource",
     "Statement",
+    "TransactionControl",
+    "controls_transaction",
+    "find_transaction_control",
     "has_statements",
     "is_data_statement",
     "parse_sql_migration",
@@ -71,10 +78,22 @@ class SqlFormatError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class SqlSection:
-    """The body of one section: the exact text after its marker line, up to the next marker."""
+    """The body of one section: the exact text after its marker line, up to the next marker.
+
+    ``transaction`` is dbmate's ``transaction:true|false`` option on the marker line (``None``
+    when not given); ``unknown_options`` holds the other words of that line, which lamina does
+    not understand (the caller warns, naming ``marker_line``).
+    """
 
     sql: str
     first_line: int  # 1-based line of the file where ``sql`` starts (the line after the marker)
+    transaction: bool | None = None
+    unknown_options: tuple[str, ...] = ()
+
+    @property
+    def marker_line(self) -> int:
+        """The 1-based line of the ``-- migrate:up`` / ``-- migrate:down`` marker."""
+        return self.first_line - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +105,8 @@ class SqlHeaders:
     category: str | None = None
     depends: tuple[str, ...] = ()
     transactional: bool | None = None
+    #: ``-- empty: true``: the up section is meant to run nothing (else an empty up is refused).
+    empty: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +117,14 @@ class SqlSource:
     up: SqlSection
     down: SqlSection | None
 
+    def transactional(self, down: bool = False) -> bool:
+        """Whether the up (or the down) section runs in a transaction: its marker's
+        ``transaction:`` option, else the ``-- transactional:`` header, else true."""
+        section = self.down if down else self.up
+        if section is not None and section.transaction is not None:
+            return section.transaction
+        return True if self.headers.transactional is None else self.headers.transactional
+
 
 _NO_UP = (
     "no `-- migrate:up` section; a .sql migration needs `-- migrate:up` "
@@ -103,7 +132,7 @@ _NO_UP = (
 )
 
 # Matched against one stripped line of the file, never used to split SQL.
-_MARKER_RE = re.compile(r"--\s*migrate:(up|down)(?:\s|$)", re.IGNORECASE)
+_MARKER_RE = re.compile(r"--\s*migrate:(up|down)(?:\s+(.*))?$", re.IGNORECASE)
 _DIRECTIVE_RE = re.compile(r"--\s*([A-Za-z][A-Za-z0-9_-]*)\s*:(.*)")
 
 _HEADER_KEYS = {
@@ -114,6 +143,7 @@ _HEADER_KEYS = {
     "depends-on": "depends",
     "depends_on": "depends",
     "transactional": "transactional",
+    "empty": "empty",
 }
 _CATEGORIES = tuple(category.value for category in Category)
 _BOOLEANS = {"true": True, "yes": True, "on": True, "false": False, "no": False, "off": False}
@@ -176,7 +206,8 @@ def parse_sql_migration(text: str) -> SqlSource:
     def section(marker: int, following: int | None) -> SqlSection:
         begin = starts[marker + 1] if marker + 1 < len(starts) else len(text)
         stop = starts[following] if following is not None else len(text)
-        return SqlSection(text[begin:stop], marker + 2)
+        transaction, unknown = _marker_options(lines[marker], marker + 1)
+        return SqlSection(text[begin:stop], marker + 2, transaction, unknown)
 
     return SqlSource(
         headers=headers.result(),
@@ -189,6 +220,35 @@ def _marker(line: str) -> str | None:
     """``"up"`` / ``"down"`` when ``line`` is a section marker, else ``None``."""
     match = _MARKER_RE.match(line.strip())
     return match.group(1).lower() if match else None
+
+
+def _marker_options(line: str, number: int) -> tuple[bool | None, tuple[str, ...]]:
+    """dbmate's options on a marker line: ``transaction:false``; and the words lamina does not
+    know (an unknown option, or a word that is not ``key:value``).
+
+    Raises:
+        SqlFormatError: ``transaction:`` is given twice or with a value other than true/false.
+    """
+    match = _MARKER_RE.match(line.strip())
+    rest = match.group(2) if match else None
+    transaction: bool | None = None
+    unknown: list[str] = []
+    for word in (rest or "").split():
+        key, colon, value = word.partition(":")
+        if key.lower() != "transaction" or not colon:
+            unknown.append(word)
+            continue
+        if transaction is not None:
+            raise SqlFormatError("the option `transaction` is given twice", number)
+        flag = _BOOLEANS.get(value.lower())
+        if flag is None:
+            raise SqlFormatError(
+                f"invalid option value transaction:{value}; expected transaction:true or "
+                "transaction:false",
+                number,
+            )
+        transaction = flag
+    return transaction, tuple(unknown)
 
 
 def _line_starts(lines: Sequence[str]) -> list[int]:
@@ -229,6 +289,7 @@ class _HeaderReader:
         self._category: str | None = None
         self._depends: tuple[str, ...] = ()
         self._transactional: bool | None = None
+        self._empty: bool | None = None
 
     def read(self, line: str, number: int) -> None:
         """Take ``line`` (line ``number`` of the file) if it is a known header; ignore it if not."""
@@ -262,11 +323,13 @@ class _HeaderReader:
             flag = _BOOLEANS.get(value.lower())
             if flag is None:
                 raise SqlFormatError(
-                    f"invalid transactional value {value!r}; expected true or false "
-                    "(also yes/no, on/off)",
+                    f"invalid {key} value {value!r}; expected true or false (also yes/no, on/off)",
                     number,
                 )
-            self._transactional = flag
+            if key == "empty":
+                self._empty = flag
+            else:
+                self._transactional = flag
 
     def result(self) -> SqlHeaders:
         return SqlHeaders(
@@ -275,6 +338,7 @@ class _HeaderReader:
             category=self._category,
             depends=self._depends,
             transactional=self._transactional,
+            empty=self._empty,
         )
 
 
@@ -349,9 +413,154 @@ _DATA_KEYWORDS = frozenset(
 def is_data_statement(sql: str) -> bool:
     """Whether a statement from :func:`split_statements` (which starts at its first token)
     runs inside the transaction on an engine without transactional DDL. Unsure means False:
-    the caller then treats the statement's effect as kept, the safe assumption."""
+    the caller then treats the statement's effect as kept, the safe assumption.
+
+    ``SET autocommit`` is a ``SET`` that commits (MySQL), so it is not a data statement."""
     head = sql.lstrip("(").split(None, 1)
-    return bool(head) and head[0].upper() in _DATA_KEYWORDS
+    if not head or head[0].upper() not in _DATA_KEYWORDS:
+        return False
+    return not (head[0].upper() == "SET" and "AUTOCOMMIT" in sql.upper())
+
+
+# -- transaction control -----------------------------------------------------------------------
+#
+# A migration that runs in a transaction must not end it (COMMIT, END, ROLLBACK...), open another
+# (BEGIN, START TRANSACTION: MySQL commits the open one first), switch autocommit, or release or
+# roll back to a savepoint it did not create: what ran before would be kept, or lost, behind
+# lamina's back, and its report of the failure would be false. Only a statement's own leading
+# tokens are read: a BEGIN ... END body inside CREATE TRIGGER / PROCEDURE / FUNCTION, or a ``$$``
+# body, is part of that statement (see _Blocks) and never seen here.
+
+#: First words of statements that may control the transaction; anything else is not looked at.
+_CONTROL_WORDS = frozenset(
+    {"BEGIN", "START", "COMMIT", "ROLLBACK", "END", "ABORT", "SAVEPOINT", "RELEASE", "SET"}
+    | {"PREPARE", "XA"}
+)
+_LEADING_WORD = re.compile(r"\s*([A-Za-z]+)")
+_EXECUTABLE_COMMENT = re.compile(r"/\*M?!\d*(.*?)\*/", re.DOTALL)
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionControl:
+    """A statement that controls the transaction it would run in: ``what`` it does, in words,
+    and its ``line`` in the file when known."""
+
+    sql: str
+    line: int | None
+    what: str
+
+
+def find_transaction_control(
+    statements: Iterable[tuple[str, int | None]], dialect: str
+) -> TransactionControl | None:
+    """The first of ``statements`` (``(sql, line)``, in order) that controls the transaction:
+    savepoints the same statements create may be released or rolled back to."""
+    savepoints: list[str] = []
+    for sql, line in statements:
+        what = controls_transaction(sql, dialect, savepoints)
+        if what is not None:
+            return TransactionControl(sql, line, what)
+    return None
+
+
+def controls_transaction(sql: str, dialect: str, savepoints: list[str]) -> str | None:
+    """What one statement does to the transaction it runs in, or ``None`` when it leaves it
+    alone. ``savepoints`` is the stack of savepoints created so far: ``SAVEPOINT`` pushes,
+    and a ``RELEASE`` or ``ROLLBACK TO`` of one of them is fine (the stack is updated)."""
+    mysql = dialect.lower() in _MYSQL_DIALECTS
+    words = _control_words(sql, dialect, mysql=mysql)
+    if not words:
+        return None
+    first, rest = words[0], [w for w in words[1:] if w not in ("WORK", "TRANSACTION")]
+    if first in ("SAVEPOINT", "RELEASE") or (first == "ROLLBACK" and rest[:1] == ["TO"]):
+        return _savepoint(first, rest, savepoints)
+    if first == "SET":
+        return _sets_autocommit(words)
+    if rest[:1] == ["PREPARED"] and first in ("COMMIT", "ROLLBACK"):
+        return "ends a prepared (two-phase) transaction"
+    unrelated = (
+        # START SLAVE, PREPARE name AS ...: not about the transaction
+        (first in ("START", "PREPARE") and words[1:2] != ["TRANSACTION"])
+        # MariaDB's anonymous compound statement BEGIN NOT ATOMIC ... END
+        or (mysql and (first == "END" or (first == "BEGIN" and rest[:2] == ["NOT", "ATOMIC"])))
+    )
+    return None if unrelated else _CONTROL_EFFECTS.get(first)
+
+
+_CONTROL_EFFECTS = {
+    "BEGIN": "opens a transaction inside the migration's",
+    "START": "opens a transaction inside the migration's",
+    "COMMIT": "commits the migration's transaction part way",
+    "END": "commits the migration's transaction part way",
+    "ABORT": "rolls back the migration's transaction part way",
+    "ROLLBACK": "rolls back the migration's transaction part way",
+    "PREPARE": "prepares a two-phase commit, ending the migration's transaction",
+    "XA": "controls an XA transaction",
+}
+
+
+def _sets_autocommit(words: Sequence[str]) -> str | None:
+    """``SET autocommit = 1``, ``SET @@session.autocommit = 0``; not a user variable
+    ``@autocommit`` or a string."""
+    user_variables = {index + 1 for index, word in enumerate(words) if word == "@"}
+    if any(w == "AUTOCOMMIT" and i not in user_variables for i, w in enumerate(words)):
+        return "switches autocommit, which commits the transaction"
+    return None
+
+
+def _control_words(sql: str, dialect: str, *, mysql: bool) -> list[str]:
+    """The statement's words when its first may control the transaction, else ``[]``: no
+    sqlglot import for the statements that plainly do not (most of them)."""
+    text = sql
+    if mysql and text.lstrip().startswith(("/*!", "/*M!")):
+        text = _EXECUTABLE_COMMENT.sub(r" \1 ", text, count=1)
+    match = _LEADING_WORD.match(text)
+    if match is not None and match.group(1).upper() not in _CONTROL_WORDS:
+        return []
+    if match is None and not text.lstrip().startswith(("--", "/*", "#", "(")):
+        return []
+    return _statement_words(text, dialect)
+
+
+def _savepoint(first: str, rest: Sequence[str], savepoints: list[str]) -> str | None:
+    """SAVEPOINT / RELEASE / ROLLBACK TO: fine for savepoints the migration created."""
+    if first == "SAVEPOINT":
+        savepoints.append(_savepoint_name(rest))
+        return None
+    name = _savepoint_name(rest[1:] if first == "ROLLBACK" else rest)
+    if name not in savepoints:
+        verb = "rolls back to" if first == "ROLLBACK" else "releases"
+        return f"{verb} a savepoint this migration did not create"
+    keep = savepoints.index(name) + (1 if first == "ROLLBACK" else 0)
+    del savepoints[keep:]
+    return None
+
+
+def _savepoint_name(words: Sequence[str]) -> str:
+    """The savepoint named by ``[SAVEPOINT] name``, quotes dropped."""
+    rest = list(words)
+    if rest[:1] == ["SAVEPOINT"]:
+        rest = rest[1:]
+    return rest[0].strip('"`[]') if rest else ""
+
+
+def _statement_words(sql: str, dialect: str) -> list[str]:
+    """The statement's tokens, upper-cased as written (comments dropped, strings and quoted
+    identifiers keep their quotes, so they never read as keywords)."""
+    from sqlglot import TokenType
+    from sqlglot.dialects.dialect import Dialect
+
+    try:
+        tokens = Dialect.get_or_raise(dialect).tokenize(sql)
+    except Exception:  # the database will judge a statement sqlglot cannot read
+        return sql.upper().split()
+    words = []
+    for token in tokens:
+        words.append(_word(sql, token))
+        if token.token_type == TokenType.COMMAND:
+            # sqlglot keeps the rest of a "command" (SAVEPOINT, PREPARE...) as one raw string
+            return words + sql[token.end + 1 :].upper().split()
+    return words
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,9 +14,19 @@ from dataclasses import dataclass
 from typing import Final
 
 from lamina.models import Category, MigrationMeta
-from lamina.sqltext import SqlFormatError, has_statements, parse_sql_migration
+from lamina.risk.allow import parse_allowances
+from lamina.sqltext import SqlFormatError, SqlSource, has_statements, parse_sql_migration
 
-__all__ = ["NEEDS_IMPORT", "MetaError", "PyDeclared", "read_py_meta", "read_sql_meta"]
+__all__ = [
+    "NEEDS_IMPORT",
+    "MetaError",
+    "MetaWarning",
+    "PyDeclared",
+    "parse_checked",
+    "read_py_meta",
+    "read_sql_file",
+    "read_sql_meta",
+]
 
 #: Attributes lamina reads from a Migration subclass.
 _KNOWN_ATTRS: Final = frozenset(
@@ -54,23 +64,91 @@ def read_sql_meta(text: str, slug: str) -> MigrationMeta:
     """Metadata of a ``.sql`` migration from its header comments.
 
     Raises:
-        MetaError: malformed sections or headers (with the line).
+        MetaError: malformed sections or headers, or an up section that runs nothing without
+            ``-- empty: true`` (with the line).
+    """
+    return read_sql_file(text, slug)[0]
+
+
+@dataclass(frozen=True, slots=True)
+class MetaWarning:
+    """Something in a file worth saying that does not stop it from running."""
+
+    message: str
+    line: int | None
+    code: str
+
+
+def read_sql_file(text: str, slug: str) -> tuple[MigrationMeta, tuple[MetaWarning, ...]]:
+    """:func:`read_sql_meta`, plus the warnings about the file: options on a marker line that
+    lamina does not know, and an empty down section that no ``lamina:allow empty-down`` allows.
+
+    Raises:
+        MetaError: as :func:`read_sql_meta`.
+    """
+    source = parse_checked(text)
+    headers = source.headers
+    down = source.down
+    down_empty = down is not None and not _runs_something(down.sql)
+    warnings = [
+        MetaWarning(
+            f"unknown option `{option}` on the `-- migrate:{kind}` line: lamina ignores it "
+            "(it knows transaction:false)",
+            section.marker_line,
+            "unknown-option",
+        )
+        for kind, section in (("up", source.up), ("down", down))
+        if section is not None
+        for option in section.unknown_options
+    ]
+    if down is not None and down_empty and "empty-down" not in parse_allowances(text)[0]:
+        warnings.append(
+            MetaWarning(
+                "the `-- migrate:down` section runs no statement: rolling back will only "
+                "remove the history row while what the up did stays (write the down, or say "
+                "why nothing needs undoing with `-- lamina:allow empty-down <reason>`)",
+                down.marker_line,
+                "empty-down",
+            )
+        )
+    meta = MigrationMeta(
+        name=headers.name or humanize(slug),
+        description=headers.description or "",
+        category=Category(headers.category) if headers.category else Category.SCHEMA,
+        dependencies=headers.depends,
+        transactional=source.transactional(),
+        reversible=down is not None,
+        transactional_down=source.transactional(down=True),
+        down_empty=down_empty,
+    )
+    return meta, tuple(warnings)
+
+
+def parse_checked(text: str) -> SqlSource:
+    """Parse a ``.sql`` migration and refuse an up section that runs nothing (an unedited
+    ``lamina create`` template) unless the file says so with ``-- empty: true``.
+
+    Raises:
+        MetaError: what :func:`~lamina.sqltext.parse_sql_migration` refuses, or the empty up.
     """
     try:
         source = parse_sql_migration(text)
     except SqlFormatError as exc:
         raise MetaError(str(exc), exc.line) from None
-    headers = source.headers
-    # Comments-only down sections count as absent; "sqlite" is enough to see comments.
-    reversible = source.down is not None and has_statements(source.down.sql, "sqlite")
-    return MigrationMeta(
-        name=headers.name or humanize(slug),
-        description=headers.description or "",
-        category=Category(headers.category) if headers.category else Category.SCHEMA,
-        dependencies=headers.depends,
-        transactional=True if headers.transactional is None else headers.transactional,
-        reversible=reversible,
-    )
+    if not source.headers.empty and not _runs_something(source.up.sql):
+        raise MetaError(
+            "the up section runs no statement (an unedited template?): write the change "
+            "below `-- migrate:up`, or, if it is meant to run nothing, add the header "
+            "`-- empty: true` above it",
+            source.up.marker_line,
+        )
+    return source
+
+
+def _runs_something(sql: str) -> bool:
+    """Whether a section holds a statement. Comments are read as every engine reads them
+    ("sqlite" is enough); a MySQL executable comment ``/*! ... */`` counts as a statement."""
+    return has_statements(sql, "sqlite") or "/*!" in sql or "/*M!" in sql
 
 
 def read_py_meta(text: str, slug: str) -> PyDeclared | _NeedsImport:
@@ -164,6 +242,7 @@ def build_meta(
         dependencies=tuple(str(d) for d in deps),
         transactional=transactional,
         reversible=reversible,
+        transactional_down=transactional,
     )
 
 

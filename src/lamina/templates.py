@@ -75,6 +75,14 @@ def render_template(kind: str, name: str, category: Category, depends_on: tuple[
             lines.append(f"-- depends: {', '.join(depends_on)}")
         lines += [
             "",
+            "-- lamina refuses to apply this file while its up section runs no statement, so an",
+            "-- unedited template never applies silently. A migration meant to run nothing says",
+            "-- so with the header line `-- empty: true` (above `-- migrate:up`).",
+            "-- An empty down section rolls back as a no-op; deleting the down section makes",
+            "-- the migration irreversible. `-- migrate:up transaction:false` (or down) runs a",
+            "-- section outside a transaction (CREATE INDEX CONCURRENTLY; COMMIT or BEGIN are",
+            "-- refused inside one).",
+            "",
             "-- migrate:up",
             "-- Example: ALTER TABLE users ADD COLUMN phone_number VARCHAR(20);",
             "",

@@ -51,7 +51,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("lamina_migrations_dir", "folder of migration files", default="migrations")
     parser.addini(
         "lamina_engines",
-        "engines to test: duckdb, sqlite, or server URLs (a scratch database is created and dropped)",
+        "engines to test: duckdb, sqlite, or server URLs (each gets a scratch database)",
         type="linelist",
         default=["duckdb"],
     )

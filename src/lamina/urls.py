@@ -18,7 +18,12 @@ MEMORY = ":memory:"
 
 
 class URLError(ValueError):
-    """The text is not a database URL lamina understands; the message says why."""
+    """The text is not a database URL lamina understands; the message says why, and
+    ``hint`` (when given) what would be understood."""
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.hint = hint
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,5 +140,6 @@ def _parse_server_url(scheme: str, text: str) -> DatabaseURL:
         username=unquote(parts.username) if parts.username else None,
         password=unquote(parts.password) if parts.password is not None else None,
         database=database,
-        query=tuple(parse_qsl(parts.query)),
+        # '+' is a plus sign in a URI (time_zone=+02:00), not a space as in an HTML form.
+        query=tuple(parse_qsl(parts.query.replace("+", "%2B"))),
     )

@@ -9,8 +9,10 @@ resolves it once the user has fixed the database by hand.
 from __future__ import annotations
 
 import pytest
+from click.testing import CliRunner
 
 from lamina import Lamina
+from lamina.cli import cli
 from lamina.errors import DirtyDatabaseError, ExecutionError, PlanError
 from lamina.models import MigrationState
 
@@ -237,3 +239,79 @@ def test_the_dry_run_says_a_multi_statement_migration_is_not_atomic(
     previews = Lamina(settings_for()).up(dry_run=True).previews
     assert previews[0].atomic is False  # declared non-transactional: never atomic
     assert previews[1].atomic is (engine != "mysql")
+
+
+BASE = """
+    -- migrate:up
+    CREATE TABLE base (id INTEGER);
+    -- migrate:down
+    DROP TABLE base;
+"""
+
+
+def test_a_failed_migration_is_not_counted_as_applied(
+    make_migrations, settings_for, raw_db
+) -> None:
+    """Its row exists, but it is neither applied nor the current version."""
+    make_migrations({"000_base.sql": BASE})
+    Lamina(settings_for()).up()
+    make_migrations({"001_loose.sql": LOOSE, "002_next.sql": NEXT})
+    with pytest.raises(ExecutionError):
+        Lamina(settings_for()).up()
+    assert raw_db.query("SELECT id FROM lamina_migrations ORDER BY id") == [
+        ("000_base",),
+        ("001_loose",),
+    ]
+    report = Lamina(settings_for()).status()
+    assert report.current_version == 0  # 000_base: the last cleanly applied
+    assert report.applied_count == 1
+    assert [m.id for m in report.dirty] == ["001_loose"]
+    assert [m.id for m in report.pending] == ["002_next"]
+    assert report.last_applied is not None and report.last_applied.id == "000_base"
+    assert not report.up_to_date
+
+
+def test_what_a_failed_migration_left_is_its_own_not_drift(
+    make_migrations, settings_for, raw_db
+) -> None:
+    make_migrations({"000_base.sql": BASE})
+    Lamina(settings_for()).up()  # records the schema: the baseline for drift
+    make_migrations({"001_loose.sql": LOOSE})
+    with pytest.raises(ExecutionError):
+        Lamina(settings_for()).up()
+    assert "kept" in raw_db.tables()
+    report = Lamina(settings_for()).status()
+    assert report.drift is None  # not "made outside lamina"
+    assert report.leftovers is not None
+    assert any("kept" in line for line in report.leftovers)
+    leftovers = [p for p in report.findings if p.code == "leftover"]
+    assert leftovers and all("left by failed 001_loose" in p.message for p in leftovers)
+    assert not [p for p in report.findings if p.code == "drift"]
+    validation = Lamina(settings_for()).validate()
+    assert not [p for p in validation.problems if p.code == "drift"]
+    assert next(p.code for p in validation.errors if p.code in ("dirty", "leftover")) == "dirty"
+    assert any(p.code == "leftover" and "kept" in p.message for p in validation.errors)
+    differences, causes = Lamina(settings_for()).schema_changes()
+    assert causes == ("001_loose",)
+    assert differences and any("kept" in str(d) for d in differences)
+    folder = str(settings_for().migrations_dir)
+    shown = CliRunner().invoke(
+        cli, ["--database-url", raw_db.url, "--migrations-dir", folder, "diff"]
+    )
+    assert shown.exit_code == 1, shown.output
+    assert "made by 001_loose" in shown.output and "by hand" not in shown.output
+
+
+def test_repair_accepts_a_version_or_zero_padded_version(failed_half_way, settings_for) -> None:
+    lamina = Lamina(settings_for())
+    result = lamina.repair("1", "applied")
+    assert result.migration_id == "001_loose"
+    assert Lamina(settings_for()).status().dirty == ()
+
+
+def test_accept_checksum_refuses_a_failed_migration(failed_half_way, settings_for, raw_db) -> None:
+    lamina = Lamina(settings_for())
+    with pytest.raises(PlanError, match="dirty") as caught:
+        lamina.accept_checksum(["001_loose"])
+    assert "--mark-applied" in caught.value.message
+    assert dirty_rows(raw_db) == [("001_loose", "failed", 2)]

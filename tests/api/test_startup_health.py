@@ -242,7 +242,12 @@ def test_startup_does_not_auto_apply_risky_steps(make_migrations, settings_for, 
     degraded = lamina.startup(settings_for(auto_migrate=True, startup_on_risk="degraded"))
     assert degraded.status == "degraded"
     assert degraded.risky == ("003_drop_posts",)
-    assert raw_db.applied_ids() == ["001_posts"]
+    # The safe step before the risky one is applied; the risky one is held back and named.
+    assert degraded.applied == ("002_users",)
+    assert degraded.pending == ("003_drop_posts",)
+    assert raw_db.applied_ids() == ["001_posts", "002_users"]
+    assert "held back 1 pending migration(s)" in degraded.message
+    assert "003_drop_posts" in degraded.message
 
     allowed = lamina.startup(settings_for(auto_migrate=True, require_confirmation=False))
     assert allowed.ready

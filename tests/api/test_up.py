@@ -244,8 +244,34 @@ def test_up_to_version_is_inclusive(make_migrations, settings_for, raw_db) -> No
     lamina = Lamina(settings_for())
     assert lamina.up(to_version=2).applied == ("001_a", "002_b")
     assert "c" not in raw_db.tables()
-    with pytest.raises(TargetNotFoundError):
-        lamina.up(to_version=7)
+    with pytest.raises(TargetNotFoundError):  # rollback's target must exist (exit 2)
+        lamina.rollback(7)
+
+
+def test_up_to_a_version_no_migration_has_applies_those_below_and_warns(
+    make_migrations, settings_for, raw_db
+) -> None:
+    make_migrations(
+        {
+            "001_a.sql": "-- migrate:up\nCREATE TABLE a (id INTEGER);\n",
+            "003_c.sql": "-- migrate:up\nCREATE TABLE c (id INTEGER);\n",
+            "005_e.sql": "-- migrate:up\nCREATE TABLE e (id INTEGER);\n",
+        }
+    )
+    lamina = Lamina(settings_for())
+    preview = lamina.up(to_version=4, dry_run=True)
+    assert [s.migration_id for s in preview.plan.steps] == ["001_a", "003_c"]
+    [warning] = [w for w in preview.warnings if w.code == "target-not-exact"]
+    assert "no migration has version 4" in warning.message
+    assert "the newest at or below it is 3" in warning.message
+
+    result = lamina.up(to_version="004")  # zero-padded, as on the command line
+    assert result.applied == ("001_a", "003_c")
+    assert any(w.code == "target-not-exact" for w in result.warnings)
+    assert raw_db.applied_ids() == ["001_a", "003_c"]
+    exact = lamina.up(to_version="005_e")  # a migration id names its version
+    assert exact.applied == ("005_e",)
+    assert not any(w.code == "target-not-exact" for w in exact.warnings)
 
 
 def test_branch_merge_applies_older_migration_out_of_order(

@@ -239,6 +239,12 @@ def test_create_uses_sequential_numbers_when_the_folder_does(run, make_migration
     assert path == folder / "008_add_phone_number.sql"
     text = path.read_text(encoding="utf-8")
     assert "-- migrate:up" in text and "-- depends: 007_users" in text
+    # Unedited, the template's up runs nothing: refused, naming the file and the marker line.
+    refused = run("validate")
+    assert refused.exit_code == 1
+    marker = text.splitlines().index("-- migrate:up") + 1
+    assert f"008_add_phone_number.sql:{marker}: the up section runs no statement" in refused.output
+    path.write_text(text.replace("-- migrate:up\n", "-- migrate:up\nSELECT 1;\n"), "utf-8")
     assert run("validate").exit_code == 0
 
 
@@ -267,27 +273,40 @@ def test_create_cannot_write_outside_the_folder(run, tmp_path, name) -> None:
 def test_create_refuses_unknown_dependency(run, make_migrations) -> None:
     make_migrations({"001_users.sql": USERS})
     result = run("create", "x", "--depends-on", "999_nothing")
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # an argument naming no migration is a usage error
     assert "999_nothing" in result.stderr
+    # A dependency may be named by id, version or zero-padded version, as in the files.
+    for ref in ("001_users", "1", "001"):
+        made = run("create", f"needs {ref}", "--depends-on", ref)
+        assert made.exit_code == 0, made.output
 
 
 @pytest.mark.parametrize(
-    ("env", "expected"),
+    ("env", "expected", "code"),
     [
+        # A value that cannot be parsed is a usage error (2); one that parses but points at
+        # nothing usable is a failure (1).
         (
             {"DATABASE_URL": "oracle://scott:tiger@db/x"},
             "DATABASE_URL (environment): unknown scheme",
+            2,
         ),
-        ({"DATABASE_URL": "duckdb:///no/such/folder/app.duckdb"}, "does not exist"),
-        ({"DATABASE_URL": None, "DB_PATH": "/no/such/dir/x.duckdb"}, "DB_PATH (environment)"),
-        ({"LAMINA_MIGRATIONS_DIR": "/no/such/migrations"}, "LAMINA_MIGRATIONS_DIR (environment)"),
-        ({"LAMINA_LOCK_TIMEOUT": "soon"}, "LAMINA_LOCK_TIMEOUT (environment): invalid value"),
+        ({"DATABASE_URL": "mysql://scott:tiger@db/x?sslmode=on"}, "unknown MySQL option", 2),
+        ({"DATABASE_URL": "postgresql://scott:tiger@db:99999/x"}, "the port is not", 2),
+        ({"DATABASE_URL": "duckdb:///no/such/folder/app.duckdb"}, "does not exist", 1),
+        ({"DATABASE_URL": None, "DB_PATH": "/no/such/dir/x.duckdb"}, "DB_PATH (environment)", 1),
+        (
+            {"LAMINA_MIGRATIONS_DIR": "/no/such/migrations"},
+            "LAMINA_MIGRATIONS_DIR (environment)",
+            1,
+        ),
+        ({"LAMINA_LOCK_TIMEOUT": "soon"}, "LAMINA_LOCK_TIMEOUT (environment): invalid value", 2),
     ],
 )
-def test_configuration_errors_name_the_setting(run, make_migrations, env, expected) -> None:
+def test_configuration_errors_name_the_setting(run, make_migrations, env, expected, code) -> None:
     make_migrations({"001_users.sql": USERS})
     result = run("status", env=env)
-    assert result.exit_code == 1
+    assert result.exit_code == code
     assert expected in result.stderr
     assert len(result.stderr.strip().splitlines()) <= 2
     assert "tiger" not in result.output
@@ -327,7 +346,10 @@ def test_up_flags_to_force_and_strict_order(run, make_migrations) -> None:
     )
     partial = json.loads(run("up", "--to", "1", "--json").stdout)
     assert partial["applied"] == ["001_users"]
-    assert run("up", "--to", "2").exit_code == 1  # no migration has version 2
+    # As Flyway's target, --to need not match a migration: nothing pending is <= 2, and it says so.
+    between = run("up", "--to", "2")
+    assert between.exit_code == 0
+    assert "no migration has version 2" in between.output
     assert json.loads(run("up", "--json").stdout)["applied"] == ["003_seed"]
 
     make_migrations({"002_late.sql": "-- migrate:up\nCREATE TABLE late (id INTEGER);\n"})
@@ -419,7 +441,7 @@ def test_lint_exit_codes_levels_json_and_rules(run, make_migrations) -> None:
     [rename] = [m for m in document["migrations"] if m["id"] == "002_rename"]
     assert rename["up"]["risk"] == "warning"
     assert rename["up"]["findings"][0]["rule"] == "rename-column"
-    assert run("lint", "042_nope").exit_code == 1
+    assert run("lint", "042_nope").exit_code == 2  # names no migration: a usage error
     rules = json.loads(run("lint", "--rules", "--json").output)
     assert {"drop-table", "create-index-not-concurrently", "duckdb-alter-indexed-table"} <= {
         r["id"] for r in rules

@@ -217,13 +217,14 @@ def test_plan_up_to_an_applied_version_only_runs_older_pending_ones() -> None:
     assert step_ids(plan) == ["002_b"]
 
 
-def test_plan_up_to_an_unknown_version_is_target_not_found() -> None:
-    files = [mfile("001_a.sql"), mfile("003_c.sql")]
+def test_plan_up_to_a_version_between_migrations_applies_those_below_it() -> None:
+    # As Flyway's target: the version need not exist; everything at or below it is planned.
+    files = [mfile("001_a.sql"), mfile("003_c.sql"), mfile("005_e.sql")]
 
-    with pytest.raises(TargetNotFoundError) as caught:
-        plan_up(catalog(files, []), [], to_version=2)
-    assert caught.value.target == 2
-    assert "2" in str(caught.value)
+    assert step_ids(plan_up(catalog(files, []), [], to_version=2)) == ["001_a"]
+    assert step_ids(plan_up(catalog(files, []), [], to_version=4)) == ["001_a", "003_c"]
+    assert step_ids(plan_up(catalog(files, []), [], to_version=0)) == []
+    assert len(plan_up(catalog(files, []), [], to_version=99).steps) == 3
 
 
 def test_plan_up_to_the_version_of_an_applied_row_without_file_is_known() -> None:

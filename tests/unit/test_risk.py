@@ -76,8 +76,27 @@ SERVERS_AND_DUCKDB = ("duckdb", "postgres", "mysql")
 PG = ("postgres",)
 DOWN = {"direction": "down"}
 
+# SQLite's table rebuild (https://sqlite.org/lang_altertable.html), in every dialect's SQL.
+REBUILD = (
+    "CREATE TABLE new_users (id INT, name TEXT)",
+    "INSERT INTO new_users (id, name) SELECT id, name FROM users",
+    "DROP TABLE users",
+    "ALTER TABLE new_users RENAME TO users",
+)
+
 POSITIVE = (
     Case("drop-table", ("DROP TABLE users",), ("drop-table",)),
+    Case("table-rebuild", REBUILD, ("table-rebuild",)),
+    Case(
+        "table-rebuild",
+        (
+            "CREATE TABLE users_copy AS SELECT * FROM users",
+            "DROP TABLE users",
+            "ALTER TABLE users_copy RENAME TO users",
+        ),
+        ("table-rebuild",),
+    ),
+    Case("table-rebuild", REBUILD, ("table-rebuild",), kwargs={**DOWN, "up": REBUILD}),
     Case("drop-table", ("DROP TABLE IF EXISTS a, b",), ("drop-table", "drop-table")),
     Case("drop-column", ("ALTER TABLE users DROP COLUMN phone",), ("drop-column",)),
     Case("drop-schema", ("DROP SCHEMA archive CASCADE",), ("drop-schema",), SERVERS_AND_DUCKDB),
@@ -257,6 +276,10 @@ POSITIVE = (
 
 NEGATIVE = (
     Case("drop-table", ("CREATE TABLE scratch (x INT)", "DROP TABLE scratch")),
+    Case("drop-table", REBUILD),
+    Case("table-rebuild", ("DROP TABLE users",)),
+    Case("table-rebuild", REBUILD[:3]),  # no rename: the rows are gone with the name
+    Case("table-rebuild", (REBUILD[0], *REBUILD[2:])),  # nothing copied
     Case("drop-table", ("DROP VIEW active_users",)),
     Case(
         "drop-column",
@@ -542,6 +565,55 @@ def test_state_follows_renames_of_new_tables() -> None:
         "DROP TABLE pets",
     )
     assert fired(sql, "postgres") == []
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgres", "mysql", "duckdb"])
+@pytest.mark.parametrize(
+    "sql",
+    [
+        # The copy keeps only some rows.
+        (REBUILD[0], REBUILD[1] + " WHERE id > 10", *REBUILD[2:]),
+        (REBUILD[0], REBUILD[1] + " LIMIT 10", *REBUILD[2:]),
+        # The copy is renamed to another name, or another table takes the old name.
+        (*REBUILD[:3], "ALTER TABLE new_users RENAME TO people"),
+        (*REBUILD[:3], "CREATE TABLE other (id INT)", "ALTER TABLE other RENAME TO users"),
+        # The copy was made before this migration (it is not new), or the steps are out of order.
+        (REBUILD[1], REBUILD[2], REBUILD[3]),
+        (REBUILD[0], REBUILD[2], REBUILD[1], REBUILD[3]),
+    ],
+    ids=["where", "limit", "renamed-elsewhere", "other-table", "old-copy", "dropped-first"],
+)
+def test_a_drop_table_without_the_whole_copy_and_rename_is_still_danger(sql, dialect) -> None:
+    rules = fired(sql, dialect)
+    assert "drop-table" in rules
+    assert "table-rebuild" not in rules
+
+
+def test_a_rebuilt_table_is_not_new_for_the_statements_after_it() -> None:
+    """After the rename, the table holds the old rows: a NOT NULL column needs a default."""
+    sql = (*REBUILD, "ALTER TABLE users ADD COLUMN email TEXT NOT NULL")
+    result = report(sql, "sqlite")
+    assert [f.rule for f in result.findings] == [
+        "table-rebuild",
+        "add-not-null-column-without-default",
+    ]
+    assert result.findings[0].level is RiskLevel.WARNING
+    assert result.findings[0].message == (
+        "rebuilds table users: its rows were copied into new_users, which takes its name; "
+        "columns the copy leaves out are lost"
+    )
+    assert result.findings[0].line == 3
+    assert not result.risky
+
+
+def test_the_sqlite_recipe_with_its_pragmas_is_a_rebuild_not_a_drop() -> None:
+    sql = (
+        "PRAGMA foreign_keys = OFF",
+        *REBUILD,
+        "PRAGMA foreign_key_check",
+        "PRAGMA foreign_keys = ON",
+    )
+    assert fired(sql, "sqlite") == ["table-rebuild"]
 
 
 def test_several_columns_dropped_in_one_statement_are_reported_each() -> None:

@@ -126,7 +126,8 @@ def test_up_section_without_statements_is_accepted() -> None:
 )
 def test_marker_spellings(marker: str) -> None:
     source = parse_sql_migration(f"{marker}\nSELECT 1;\n")
-    assert source.up == SqlSection("SELECT 1;\n", 2)
+    assert (source.up.sql, source.up.first_line) == ("SELECT 1;\n", 2)
+    assert source.up.unknown_options == ()
 
 
 @pytest.mark.parametrize(

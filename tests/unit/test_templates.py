@@ -11,7 +11,7 @@ import pytest
 from lamina.migration import Migration
 from lamina.models import Category
 from lamina.sqltext import parse_sql_migration
-from lamina.staticmeta import PyDeclared, read_py_meta, read_sql_meta
+from lamina.staticmeta import MetaError, PyDeclared, read_py_meta, read_sql_meta
 from lamina.templates import next_version, render_template, slugify
 
 NOW = datetime(2026, 11, 25, 9, 30, 0, tzinfo=UTC)
@@ -243,7 +243,11 @@ def test_sql_template_parses_with_the_sql_format_reader() -> None:
 
     parsed = parse_sql_migration(source)
     assert parsed.down is not None
-    meta = read_sql_meta(source, "add_index")
+    # Unedited, its up runs nothing and is refused; once written, it reads as declared.
+    with pytest.raises(MetaError, match="up section runs no statement"):
+        read_sql_meta(source, "add_index")
+    edited = source.replace("-- migrate:up\n", "-- migrate:up\nCREATE INDEX i ON t (a);\n")
+    meta = read_sql_meta(edited, "add_index")
     assert meta.name == "Add index"
     assert meta.category is Category.INDEX
     assert meta.dependencies == ("001_users", "2")

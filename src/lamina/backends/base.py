@@ -17,8 +17,8 @@ Lifecycle, as :mod:`lamina.api` drives it::
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
@@ -31,6 +31,7 @@ __all__ = [
     "BackendOptions",
     "Capabilities",
     "LockMode",
+    "RefusedInTransaction",
     "history_tables",
 ]
 
@@ -81,6 +82,18 @@ def history_tables(seq_column: str) -> tuple[str, ...]:
         "detail TEXT)",
         "CREATE TABLE lamina_meta (name VARCHAR(64) NOT NULL PRIMARY KEY, value TEXT NOT NULL)",
     )
+
+
+class RefusedInTransaction(Exception):
+    """A statement of a transactional migration that the engine ignores or refuses inside a
+    transaction, found before the migration's transaction opens (or as it runs): the
+    migration fails with this message instead of running with a setting silently unapplied."""
+
+    def __init__(self, statement: str, reason: str, hint: str) -> None:
+        super().__init__(reason)
+        self.statement = statement
+        self.reason = reason
+        self.hint = hint
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,6 +239,26 @@ class Backend(abc.ABC):
         it over); the runner asks before every step.
         """
         return
+
+    #: Whether a stop signal (SIGTERM, Ctrl-C) should reach :meth:`interrupt` from another
+    #: thread while a migration runs: the embedded engines run a statement inside one C call,
+    #: during which Python's own signal handler cannot run (:func:`lamina.signals.interrupting`).
+    interrupt_on_stop: ClassVar[bool] = False
+
+    def migration_session(
+        self, statements: Callable[[], Sequence[str]], *, in_transaction: bool
+    ) -> AbstractContextManager[None]:
+        """Prepare the connection for one migration, around its transaction (if any).
+
+        ``statements`` returns the SQL the migration runs (as recorded before the run), for
+        engines that must act before ``BEGIN``; it is called only when needed. On leaving the
+        block the connection's settings are as they were before it.
+
+        Raises:
+            RefusedInTransaction: a statement the engine ignores or refuses inside a
+                transaction, when ``in_transaction``.
+        """
+        return nullcontext()
 
     def interrupt(self) -> None:
         """Stop the statement running on this backend's connection, from another thread.

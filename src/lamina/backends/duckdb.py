@@ -9,13 +9,18 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, suppress
 from typing import Any, ClassVar
 
 import duckdb
 
-from lamina.backends.base import BackendOptions, Capabilities, history_tables
+from lamina.backends.base import (
+    BackendOptions,
+    Capabilities,
+    RefusedInTransaction,
+    history_tables,
+)
 from lamina.backends.filelock import POLL_S, FileBackend, owner_of_process
 from lamina.errors import BackendError, BackendUnavailableError, LockTimeoutError
 from lamina.models import LockOwner
@@ -29,6 +34,8 @@ _LOCK_CONFLICT = re.compile(r"Could not set lock|Conflicting lock")
 _LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PID (?P<pid>\d+)\)")
 # Where DuckDB starts drawing the statement with carets under the fault.
 _CARET_DRAWING = re.compile(r"^\s*LINE \d+:")
+# CHECKPOINT and FORCE CHECKPOINT: DuckDB refuses both inside a transaction that has changes.
+_CHECKPOINT = re.compile(r"(?:FORCE\s+)?CHECKPOINT\b", re.IGNORECASE)
 
 
 class DuckDBBackend(FileBackend):
@@ -94,6 +101,28 @@ class DuckDBBackend(FileBackend):
     def transaction(self) -> AbstractContextManager[None]:
         return self._transaction()
 
+    def migration_session(
+        self, statements: Callable[[], Sequence[str]], *, in_transaction: bool
+    ) -> AbstractContextManager[None]:
+        return self._migration_session(statements, in_transaction)
+
+    @contextmanager
+    def _migration_session(
+        self, statements: Callable[[], Sequence[str]], in_transaction: bool
+    ) -> Iterator[None]:
+        """Refuse, before BEGIN, what DuckDB refuses inside a transaction with changes."""
+        if in_transaction:
+            for sql in statements():
+                if _CHECKPOINT.match(sql.strip()):
+                    raise RefusedInTransaction(
+                        sql,
+                        "DuckDB cannot CHECKPOINT inside a transaction that has changes",
+                        "run it in a migration of its own marked `-- transactional: false` "
+                        "(`transactional = False` in Python), or leave it to DuckDB's automatic "
+                        "checkpoints",
+                    )
+        yield
+
     @contextmanager
     def _transaction(self) -> Iterator[None]:
         conn = self._connection()
@@ -139,7 +168,10 @@ class DuckDBBackend(FileBackend):
     def interrupt(self) -> None:
         conn = self._conn
         if conn is not None:
-            conn.interrupt()  # thread-safe: fails the running query with "INTERRUPT Error"
+            # Thread-safe: fails the running query with "INTERRUPT Error". A connection closed
+            # meanwhile has nothing left to interrupt.
+            with suppress(duckdb.Error):
+                conn.interrupt()
 
     def table_exists(self, table: str) -> bool:
         sql = (

@@ -121,6 +121,9 @@ class FileBackend(Backend):
             raise ValueError(f"{url.scheme} URL without a file path")
         self.path = url.path if url.is_memory else os.path.abspath(url.path)
 
+    #: Both engines run a statement inside one C call; interrupt() is safe from any thread.
+    interrupt_on_stop: ClassVar[bool] = True
+
     @property
     def lock_path(self) -> str:
         return self.path + LOCK_SUFFIX

@@ -3,17 +3,19 @@
 The connection runs in autocommit mode and lamina issues BEGIN/COMMIT itself. Every DDL
 statement commits implicitly and ends the transaction (the statements after it then run on
 their own), so ``transactional_ddl`` is false and the runner treats such migrations as
-non-atomic. ``sql_mode`` is left as the server sets it: migrations are written for that server.
+non-atomic. ``sql_mode`` is left as the server sets it unless the URL sets it.
 
 Session settings cost a round trip each after the handshake (MySQL has no startup-packet
 options): ``SET SESSION TRANSACTION READ ONLY`` for read-only commands, and one ``SET`` of
 ``lock_wait_timeout`` (metadata locks, what DDL waits on) and ``innodb_lock_wait_timeout`` (row
 locks) for the table lock timeout, in whole seconds.
 
-URL query options are PyMySQL's own keyword arguments: ``charset``, ``connect_timeout``
-(seconds), ``unix_socket``, ``ssl_ca``, ``ssl_cert``, ``ssl_key``, ``ssl_verify_cert`` and
-``ssl_disabled`` (``true``/``false``). Any other option is refused, so a typo cannot silently
-turn TLS verification off.
+URL query options (:mod:`lamina.backends.mysql_options`, one list shared with the backup
+tools) are PyMySQL's own keyword arguments (``charset``, ``connect_timeout``, ``unix_socket``,
+``ssl_*``) and a documented set of session variables (``sql_mode``, ``time_zone``...), set by
+PyMySQL's ``init_command`` on every connection this backend opens: the migration connection,
+the heartbeat's, the one that sends ``KILL QUERY``, and verify's scratch connections. Any other
+option is refused, so a typo cannot silently turn TLS verification off.
 """
 
 from __future__ import annotations
@@ -21,19 +23,19 @@ from __future__ import annotations
 import math
 import re
 import socket
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 import pymysql  # untyped: pyproject's mypy override for pymysql.* makes it Any
-from pymysql.charset import charset_by_name
 
 from lamina.backends.base import BackendOptions, Capabilities, history_tables
+from lamina.backends.mysql_options import parse_options
 from lamina.backends.server import ServerBackend
-from lamina.errors import BackendError, BackendUnavailableError, ConfigError
+from lamina.errors import BackendError, BackendUnavailableError, UsageError
 from lamina.models import LockOwner
-from lamina.urls import DatabaseURL
+from lamina.urls import DatabaseURL, URLError
 
 __all__ = ["MySQLBackend"]
 
@@ -53,44 +55,6 @@ _UNKNOWN_HOST = (
     "temporary failure in name resolution",
     "getaddrinfo failed",
 )
-
-
-def _flag(value: str) -> bool:
-    lowered = value.strip().lower()
-    if lowered in ("true", "1", "yes", "on"):
-        return True
-    if lowered in ("false", "0", "no", "off"):
-        return False
-    raise ValueError("is not true or false")
-
-
-def _seconds(value: str) -> float:
-    try:
-        seconds = float(value)
-    except ValueError:
-        seconds = math.nan
-    if not 0 < seconds <= 31_536_000:  # PyMySQL's own bounds; NaN fails too
-        raise ValueError("is not a number of seconds above 0")
-    return seconds
-
-
-def _charset(value: str) -> str:
-    if charset_by_name(value) is None:  # PyMySQL would fail later with an AttributeError
-        raise ValueError("is not a character set PyMySQL knows")
-    return value
-
-
-#: URL query option -> how to read its value as PyMySQL's keyword argument of the same name.
-_OPTIONS: dict[str, Callable[[str], object]] = {
-    "charset": _charset,
-    "connect_timeout": _seconds,
-    "unix_socket": str,
-    "ssl_ca": str,
-    "ssl_cert": str,
-    "ssl_key": str,
-    "ssl_verify_cert": _flag,
-    "ssl_disabled": _flag,
-}
 
 
 class MySQLBackend(ServerBackend):
@@ -126,22 +90,14 @@ class MySQLBackend(ServerBackend):
         options: BackendOptions | None = None,
     ) -> None:
         super().__init__(url, read_only=read_only, options=options)
-        self._settings: dict[str, object] = {}
-        for key, value in url.query:
-            read = _OPTIONS.get(key)
-            if read is None:
-                raise ConfigError(
-                    "DATABASE_URL query",
-                    "database URL",
-                    f"unknown MySQL option {key!r}",
-                    hint=f"known options: {', '.join(sorted(_OPTIONS))}",
-                )
-            try:
-                self._settings[key] = read(value)
-            except ValueError as exc:
-                raise ConfigError(
-                    "DATABASE_URL query", "database URL", f"MySQL option {key}={value!r} {exc}"
-                ) from None
+        try:
+            parsed = parse_options(url)
+        except URLError as exc:
+            raise UsageError(
+                "DATABASE_URL query", "database URL", str(exc), hint=exc.hint
+            ) from None
+        self._settings: dict[str, object] = dict(parsed.connect)
+        self._init_command = parsed.init_command()
         self._conn: pymysql.Connection | None = None
         # Read by interrupt() from another thread, so it never touches the connection itself.
         self._thread_id: int | None = None
@@ -202,6 +158,8 @@ class MySQLBackend(ServerBackend):
             # UTF-8, as the mysql client sends it; PyMySQL would encode a str as Latin-1.
             args["password"] = url.password.encode()
         args.update(self._settings)
+        if self._init_command:  # the URL's session variables, on every connection
+            args["init_command"] = self._init_command
         conn = pymysql.connect(**args, read_timeout=args["connect_timeout"])
         conn._read_timeout = None  # no public setter; PyMySQL applies it on the next read
         return conn

@@ -29,6 +29,7 @@ The password reaches the tools through a temporary 0600 defaults file
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
 import subprocess
@@ -38,6 +39,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
+from lamina.backends.mysql_options import MySQLOptions, parse_options
 from lamina.backup.errors import BackupError
 from lamina.backup.store import BackupRecord
 from lamina.backup.streams import (
@@ -58,7 +60,7 @@ from lamina.backup.tools import (
     stream_stdout,
     tool_version,
 )
-from lamina.urls import DatabaseURL
+from lamina.urls import DatabaseURL, URLError
 
 __all__ = ["INSTALL_HINT", "backup_mysql", "defaults_file", "quote_name", "restore_mysql"]
 
@@ -73,9 +75,6 @@ CONNECT_TIMEOUT_S = 10
 #: How long the swapping RENAME TABLE waits for other sessions' metadata locks.
 RENAME_LOCK_WAIT_S = 60
 _MAX_NAME = 64
-#: URL query options and the client option each becomes (TLS must never be dropped silently).
-_OPTIONS = {"ssl_ca": "ssl-ca", "ssl_cert": "ssl-cert", "ssl_key": "ssl-key"}
-_IGNORED_OPTIONS = frozenset({"charset"})  # the tools always talk utf8mb4
 
 
 def quote_name(name: str) -> str:
@@ -101,34 +100,70 @@ def _option_value(value: str) -> str:
     return f'"{escaped}"'
 
 
-def _tls_options(url: DatabaseURL) -> dict[str, str]:
-    options: dict[str, str] = {}
-    for key, value in url.query:
-        if key in _IGNORED_OPTIONS:
-            continue
-        if key not in _OPTIONS:
-            raise BackupError(
-                f"the database URL option {key!r} cannot be passed to the MySQL client tools",
-                hint=f"supported options: {', '.join(sorted((*_OPTIONS, *_IGNORED_OPTIONS)))}",
-            )
-        options[_OPTIONS[key]] = value
-    return options
+def _options(url: DatabaseURL) -> MySQLOptions:
+    """The URL's options, read by the same rules as the backend's (one list for both)."""
+    try:
+        return parse_options(url)
+    except URLError as exc:
+        raise BackupError(f"the database URL: {exc}", hint=exc.hint) from None
 
 
-@contextmanager
-def defaults_file(url: DatabaseURL) -> Iterator[str]:
-    """A temporary ``[client]`` option file (0600) with the URL's credentials; removed after."""
-    lines = [
-        "[client]",
-        f"host={_option_value(url.host or '127.0.0.1')}",
-        f"port={url.port or DEFAULT_PORT}",
-        "protocol=tcp",  # as the driver: "localhost" means TCP, not the socket
-    ]  # only options every client tool knows: an unknown one makes mysqldump refuse to start
+def _is_mariadb(tool: str) -> bool:
+    """Whether ``tool`` is MariaDB's: its TLS switches are spelled differently from MySQL's."""
+    return "mariadb" in os.path.basename(tool).lower() or "mariadb" in tool_version(tool).lower()
+
+
+def _client_lines(url: DatabaseURL, tool: str, *, loader: bool) -> list[str]:
+    """The option-file lines for ``tool``: the ``[client]`` group every tool reads, then for
+    the ``mysql`` client loading a restore (``loader``) the ``[mysql]`` group with what only
+    it knows (``connect-timeout``, the session variables as ``init-command``).
+
+    Every URL option the backend accepts is honoured: ``charset`` is not passed (the tools
+    always talk utf8mb4), and the dump tool has no connect timeout nor init command (it sets
+    its own ``sql_mode`` and, with ``--tz-utc``, ``time_zone``: what makes a dump portable)."""
+    options = _options(url)
+    connect = options.connect
+    socket_path = connect.get("unix_socket")
+    lines = ["[client]"]
+    if socket_path is not None:
+        lines += [f"socket={_option_value(str(socket_path))}", "protocol=socket"]
+    else:
+        lines += [
+            f"host={_option_value(url.host or '127.0.0.1')}",
+            f"port={url.port or DEFAULT_PORT}",
+            "protocol=tcp",  # as the driver: "localhost" means TCP, not the socket
+        ]
     if url.username:
         lines.append(f"user={_option_value(url.username)}")
     if url.password is not None:
         lines.append(f"password={_option_value(url.password)}")
-    lines.extend(f"{name}={_option_value(value)}" for name, value in _tls_options(url).items())
+    for key in ("ssl_ca", "ssl_cert", "ssl_key"):
+        if key in connect:
+            lines.append(f"{key.replace('_', '-')}={_option_value(str(connect[key]))}")
+    mariadb = _is_mariadb(tool)
+    if connect.get("ssl_disabled") is True:
+        lines.append("skip-ssl" if mariadb else "ssl-mode=DISABLED")
+    elif connect.get("ssl_verify_cert") is True:
+        lines.append("ssl-verify-server-cert" if mariadb else "ssl-mode=VERIFY_CA")
+    elif connect.get("ssl_verify_cert") is False:
+        lines.append("skip-ssl-verify-server-cert" if mariadb else "ssl-mode=REQUIRED")
+    if loader:
+        lines.append("[mysql]")
+        if "connect_timeout" in connect:
+            lines.append(f"connect-timeout={math.ceil(float(str(connect['connect_timeout'])))}")
+        command = options.init_command()
+        if command:
+            lines.append(f"init-command={_option_value(command)}")
+    return lines
+
+
+@contextmanager
+def defaults_file(
+    url: DatabaseURL, tool: str = "mariadb", *, loader: bool = False
+) -> Iterator[str]:
+    """A temporary option file (0600) with the URL's credentials and options for ``tool``;
+    removed after. Only options ``tool`` knows: an unknown one makes mysqldump refuse to start."""
+    lines = _client_lines(url, tool, loader=loader)
     fd, name = tempfile.mkstemp(prefix="lamina-client-", suffix=".cnf")  # 0600, O_EXCL
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
@@ -145,20 +180,23 @@ def _connect(url: DatabaseURL) -> Any:
         raise BackupError(
             "restoring a MySQL backup needs PyMySQL", hint="pip install 'lamina[mysql]'"
         ) from exc
-    tls = _tls_options(url)
-    ssl = {key: tls[f"ssl-{key}"] for key in ("ca", "cert", "key") if f"ssl-{key}" in tls}
+    options = _options(url)
+    args: dict[str, Any] = {
+        "host": url.host,
+        "port": url.port or DEFAULT_PORT,
+        "user": url.username or "",
+        "password": (url.password or "").encode(),
+        "charset": "utf8mb4",
+        "autocommit": True,
+        "connect_timeout": CONNECT_TIMEOUT_S,
+        **options.connect,
+    }
+    command = options.init_command()
+    if command:
+        args["init_command"] = command
     try:
-        return pymysql.connect(
-            host=url.host,
-            port=url.port or DEFAULT_PORT,
-            user=url.username or "",
-            password=url.password or "",
-            charset="utf8mb4",
-            autocommit=True,
-            connect_timeout=CONNECT_TIMEOUT_S,
-            ssl=ssl or None,
-        )
-    except pymysql.Error as exc:
+        return pymysql.connect(**args)
+    except (pymysql.Error, OSError) as exc:
         raise BackupError(f"cannot connect to {url.redacted()}: {_describe(exc)}") from exc
 
 
@@ -175,7 +213,7 @@ def backup_mysql(url: DatabaseURL, dest: Path, *, progress: Progress | None) -> 
     dump = require_tool(*DUMP_TOOLS, hint=INSTALL_HINT)
     database = _database(url)
     tool = tool_version(dump)
-    with defaults_file(url) as options:
+    with defaults_file(url, dump) as options:
         argv = [
             dump,
             f"--defaults-extra-file={options}",  # must come first
@@ -278,7 +316,7 @@ def _load(
     client: str, url: DatabaseURL, scratch: str, source: Path, progress: Progress | None
 ) -> None:
     """Feed the dump to the command-line client, connected to the scratch database."""
-    with defaults_file(url) as options, stderr_file() as err:
+    with defaults_file(url, client, loader=True) as options, stderr_file() as err:
         argv = [
             client,
             f"--defaults-extra-file={options}",

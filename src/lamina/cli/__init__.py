@@ -29,6 +29,8 @@ class LaminaGroup(click.Group):
     """A click group that turns lamina's errors into one or two lines and an exit code."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        # The command line after the group's options; click consumes it while invoking.
+        given = (*getattr(ctx, "_protected_args", ()), *ctx.args)
         try:
             return super().invoke(ctx)
         except click.exceptions.ClickException:
@@ -55,7 +57,7 @@ class LaminaGroup(click.Group):
             if verbose:
                 traceback.print_exc()
             if isinstance(exc, LaminaError):
-                _print_error(exc.message, exc.hint)
+                _print_error(_message(exc, full=verbose or "--json" in given), exc.hint)
                 ctx.exit(exc.exit_code)
             _print_error(
                 f"unexpected {type(exc).__name__}: {exc}",
@@ -64,6 +66,19 @@ class LaminaGroup(click.Group):
                 else "run again with --verbose for the traceback, and please report it",
             )
             ctx.exit(1)
+
+
+def _message(exc: Exception, *, full: bool) -> str:
+    """The error's message; a refusal naming many risky steps is cut to the first few
+    unless ``full`` (--verbose, or the command's --json) asks for every one."""
+    from lamina.errors import LaminaError, RiskRefusedError
+
+    assert isinstance(exc, LaminaError)
+    if not isinstance(exc, RiskRefusedError):
+        return exc.message
+    from lamina.cli.render import refusal_message
+
+    return refusal_message(exc.message, len(exc.steps), full=full)
 
 
 def _print_error(message: str, hint: str | None) -> None:

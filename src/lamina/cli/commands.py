@@ -20,6 +20,21 @@ F = TypeVar("F", bound=Callable[..., Any])
 CATEGORIES = ("schema", "data", "index", "constraint")
 
 
+def _migration_ref(value: str | None, param: str) -> str | None:
+    """A version (``4``, ``004``) or a migration id (``004_name``), checked for its form
+    before anything is read; which migration it names is resolved by the API."""
+    if value is None:
+        return None
+    text = value.strip()
+    head, _, rest = text.partition("_")
+    if not head.isdigit() or (_ and not rest):
+        raise click.BadParameter(
+            f"{value!r} is neither a version (4, 004) nor a migration id (004_name)",
+            param_hint=param,
+        )
+    return text
+
+
 def json_option(func: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")(func)
 
@@ -44,15 +59,29 @@ def _lamina(ctx: click.Context, *, progress: bool = False, **overrides: Any) -> 
 @json_option
 @click.pass_context
 def status(ctx: click.Context, as_json: bool) -> None:
-    """Show applied, pending, modified, missing and failed migrations, and the lock holder.
+    """Show applied, pending, modified, missing, failed and in-progress migrations, and the
+    lock holder.
 
-    Exits 1 when an applied migration was modified, its file is missing, or one failed
-    half-way (a dirty database).
+    Exits 1 when there is a problem: an applied migration was modified or its file is
+    missing, one failed half-way (a dirty database), the schema drifted or holds a failed
+    migration's leftovers, or the migration files are invalid. A migration in progress (its
+    run holds the lock) is not a problem. With the global --verbose, every migration without
+    a down is listed instead of counted.
     """
     from lamina.cli import render
+    from lamina.errors import LockTimeoutError
 
-    report = _lamina(ctx).status()
-    render.status(report, as_json=as_json)
+    lamina = _lamina(ctx)
+    try:
+        report = lamina.status()
+    except LockTimeoutError:
+        run = lamina.migration_run()  # DuckDB: is it a lamina run that holds the file?
+        if run is None:
+            raise  # another program: the error names it
+        render.status_busy(run, lamina.settings.database_url.redacted(), as_json=as_json)
+        return
+    verbose = bool(ctx.find_root().params.get("verbose"))
+    render.status(report, as_json=as_json, verbose=verbose)
     if report.needs_attention:
         ctx.exit(1)
 
@@ -109,7 +138,11 @@ def create(
 
 @click.command()
 @click.option(
-    "--to", "to_version", type=int, metavar="VERSION", help="Stop after this version (inclusive)."
+    "--to",
+    "to_version",
+    metavar="VERSION",
+    help="Apply only migrations up to this version (inclusive; 4, 004 or an id 004_name). "
+    "It need not match a migration exactly.",
 )
 @click.option("--dry-run", is_flag=True, help="Show the plan and its SQL; change nothing.")
 @click.option("--force", is_flag=True, help="Run even though applied migrations were modified.")
@@ -126,7 +159,7 @@ def create(
 @click.pass_context
 def up(
     ctx: click.Context,
-    to_version: int | None,
+    to_version: str | None,
     dry_run: bool,
     force: bool,
     yes: bool,
@@ -140,13 +173,14 @@ def up(
     """
     from lamina.cli import render
 
+    target = _migration_ref(to_version, "--to")
     lamina = _lamina(ctx, progress=not as_json and not dry_run, strict_order=strict_order)
-    result = lamina.up(to_version=to_version, dry_run=dry_run, force=force, yes=yes)
+    result = lamina.up(to_version=target, dry_run=dry_run, force=force, yes=yes)
     render.up(result, as_json=as_json)
 
 
 @click.command()
-@click.argument("version", type=int, required=False)
+@click.argument("version", required=False)
 @click.option("--all", "everything", is_flag=True, help="Revert every applied migration (as 0).")
 @click.option("--dry-run", is_flag=True, help="Show the plan, its SQL and risks; change nothing.")
 @click.option("--force", is_flag=True, help="Run risky steps (data loss possible).")
@@ -155,7 +189,7 @@ def up(
 @click.pass_context
 def rollback(
     ctx: click.Context,
-    version: int | None,
+    version: str | None,
     everything: bool,
     dry_run: bool,
     force: bool,
@@ -164,14 +198,16 @@ def rollback(
 ) -> None:
     """Revert every applied migration above VERSION, newest first.
 
-    0 or --all reverts every applied migration, version 0 included.
+    VERSION is a version (3 or 003) or a migration id (003_name). 0 or --all reverts every
+    applied migration, version 0 included.
     """
     from lamina.cli import render
 
     if (version is None) == (not everything):
         raise click.UsageError("give a VERSION to roll back to, or --all (not both)")
+    target = _migration_ref(version, "VERSION")
     lamina = _lamina(ctx, progress=not as_json and not dry_run)
-    result = lamina.rollback(version, dry_run=dry_run, force=force, yes=yes)
+    result = lamina.rollback(target, dry_run=dry_run, force=force, yes=yes)
     render.rollback(result, as_json=as_json)
 
 
@@ -206,14 +242,19 @@ def graph(ctx: click.Context, fmt: str) -> None:
     """Draw the migrations and their dependencies, applied and pending marked.
 
     Solid arrows are declared dependencies; dotted ones join a migration without any to the
-    one before it in the order lamina applies them.
+    one before it in the order lamina applies them. Exits 1, naming it, when the dependencies
+    form a cycle or name an unknown migration (the graph is drawn all the same).
     """
     from typing import cast
 
     from lamina.diagram import Format, render
+    from lamina.errors import ValidationError
 
     report, parents = _lamina(ctx).graph()
     click.echo(render(report, parents, cast(Format, fmt)), nl=False)
+    broken = [p for p in report.problems if p.code in ("cycle", "unknown")]
+    if broken:  # drawn all the same, so the cycle can be seen; but the graph is not valid
+        raise ValidationError(broken)
 
 
 @click.command()
@@ -270,9 +311,15 @@ def _scratch_server(text: str) -> DatabaseURL:
     from lamina.urls import URLError, parse_url
 
     try:
-        return parse_url(text)
+        url = parse_url(text)
+        if url.scheme == "mysql":  # the same option list as DATABASE_URL's
+            from lamina.backends.mysql_options import parse_options
+
+            parse_options(url)
     except URLError as exc:
-        raise click.BadParameter(str(exc), param_hint="--scratch-url") from None
+        hint = f" ({exc.hint})" if exc.hint else ""
+        raise click.BadParameter(f"{exc}{hint}", param_hint="--scratch-url") from None
+    return url
 
 
 @click.command(name="diff")
@@ -285,8 +332,8 @@ def diff_command(ctx: click.Context, as_json: bool) -> None:
     """
     from lamina.cli import render
 
-    differences = _lamina(ctx).diff()
-    render.drift(differences, as_json=as_json)
+    differences, causes = _lamina(ctx).schema_changes()
+    render.drift(differences, as_json=as_json, causes=causes)
     if differences:
         ctx.exit(1)
 
@@ -347,7 +394,7 @@ def lint(
 
 
 @click.command()
-@click.argument("migration_id", metavar="ID")
+@click.argument("migration_id", metavar="[ID]", required=False)
 @click.option(
     "--mark-applied",
     "mark",
@@ -360,20 +407,50 @@ def lint(
     flag_value="rolled-back",
     help="You undid what it did: forget it, so it is pending again.",
 )
+@click.option(
+    "--accept-checksum",
+    "mark",
+    flag_value="accept-checksum",
+    help="The applied file was edited harmlessly: record its current checksum.",
+)
+@click.option(
+    "--all", "every", is_flag=True, help="With --accept-checksum: every modified migration."
+)
 @json_option
 @click.pass_context
-def repair(ctx: click.Context, migration_id: str, mark: str | None, as_json: bool) -> None:
-    """Resolve a migration that failed half-way (a dirty database).
+def repair(
+    ctx: click.Context, migration_id: str | None, mark: str | None, every: bool, as_json: bool
+) -> None:
+    """Resolve a migration that failed half-way, or accept an edited applied file.
 
     A migration that cannot be rolled back as a whole (MySQL DDL, or one declared
     non-transactional) is recorded as failed when it stops half-way, and nothing else runs
-    until you fix the database by hand and tell lamina which way you fixed it.
+    until you fix the database by hand and tell lamina which way you fixed it
+    (--mark-applied, --mark-rolled-back). An applied migration whose file was edited is
+    `modified` until the file is restored or you accept the edit (--accept-checksum). ID is
+    the migration's id or version (004, 4, 004_name). Every repair is written to the audit
+    log with your user and host.
     """
     from lamina.cli import render
 
     if mark is None:
-        raise click.UsageError("say how you fixed it: --mark-applied or --mark-rolled-back")
-    result = _lamina(ctx).repair(migration_id, "applied" if mark == "applied" else "rolled-back")
+        raise click.UsageError(
+            "say what to do: --mark-applied or --mark-rolled-back (a failed migration), or "
+            "--accept-checksum (an edited applied file)"
+        )
+    if every and mark != "accept-checksum":
+        raise click.UsageError("--all goes with --accept-checksum only")
+    if every == (migration_id is not None):
+        raise click.UsageError("name one migration (ID) or pass --all, not both")
+    lamina = _lamina(ctx)
+    if mark == "accept-checksum":
+        accepted = lamina.accept_checksum(
+            () if migration_id is None else (migration_id,), every=every
+        )
+        render.checksums_accepted(accepted, as_json=as_json)
+        return
+    assert migration_id is not None
+    result = lamina.repair(migration_id, "applied" if mark == "applied" else "rolled-back")
     render.repaired(result, as_json=as_json)
 
 

@@ -15,12 +15,20 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from lamina.models import AuditEvent, MigrationState, Problem, StatusReport, errors_in
+from lamina.models import (
+    AuditEvent,
+    LockOwner,
+    MigrationState,
+    Problem,
+    StatusReport,
+    errors_in,
+)
 
 if TYPE_CHECKING:
     from rich.console import Console
 
     from lamina.api import (
+        ChecksumAccepted,
         CreateResult,
         LintResult,
         RepairResult,
@@ -41,6 +49,7 @@ _STATE_STYLE = {
     MigrationState.MODIFIED: "bold red",
     MigrationState.MISSING: "bold red",
     MigrationState.FAILED: "bold red",
+    MigrationState.RUNNING: "yellow",
 }
 _RISK_STYLE = {"info": "cyan", "warning": "yellow", "danger": "bold red"}
 
@@ -73,7 +82,10 @@ def status_document(report: StatusReport) -> dict[str, Any]:
         "current_version": report.current_version,
         "applied": report.applied_count,
         "pending": len(report.pending),
+        "failed": len(report.dirty),
+        "in_progress": len(report.in_progress),
         "total": len(report.migrations),
+        "up_to_date": report.up_to_date,
         "last_migration": (
             {"id": last.id, "name": last.name, "applied_at": last.applied_at} if last else None
         ),
@@ -88,7 +100,7 @@ def status_document(report: StatusReport) -> dict[str, Any]:
                 "out_of_order": m.out_of_order,
                 **(
                     {"failed_statement": m.failed_statement, "detail": m.detail}
-                    if m.state is MigrationState.FAILED
+                    if m.state in (MigrationState.FAILED, MigrationState.RUNNING)
                     else {}
                 ),
             }
@@ -96,8 +108,9 @@ def status_document(report: StatusReport) -> dict[str, Any]:
         ],
         "dirty": [m.id for m in report.dirty],
         "drift": None if report.drift is None else list(report.drift),
+        "leftovers": None if report.leftovers is None else list(report.leftovers),
         "lock": _lock_document(report),
-        "problems": [_problem_document(p) for p in report.problems],
+        "problems": [_problem_document(p) for p in (*report.findings, *report.problems)],
     }
 
 
@@ -121,7 +134,10 @@ _BAR = "=" * 60
 _PENDING_SHOWN = 50
 
 
-def status(report: StatusReport, *, as_json: bool) -> None:
+def status(report: StatusReport, *, as_json: bool, verbose: bool = False) -> None:
+    """The status panel. Every problem is listed, and the last line never says "up to date"
+    while there is one; warnings that are the same for many files (no down) are summarised
+    in one line unless ``verbose`` (``--json`` always lists them all)."""
     if as_json:
         emit_json(status_document(report))
         return
@@ -129,32 +145,90 @@ def status(report: StatusReport, *, as_json: bool) -> None:
     out.print(_BAR)
     out.print("[bold]📊 MIGRATION STATUS")
     out.print(_BAR)
+    _status_banners(report)
+    _status_counts(report)
+    _status_table(report)
+    out.print()
+    _status_problems(report, verbose=verbose)
+    if report.pending:
+        late = sum(1 for m in report.pending if m.out_of_order)
+        note = f" ({late} out of order: older than the newest applied)" if late else ""
+        out.print(f"[yellow]⏳ {len(report.pending)} pending migration(s){note}: run `lamina up`.")
+    if report.needs_attention:
+        count = sum(1 for p in report.findings if p.code != "in-progress") + len(
+            errors_in(report.problems)
+        )
+        out.print(f"[bold red]✗ Database needs attention: {_count(count, 'problem', 'problems')}.")
+    elif report.in_progress or report.lock_holder:
+        out.print("[yellow]⏳ A migration run is in progress (it holds the migration lock).")
+    elif report.up_to_date:
+        out.print("[green]✅ Database is up to date.")
+    out.print(_BAR)
+
+
+def _status_banners(report: StatusReport) -> None:
+    out = console()
     for m in report.dirty:
         out.print(
             f"[bold red]⛔ DIRTY: {m.id} stopped half-way"
             + (f" at statement {m.failed_statement}" if m.failed_statement else "")
             + f" ({m.detail or m.state.value}).[/]\n"
             "   Nothing will run until it is resolved: fix the database by hand, then "
-            f"`lamina repair {m.id} --mark-applied` (finished) or `--mark-rolled-back` (undone)."
+            f"`lamina repair {m.id} --mark-applied` (finished) or `lamina repair {m.id} "
+            "--mark-rolled-back` (undone)."
         )
-    out.print(f"Database:           {report.database} ({report.environment})")
+    for m in report.in_progress:
+        holder = report.lock_holder.describe() if report.lock_holder else "a live run"
+        out.print(
+            f"[bold yellow]⏳ IN PROGRESS: {m.id} is being applied by the run holding the "
+            f"migration lock: {holder}[/]" + (f" ({m.detail})" if m.detail else "")
+        )
+
+
+def _status_counts(report: StatusReport) -> None:
+    out = console()
     last = report.last_applied
+    out.print(f"Database:           {report.database} ({report.environment})")
     out.print(f"Current version:    {report.current_version}")
     out.print(f"Applied migrations: {report.applied_count}")
+    if report.dirty:
+        out.print(f"Failed migrations:  {len(report.dirty)}")
+    if report.in_progress:
+        out.print(f"In progress:        {len(report.in_progress)}")
     out.print(f"Pending migrations: {len(report.pending)}")
     out.print(f"Total migrations:   {len(report.migrations)}")
     if last:
         out.print(f"Last migration:     {last.name} ({last.applied_at})")
     if report.lock_holder:
         out.print(f"[bold yellow]Migration lock held by {report.lock_holder.describe()}")
-    _status_table(report)
-    out.print()
-    _problems(report.problems)
-    for m in report.migrations:
-        if m.state is MigrationState.MODIFIED:
-            out.print(f"[bold red]✗ {m.id} was modified after it was applied (checksum mismatch)")
-        elif m.state is MigrationState.MISSING:
-            out.print(f"[bold red]✗ {m.id} is applied but its file is missing")
+
+
+def _status_problems(report: StatusReport, *, verbose: bool) -> None:
+    out = console()
+    irreversible = [p for p in report.problems if p.code == "irreversible"]
+    _problems([p for p in report.problems if verbose or p.code != "irreversible"])
+    if irreversible and not verbose:
+        which = _count(len(irreversible), "migration has", "migrations have")
+        out.print(
+            f"[yellow]warning[/]: {which} no down (cannot be rolled back): see --verbose "
+            "(`lamina --verbose status` lists them)"
+        )
+    for problem in report.findings:
+        if problem.code in ("modified", "missing"):
+            out.print(f"[bold red]✗ {problem.message}")
+    if report.in_state(MigrationState.MODIFIED):
+        out.print(
+            "   Restore the file, or accept a harmless edit: `lamina repair ID "
+            "--accept-checksum` (`lamina repair --all --accept-checksum` for all)."
+        )
+    if report.leftovers:
+        failed = ", ".join(m.id for m in report.dirty)
+        out.print(
+            f"[bold red]✗ left by the failed migration {failed}: {len(report.leftovers)} "
+            "change(s) since the last clean run (`lamina diff` lists them):"
+        )
+        for line in report.leftovers[:10]:
+            out.print(f"    {line}")
     if report.drift:
         out.print(
             f"[bold red]✗ schema drift: {len(report.drift)} change(s) made outside lamina "
@@ -162,13 +236,38 @@ def status(report: StatusReport, *, as_json: bool) -> None:
         )
         for line in report.drift[:10]:
             out.print(f"    {line}")
-    if report.up_to_date:
-        out.print("[green]✅ Database is up to date.")
-    else:
-        late = sum(1 for m in report.pending if m.out_of_order)
-        note = f" ({late} out of order: older than the newest applied)" if late else ""
-        out.print(f"[yellow]⏳ {len(report.pending)} pending migration(s){note}: run `lamina up`.")
-    out.print(_BAR)
+
+
+def status_busy(holder: LockOwner, database: str, *, as_json: bool) -> None:
+    """Status of a DuckDB file a lamina run holds open: a migration in progress."""
+    message = (
+        f"a migration run is in progress: lock held by {holder.describe()}; the DuckDB file "
+        "cannot be read until it ends"
+    )
+    if as_json:
+        emit_json(
+            {
+                "database": database,
+                "in_progress": True,
+                "up_to_date": False,
+                "lock": holder.to_record(),
+                "problems": [
+                    {
+                        "severity": "info",
+                        "message": message,
+                        "path": None,
+                        "line": None,
+                        "code": "in-progress",
+                    }
+                ],
+            }
+        )
+        return
+    console().print(f"[bold yellow]⏳ {database}: {message}.")
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
 
 
 def _status_table(report: StatusReport) -> None:
@@ -182,7 +281,13 @@ def _status_table(report: StatusReport) -> None:
         for m in report.migrations
         if m.id in recent
         or m.id in pending_ids
-        or m.state in (MigrationState.MODIFIED, MigrationState.MISSING, MigrationState.FAILED)
+        or m.state
+        in (
+            MigrationState.MODIFIED,
+            MigrationState.MISSING,
+            MigrationState.FAILED,
+            MigrationState.RUNNING,
+        )
     ]
     if not rows:
         return
@@ -258,7 +363,11 @@ def progress_printer() -> Any:
         verb = "applied" if event.direction.value == "up" else "reverted"
         counter = f"[{event.index}/{event.total}]"
         if event.kind == "note":
-            out.print(f"[cyan]ℹ {event.detail}")
+            detail = event.detail or ""
+            if _is_warning_note(detail):
+                out.print(f"[yellow]⚠ {detail}")
+            else:
+                out.print(f"[cyan]ℹ {detail}")
             return
         if event.kind == "start":
             if not event.atomic and event.statements != 1:
@@ -286,6 +395,28 @@ def progress_printer() -> Any:
             out.print(f"[bold red]✗[/] {counter} {event.migration_id} failed")
 
     return on_event
+
+
+def _is_warning_note(detail: str) -> bool:
+    """Whether a note before a step reports something that went wrong (a backup before a
+    risky step that failed) rather than something done (a backup taken)."""
+    return detail.startswith("backup before") and " failed" in detail
+
+
+#: A refusal names at most this many risky steps, unless --verbose (or --json) asks for all.
+REFUSAL_SHOWN = 5
+
+
+def refusal_message(message: str, steps: int, *, full: bool) -> str:
+    """A refusal's message with its list of risky steps (``id (rules); id (rules)`` after
+    the last colon) cut to the first few and "and N more", unless ``full``."""
+    head, sep, names = message.rpartition(": ")
+    entries = names.split("; ")
+    if full or not sep or len(entries) != steps or steps <= REFUSAL_SHOWN:
+        return message
+    shown = "; ".join(entries[:REFUSAL_SHOWN])
+    more = steps - REFUSAL_SHOWN
+    return f"{head}: {shown}; … and {more} more ({steps} in all; --verbose or --json lists all)"
 
 
 def _preview_document(preview: StepPreview) -> dict[str, Any]:
@@ -697,11 +828,16 @@ def _indented(text: str) -> str:
 _DIFF_WORDS = {"added": "added by hand", "missing": "dropped by hand", "changed": "changed by hand"}
 
 
-def drift(differences: Sequence[Difference] | None, *, as_json: bool) -> None:
+def drift(
+    differences: Sequence[Difference] | None, *, as_json: bool, causes: Sequence[str] = ()
+) -> None:
+    """``lamina diff``: ``causes`` are dirty migrations, whose leftovers these differences are
+    (then they are not called changes made by hand)."""
     if as_json:
         emit_json(
             {
                 "recorded": differences is not None,
+                "left_by": list(causes),
                 "differences": [
                     {
                         "kind": d.kind,
@@ -724,10 +860,18 @@ def drift(differences: Sequence[Difference] | None, *, as_json: bool) -> None:
     if not differences:
         out.print("[green]✅ No drift: the schema is what the last lamina run left.")
         return
-    out.print(f"[bold red]{len(differences)} difference(s) from the schema the last run left:")
+    if causes:
+        out.print(
+            f"[bold red]{len(differences)} difference(s) from the schema the last clean run "
+            f"left, made by {', '.join(causes)} (failed half-way or still running; see "
+            "`lamina status`):"
+        )
+    else:
+        out.print(f"[bold red]{len(differences)} difference(s) from the schema the last run left:")
     for d in differences:
         colour = "yellow" if d.kind == "changed" else "red"
-        out.print(f"  [{colour}]{_DIFF_WORDS[d.kind]}[/]: {escape(str(d))}")
+        word = d.kind if causes else _DIFF_WORDS[d.kind]
+        out.print(f"  [{colour}]{word}[/]: {escape(str(d))}")
         for line in d.lines:
             out.print(f"      {line}", markup=False, highlight=False)
 
@@ -746,6 +890,20 @@ def repaired(result: RepairResult, *, as_json: bool) -> None:
         return
     now = "applied" if result.mark == "applied" else "pending again (its row was removed)"
     console().print(f"[green]✅ {result.migration_id} repaired: now {now}.")
+
+
+def checksums_accepted(accepted: Sequence[ChecksumAccepted], *, as_json: bool) -> None:
+    if as_json:
+        emit_json(
+            {"accepted": [{"id": a.migration_id, "was": a.was, "now": a.now} for a in accepted]}
+        )
+        return
+    out = console()
+    for a in accepted:
+        out.print(
+            f"[green]✅ {a.migration_id}: the edited file is accepted (checksum {a.now[:12]}…, "
+            f"was {a.was[:12]}…)."
+        )
 
 
 # -- create ----------------------------------------------------------------------------------

@@ -94,13 +94,15 @@ def _statement_findings(
     """Walk the statements in order, checking each against the schema as it stands then."""
     from lamina.risk.grammar import opaque_reason, parse
     from lamina.risk.rules import STATEMENT_RULES, Context
-    from lamina.risk.state import MigrationState
+    from lamina.risk.state import MigrationState, rebuilt_tables
 
     up_sql = [r.sql for r in up_statements if not r.is_query] if direction == "down" else []
     state = MigrationState.start(indexed_tables, up_sql, dialect)
     context = Context(dialect, direction, state)
-    for record in executed:
-        nodes = parse(record.sql, dialect)
+    parsed = [(record, parse(record.sql, dialect)) for record in executed]
+    # A DROP TABLE is judged with what follows it: a rebuild renames its copy to the name.
+    state.rebuilt = rebuilt_tables(node for _, nodes in parsed for node in nodes or [])
+    for record, nodes in parsed:
         if nodes is None:
             yield _unparsed(record, dialect, f"sqlglot cannot parse it as {dialect} SQL")
             continue

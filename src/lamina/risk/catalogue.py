@@ -24,6 +24,15 @@ CATALOGUE: tuple[RuleInfo, ...] = (
         "rename the table aside (or stop writing to it) first, and drop it in a later release",
     ),
     RuleInfo(
+        "table-rebuild",
+        RiskLevel.WARNING,
+        "a table rebuilt by copy, drop and rename (SQLite's recipe for what ALTER TABLE cannot do)",
+        "every row is copied while writes wait, and a column the copy leaves out is lost; the "
+        "rows themselves are kept (a filtered copy is reported as drop-table)",
+        "check that the copy names every column you mean to keep; on SQLite, let lamina turn "
+        "foreign keys off around it (PRAGMA foreign_keys = OFF in the migration)",
+    ),
+    RuleInfo(
         "drop-column",
         RiskLevel.DANGER,
         "ALTER TABLE ... DROP COLUMN on an existing table",

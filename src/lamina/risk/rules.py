@@ -112,7 +112,14 @@ def drop_table(node: exp.Expr, ctx: Context) -> Iterator[Hit]:
     for table in node.args.get("tables") or []:
         if ctx.state.is_new(table):
             continue
-        if ctx.down and ctx.state.created_by_up(table):
+        copy = ctx.state.rebuilt.get(table_key(table))
+        if copy is not None:
+            yield Hit(
+                "table-rebuild",
+                f"rebuilds table {_name(table)}: its rows were copied into {copy}, which "
+                f"takes its name; columns the copy leaves out are lost",
+            )
+        elif ctx.down and ctx.state.created_by_up(table):
             yield Hit(
                 "down-loses-data",
                 f"drops table {_name(table)}, which this migration's up created: every row "

@@ -19,7 +19,7 @@ from sqlglot import exp
 
 from lamina.risk.grammar import parse, renames_a_column
 
-__all__ = ["MigrationState", "column_key", "created_by", "table_key"]
+__all__ = ["MigrationState", "column_key", "created_by", "rebuilt_tables", "table_key"]
 
 Column = tuple[str, str]
 
@@ -43,6 +43,8 @@ class MigrationState:
         indexes: index name → table, for indexes known by name (live or created here).
         unnamed_indexed: tables with live indexes whose names the caller did not give.
         up_tables / up_columns: what the migration's up created, when checking its down.
+        rebuilt: table -> its copy, for tables the migration rebuilds (:func:`rebuilt_tables`):
+            their DROP TABLE is one step of a copy that then takes their name and rows.
     """
 
     new_tables: set[str] = field(default_factory=set)
@@ -52,6 +54,7 @@ class MigrationState:
     up_tables: set[str] = field(default_factory=set)
     up_columns: set[Column] = field(default_factory=set)
     created_indexes: set[str] = field(default_factory=set)
+    rebuilt: dict[str, str] = field(default_factory=dict)
     _anonymous: itertools.count[int] = field(default_factory=itertools.count)
 
     @classmethod
@@ -147,7 +150,8 @@ class MigrationState:
 
     def _rename_table(self, old: str, new: str) -> None:
         if old in self.new_tables:
-            self.new_tables = (self.new_tables - {old}) | {new}
+            # The copy that replaces a rebuilt table holds its rows and its users: not new.
+            self.new_tables = (self.new_tables - {old}) | ({new} - self.rebuilt.keys())
         if old in self.unnamed_indexed:
             self.unnamed_indexed = (self.unnamed_indexed - {old}) | {new}
         self.indexes = {name: new if t == old else t for name, t in self.indexes.items()}
@@ -168,6 +172,71 @@ def created_by(node: exp.Expr) -> tuple[set[str], set[Column]]:
         columns = {column_key(node.this, a.this) for a in actions if isinstance(a, exp.ColumnDef)}
         return set(), columns
     return set(), set()
+
+
+def rebuilt_tables(nodes: Iterable[exp.Expr]) -> dict[str, str]:
+    """The tables a migration rebuilds, each with the copy that takes its place.
+
+    The rebuild is SQLite's recipe for changes ``ALTER TABLE`` cannot make
+    (https://sqlite.org/lang_altertable.html), used on every engine: in this order, ``CREATE
+    TABLE new`` (or ``CREATE TABLE new AS SELECT ... FROM x``), ``INSERT INTO new ... SELECT
+    ... FROM x`` with no ``WHERE``/``LIMIT`` (every row is copied), ``DROP TABLE x``, then
+    ``ALTER TABLE new RENAME TO x``. Anything less (no copy, a filtered copy, no rename to
+    the old name) is not a rebuild, and its DROP TABLE stays a ``drop-table``.
+    """
+    created: set[str] = set()
+    filled: dict[str, set[str]] = {}  # new table -> tables copied into it in full
+    dropped: dict[str, str] = {}  # dropped table -> the new table filled from it
+    rebuilt: dict[str, str] = {}
+    for node in nodes:
+        if isinstance(node, exp.Create) and _creates_a_table(node):
+            created.add(table_key(_created_table(node)))
+        copy = _copy(node, created)
+        if copy is not None:
+            filled.setdefault(copy[0], set()).add(copy[1])
+        elif isinstance(node, exp.Drop) and str(node.args.get("kind") or "").upper() == "TABLE":
+            for target in node.args.get("tables") or []:
+                old = table_key(target)
+                copies = [new for new, sources in filled.items() if old in sources]
+                if copies:
+                    dropped[old] = copies[-1]
+        elif isinstance(node, exp.Alter) and node.args.get("kind") == "TABLE":
+            for action in node.args.get("actions") or []:
+                if isinstance(action, exp.AlterRename) and not renames_a_column(node):
+                    old = table_key(action.this)
+                    if dropped.get(old) == table_key(node.this):
+                        rebuilt[old] = table_key(node.this)
+    return rebuilt
+
+
+def _creates_a_table(node: exp.Create) -> bool:
+    """``CREATE TABLE`` without ``IF NOT EXISTS`` (with it, the table may hold rows)."""
+    return node.args.get("kind") == "TABLE" and not node.args.get("exists")
+
+
+def _copy(node: exp.Expr, created: set[str]) -> tuple[str, str] | None:
+    """``(new, x)`` when ``node`` copies every row of ``x`` into ``new``, a table this
+    migration created (``CREATE TABLE new AS SELECT``, ``INSERT INTO new SELECT``)."""
+    if isinstance(node, exp.Create):
+        target = _created_table(node)
+    elif isinstance(node, exp.Insert):
+        target = node.this.this if isinstance(node.this, exp.Schema) else node.this
+    else:
+        return None
+    new, source = table_key(target), _full_copy_source(node.expression)
+    return (new, source) if new in created and source is not None else None
+
+
+def _full_copy_source(query: exp.Expr | None) -> str | None:
+    """The table a ``SELECT ... FROM x`` copies every row of, or None (a filter, a limit, a
+    join, a grouping, or anything but a plain SELECT from one table)."""
+    if not isinstance(query, exp.Select):
+        return None
+    if any(query.args.get(part) for part in ("where", "limit", "having", "group", "joins")):
+        return None
+    source = query.args.get("from") or query.args.get("from_")
+    table = source.this if isinstance(source, exp.From) else None
+    return table_key(table) if isinstance(table, exp.Table) else None
 
 
 def _created_table(node: exp.Create) -> exp.Expr | None:
