@@ -90,16 +90,17 @@ def startup(
     )
     lamina = Lamina(settings)
     checked = lamina.validate()
-    if checked.errors:
-        first = checked.errors[0].render()
-        more = f" (and {len(checked.errors) - 1} more)" if len(checked.errors) > 1 else ""
+    report = checked.status
+    assert report is not None
+    _refuse_dirty(report)  # validate lists it too, but as the database's state, not the files'
+    invalid = [p for p in checked.errors if p.code not in _DATABASE_STATE]
+    if invalid:
+        first = invalid[0].render()
+        more = f" (and {len(invalid) - 1} more)" if len(invalid) > 1 else ""
         raise StartupError(
             f"migration files are invalid: {first}{more}",
             hint="run `lamina validate` to see every problem",
         )
-    report = checked.status
-    assert report is not None
-    _refuse_dirty(report)
     pending = tuple(m.id for m in report.pending)
     if not pending:
         return _done(logger, started, "ready", "all migrations applied", report=report)
@@ -191,6 +192,10 @@ def _degraded_start(
         logger, started, "degraded", message,
         applied=applied, pending=held, risky=risky, report=after,
     )  # fmt: skip
+
+
+#: Validation problems that describe the database rather than the files.
+_DATABASE_STATE = frozenset({"dirty", "leftover"})
 
 
 def _refuse_dirty(report: StatusReport) -> None:
