@@ -18,7 +18,7 @@ PHONE = (
 )
 TESTS = """
 from lamina.testing import test_migrations_match_expected_schema, test_migrations_round_trip
-from lamina.backends import open_backend
+from lamina.engines import open_backend
 
 
 def test_a_fixture_gives_a_migrated_database(migrated_database):

@@ -16,6 +16,7 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 from collections.abc import Collection, Iterator, Mapping, Sequence
@@ -24,12 +25,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from lamina.backends import open_backend
-from lamina.backends.base import Backend, BackendOptions
-from lamina.backends.filelock import FileBackend
 from lamina.catalog import MigrationSet
 from lamina.config import Settings, load_settings
 from lamina.discovery import ScanResult, scan
+from lamina.engines import open_backend
+from lamina.engines.base import Backend, BackendOptions
+from lamina.engines.filelock import FileBackend
 from lamina.errors import (
     ChecksumMismatchError,
     ConfigError,
@@ -122,6 +123,12 @@ class UpResult:
     def out_of_order(self) -> tuple[str, ...]:
         return tuple(s.migration_id for s in self.plan.steps if s.out_of_order)
 
+    def to_document(self) -> dict[str, object]:
+        """The ``lamina up --json`` document (docs/json.md)."""
+        from lamina.documents import up_document
+
+        return up_document(self)
+
 
 @dataclass(frozen=True, slots=True)
 class RollbackResult:
@@ -137,6 +144,12 @@ class RollbackResult:
     @property
     def risky(self) -> tuple[StepPreview, ...]:
         return tuple(p for p in self.previews if p.risk.risky)
+
+    def to_document(self) -> dict[str, object]:
+        """The ``lamina rollback --json`` document (docs/json.md)."""
+        from lamina.documents import rollback_document
+
+        return rollback_document(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +170,12 @@ class ValidationResult:
 
     def ok(self, *, strict: bool = False) -> bool:
         return not self.errors and not (strict and self.warnings)
+
+    def to_document(self, *, strict: bool = False) -> dict[str, object]:
+        """The ``lamina validate --json`` document; ``ok`` as :meth:`ok` judges it."""
+        from lamina.documents import validation_document
+
+        return validation_document(self, strict=strict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,6 +204,12 @@ class LintResult:
         worst = [entry.worst() for entry in self.entries]
         return bool(errors_in(self.problems)) or any(w is not None and w >= level for w in worst)
 
+    def to_document(self, level: RiskLevel = RiskLevel.DANGER) -> dict[str, object]:
+        """The ``lamina lint --json`` document; ``ok`` is ``not fails(level)``."""
+        from lamina.documents import lint_document
+
+        return lint_document(self, level)
+
 
 @dataclass(frozen=True, slots=True)
 class RepairResult:
@@ -193,6 +218,12 @@ class RepairResult:
     migration_id: str
     was: AppliedMigration
     mark: RepairMark
+
+    def to_document(self) -> dict[str, object]:
+        """The ``lamina repair --json`` document (docs/json.md)."""
+        from lamina.documents import repair_document
+
+        return repair_document(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,6 +240,12 @@ class ChecksumAccepted:
 class CreateResult:
     path: Path
     migration_id: str
+
+    def to_document(self) -> dict[str, object]:
+        """The ``lamina create --json`` document (docs/json.md)."""
+        from lamina.documents import create_document
+
+        return create_document(self)
 
 
 class Lamina:
@@ -510,9 +547,7 @@ class Lamina:
 
         with self._writer("lamina backup create") as (backend, history):
             version = max((r.version for r in history.applied() if not r.dirty), default=0)
-            checkpoint = (
-                (lambda: backend.execute("CHECKPOINT")) if backend.name == "duckdb" else None
-            )
+            checkpoint = backend.backup_checkpoint()
             record = create_backup(
                 self.settings.database_url,
                 self._store(),
@@ -953,7 +988,7 @@ class Lamina:
                 history.audit(AuditAction.FORCE, detail=note)
 
     def _dialect(self) -> str:
-        from lamina.backends import dialect_for
+        from lamina.engines import dialect_for
 
         return dialect_for(self.settings.database_url)
 
@@ -989,11 +1024,8 @@ def _record_schema(backend: Backend, history: History) -> None:
 
 def _record_schema_quietly(backend: Backend, history: History) -> None:
     """:func:`_record_schema` after a failed run: its own failure must not hide the run's."""
-    try:
+    with contextlib.suppress(LaminaError):  # StatementError too: a refusal is lamina's type
         _record_schema(backend, history)
-    except Exception as exc:
-        if not backend.is_driver_error(exc) and not isinstance(exc, LaminaError):
-            raise
 
 
 def _drift(backend: Backend, history: History) -> list[Difference] | None:

@@ -56,7 +56,7 @@ class Settings:
     #: lock_wait_timeout); 0 waits forever.
     table_lock_timeout_ms: int = 10_000
     #: How server engines hold the migration lock: the engine's session lock, or a heartbeat
-    #: row for poolers in transaction mode (see :mod:`lamina.backends.server`).
+    #: row for poolers in transaction mode (see :mod:`lamina.engines.server`).
     lock_mode: str = "session"
     #: Table mode: how long a lock row outlives its last heartbeat. None means the migration
     #: time limit plus :data:`LOCK_TTL_MARGIN_S`.
@@ -314,10 +314,9 @@ def _resolve_database_url(
         text = f"duckdb:///{text}"
     try:
         url = parse_url(text)
-        if url.scheme == "mysql":
-            from lamina.backends.mysql_options import parse_options
+        from lamina.engines import check_url
 
-            parse_options(url)  # an unknown or malformed option fails here, naming the setting
+        check_url(url)  # an unknown or malformed option fails here, naming the setting
     except URLError as exc:
         raise UsageError(setting, source, str(exc), hint=exc.hint) from None
     if url.is_file and not url.is_memory:

@@ -24,6 +24,7 @@ backends map them to :class:`BackendError` or :class:`ExecutionError` with ``rai
     ├── HistoryError                    lamina's own tables are damaged or too new
     └── BackendError                    a database problem outside a migration
         ├── BackendUnavailableError     missing driver extra, cannot connect
+        ├── StatementError              .sql, .detail, .original: the database refused SQL
         ├── LockTimeoutError            .holder: another run holds the migration lock
         └── LockLostError               a table-mode lock expired and was taken over
     DirtyDatabaseError (a HistoryError) a migration failed half-way; `lamina repair` resolves it
@@ -35,6 +36,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, ClassVar
+
+from lamina.sqlline import one_line_sql
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -60,6 +63,7 @@ __all__ = [
     "RiskRefusedError",
     "RunInProgressError",
     "StartupError",
+    "StatementError",
     "TargetNotFoundError",
     "TimeLimitError",
     "UsageError",
@@ -331,6 +335,17 @@ class BackendUnavailableError(BackendError):
     """The database cannot be reached, or its driver is not installed."""
 
 
+class StatementError(BackendError):
+    """The database refused one statement: a driver's exception, mapped where it left the
+    backend (``execute``, ``query``, the commit of ``transaction``), so callers catch lamina
+    types only. ``sql`` is the statement (``COMMIT`` for a commit), ``detail`` the engine's own
+    one-line description, ``original`` the driver's exception (also ``__cause__``)."""
+
+    def __init__(self, sql: str, detail: str, original: BaseException) -> None:
+        super().__init__(detail)
+        self.sql, self.detail, self.original = sql, detail, original
+
+
 class LockTimeoutError(BackendError):
     """Another run held the migration lock for longer than the lock timeout.
 
@@ -362,36 +377,3 @@ class LockLostError(BackendError):
 def _shorten(sql: str, limit: int = 200) -> str:
     text = one_line_sql(sql)
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def one_line_sql(sql: str) -> str:
-    """``sql`` on one line for a message, its meaning kept: a ``-- comment`` ends at its line,
-    so joining lines would let it seem to swallow the rest; it becomes ``/* comment */`` (or
-    is dropped when it holds ``*/``). Quotes are respected: ``'--'`` in a string stays."""
-    out: list[str] = []
-    quote: str | None = None
-    i = 0
-    while i < len(sql):
-        char = sql[i]
-        if quote is not None:
-            out.append(char)
-            if char == quote:
-                quote = None
-            i += 1
-        elif char in "'\"`":
-            quote = char
-            out.append(char)
-            i += 1
-        elif sql.startswith("--", i):
-            end = sql.find("\n", i)
-            end = len(sql) if end < 0 else end
-            comment = sql[i + 2 : end].strip()
-            if comment and "*/" not in comment:
-                out.append(f" /* {comment} */ ")
-            else:
-                out.append(" ")
-            i = end
-        else:
-            out.append(char)
-            i += 1
-    return " ".join("".join(out).split())

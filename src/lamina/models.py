@@ -9,6 +9,10 @@ from typing import Literal
 
 MigrationKind = Literal["py", "sql"]
 
+#: The ``schema_version`` of every top-level ``--json`` document (docs/json.md); raised only
+#: when a key is renamed or removed, never for an added key.
+DOCUMENT_SCHEMA_VERSION = 1
+
 
 class Category(enum.StrEnum):
     """What a migration changes; ``data`` migrations are risky to roll back."""
@@ -134,6 +138,20 @@ class AuditEvent:
     duration_ms: int | None
     detail: str | None
 
+    def to_dict(self) -> dict[str, object]:
+        """This event as an entry of the ``history`` document (docs/json.md)."""
+        return {
+            "seq": self.seq,
+            "at": self.at,
+            "action": self.action,
+            "migration_id": self.migration_id,
+            "version": self.version,
+            "applied_by": self.applied_by,
+            "host": self.host,
+            "duration_ms": self.duration_ms,
+            "detail": self.detail,
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class Problem:
@@ -150,6 +168,16 @@ class Problem:
             return self.message
         where = f"{self.path}:{self.line}" if self.line else str(self.path)
         return f"{where}: {self.message}"
+
+    def to_dict(self) -> dict[str, object]:
+        """This problem as an entry of a document's ``problems`` (docs/json.md)."""
+        return {
+            "severity": self.severity.value,
+            "message": self.message,
+            "path": str(self.path) if self.path else None,
+            "line": self.line,
+            "code": self.code or None,
+        }
 
 
 def errors_in(problems: tuple[Problem, ...]) -> tuple[Problem, ...]:
@@ -221,6 +249,21 @@ class MigrationStatus:
     #: For a failed (dirty) migration: the statement reached and what happened.
     failed_statement: int | None = None
     detail: str | None = None
+
+    def to_dict(self) -> dict[str, object]:
+        """This migration as an entry of the ``status`` document's ``migrations``."""
+        entry: dict[str, object] = {
+            "id": self.id,
+            "version": self.version,
+            "name": self.name,
+            "category": self.category,
+            "status": self.state.value,
+            "applied_at": self.applied_at,
+            "out_of_order": self.out_of_order,
+        }
+        if self.state in (MigrationState.FAILED, MigrationState.RUNNING):
+            entry.update(failed_statement=self.failed_statement, detail=self.detail)
+        return entry
 
 
 @dataclass(frozen=True, slots=True)
@@ -332,6 +375,32 @@ class StatusReport:
     def dirty(self) -> tuple[MigrationStatus, ...]:
         """Failed migrations, and ``running`` ones no live run holds the lock for."""
         return self.in_state(MigrationState.FAILED)
+
+    def to_document(self) -> dict[str, object]:
+        """The ``lamina status --json`` document (docs/json.md): every migration, every
+        problem (``findings`` first, then the files' own), the lock holder."""
+        last = self.last_applied
+        return {
+            "schema_version": DOCUMENT_SCHEMA_VERSION,
+            "database": self.database,
+            "environment": self.environment,
+            "current_version": self.current_version,
+            "applied": self.applied_count,
+            "pending": len(self.pending),
+            "failed": len(self.dirty),
+            "in_progress": len(self.in_progress),
+            "total": len(self.migrations),
+            "up_to_date": self.up_to_date,
+            "last_migration": (
+                {"id": last.id, "name": last.name, "applied_at": last.applied_at} if last else None
+            ),
+            "migrations": [m.to_dict() for m in self.migrations],
+            "dirty": [m.id for m in self.dirty],
+            "drift": None if self.drift is None else list(self.drift),
+            "leftovers": None if self.leftovers is None else list(self.leftovers),
+            "lock": None if self.lock_holder is None else self.lock_holder.to_record(),
+            "problems": [p.to_dict() for p in (*self.findings, *self.problems)],
+        }
 
 
 _APPLIED_STATES = (MigrationState.APPLIED, MigrationState.MODIFIED, MigrationState.MISSING)

@@ -18,9 +18,9 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal
 
-from lamina.backends.base import Backend
-from lamina.backends.mysql_commits import runs_in_transaction
 from lamina.config import Settings
+from lamina.engines import spec_for_dialect
+from lamina.engines.base import Backend
 from lamina.errors import LaminaError, MigrationLoadError, RiskRefusedError
 from lamina.history import History
 from lamina.loader import load_migration, transaction_control_error
@@ -162,6 +162,7 @@ def preview_steps(
         # rolls back as a whole; one statement that commits implicitly, or code that could
         # not be recorded, makes it not atomic.
         unknown = not statements and any(f.rule == "unparsed-sql" for f in risk.findings)
+        runs_in_transaction = spec_for_dialect(dialect).capabilities.runs_in_transaction
         atomic = transactional and (
             transactional_ddl or (not unknown and runs_in_transaction(s.sql for s in statements))
         )
@@ -315,9 +316,7 @@ class BackupBeforeRisk:
 
     def _checkpoint(self) -> Callable[[], None] | None:
         """DuckDB: flush the WAL through lamina's own connection, which holds the file."""
-        if self.backend.name != "duckdb":
-            return None
-        return lambda: self.backend.execute("CHECKPOINT")
+        return self.backend.backup_checkpoint()
 
 
 def _size(size: int) -> str:

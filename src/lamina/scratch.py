@@ -26,18 +26,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from lamina.backends import open_backend
-from lamina.backends.base import Backend
-from lamina.errors import BackendError, ConfigError
+from lamina.engines import open_backend, spec_for
+from lamina.engines.server import ServerBackend
+from lamina.errors import BackendError, ConfigError, StatementError
 from lamina.urls import DatabaseURL
 
 __all__ = ["PREFIX", "same_server", "scratch_database", "scratch_place"]
 
 #: Every scratch name starts with this, so a leftover (a killed run) is recognisable.
 PREFIX = "lamina_scratch_"
-#: PostgreSQL 13 can drop a database that still has sessions (``WITH (FORCE)``).
-_PG_FORCE_DROP = 130000
-#: PostgreSQL: the URL options that choose where a session runs inside its database.
+#: The URL options that choose where a session runs inside its database (PostgreSQL's
+#: ``?schema=``): kept from the target, never sent to the server's admin connection.
 _PLACEMENT_OPTIONS = ("schema",)
 
 
@@ -58,20 +57,17 @@ def scratch_database(
     """
     if server is not None:
         _check_server(url, server)
-    if url.is_file:
+    if spec_for(url).scratch == "file":
         with _scratch_file(url) as scratch:
             yield scratch
-    elif url.scheme == "postgresql":
-        with _scratch_postgres(url, server or url) as scratch:
-            yield scratch
     else:
-        with _scratch_mysql(url, server or url) as scratch:
+        with _scratch_server(url, server or url) as scratch:
             yield scratch
 
 
 def scratch_place(url: DatabaseURL, server: DatabaseURL | None = None) -> str:
     """Where the scratch goes, for messages: ``a temporary file``, ``a new database on ...``."""
-    if url.is_file:
+    if spec_for(url).scratch == "file":
         return "a temporary file"
     place = server or url
     where = place.host or "localhost"
@@ -80,7 +76,7 @@ def scratch_place(url: DatabaseURL, server: DatabaseURL | None = None) -> str:
 
 def same_server(url: DatabaseURL, server: DatabaseURL | None) -> bool:
     """Whether the scratch shares the target's server (so server-wide objects are shared)."""
-    if url.is_file:
+    if spec_for(url).scratch == "file":
         return False
     if server is None:
         return True
@@ -88,7 +84,7 @@ def same_server(url: DatabaseURL, server: DatabaseURL | None) -> bool:
 
 
 def _check_server(url: DatabaseURL, server: DatabaseURL) -> None:
-    if url.is_file:
+    if spec_for(url).scratch == "file":
         raise ConfigError(
             "--scratch-url",
             "command line",
@@ -108,49 +104,36 @@ def _check_server(url: DatabaseURL, server: DatabaseURL) -> None:
 def _scratch_file(url: DatabaseURL) -> Iterator[DatabaseURL]:
     folder = tempfile.mkdtemp(prefix=PREFIX)
     try:
-        suffix = ".duckdb" if url.scheme == "duckdb" else ".sqlite3"
+        suffix = spec_for(url).file_suffix or ""
         yield DatabaseURL(scheme=url.scheme, path=str(Path(folder) / f"scratch{suffix}"))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
 
 @contextmanager
-def _scratch_postgres(url: DatabaseURL, server: DatabaseURL) -> Iterator[DatabaseURL]:
-    """A new database on ``server``; the target's ``?schema=`` is created in it by lamina."""
+def _scratch_server(url: DatabaseURL, server: DatabaseURL) -> Iterator[DatabaseURL]:
+    """A new database on ``server`` (MySQL: utf8mb4), named so that one grant covers every
+    scratch; the target's ``?schema=`` (PostgreSQL) is created in it by lamina."""
     name = PREFIX + uuid.uuid4().hex[:12]
     admin = dataclasses.replace(
         server, query=tuple((k, v) for k, v in server.query if k not in _PLACEMENT_OPTIONS)
     )
     with _admin(admin) as backend:
-        _create(backend, f'CREATE DATABASE "{name}"', "CREATEDB")
-        force = backend.query("SHOW server_version_num")[0][0]
+        _create(backend, name)
     placement = tuple((k, v) for k, v in url.query if k in _PLACEMENT_OPTIONS)
     scratch = dataclasses.replace(admin, database=name, query=admin.query + placement)
     try:
         yield scratch
     finally:
-        with_force = " WITH (FORCE)" if int(force) >= _PG_FORCE_DROP else ""
         with _admin(admin) as backend:
-            backend.execute(f'DROP DATABASE IF EXISTS "{name}"{with_force}')
+            backend.drop_database(name)
 
 
 @contextmanager
-def _scratch_mysql(url: DatabaseURL, server: DatabaseURL) -> Iterator[DatabaseURL]:
-    """A new utf8mb4 database on ``server``, named so that one grant covers every scratch."""
-    name = PREFIX + uuid.uuid4().hex[:12]
-    with _admin(server) as backend:
-        _create(backend, f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4", "CREATE")
-    try:
-        yield dataclasses.replace(server, database=name)
-    finally:
-        with _admin(server) as backend:
-            backend.execute(f"DROP DATABASE IF EXISTS `{name}`")
-
-
-@contextmanager
-def _admin(url: DatabaseURL) -> Iterator[Backend]:
+def _admin(url: DatabaseURL) -> Iterator[ServerBackend]:
     """A short connection for our own statements (names we generated, never input)."""
     backend = open_backend(url)
+    assert isinstance(backend, ServerBackend)  # only server engines get a scratch database
     try:
         backend.connect(10)
         yield backend
@@ -158,26 +141,21 @@ def _admin(url: DatabaseURL) -> Iterator[Backend]:
         backend.close()
 
 
-def _create(backend: Backend, statement: str, privilege: str) -> None:
+def _create(backend: ServerBackend, name: str) -> None:
     try:
-        backend.execute(statement)
-    except Exception as exc:
-        if not backend.is_driver_error(exc):
-            raise
+        backend.create_database(name)
+    except StatementError as exc:
         raise BackendError(
-            f"cannot create a scratch database on {backend.target()}: "
-            f"{backend.describe_error(exc)}",
-            hint=_privilege_hint(backend, privilege),
-        ) from exc
+            f"cannot create a scratch database on {backend.target()}: {exc.detail}",
+            hint=_privilege_hint(backend),
+        ) from exc.original
 
 
-def _privilege_hint(backend: Backend, privilege: str) -> str:
+def _privilege_hint(backend: ServerBackend) -> str:
     """Which privilege, for which role, and the way out that never touches the target."""
     user = backend.url.username or "this user"
-    if backend.dialect == "mysql":
-        grant = f"GRANT ALL ON `{PREFIX.replace('_', chr(92) + '_')}%`.* TO '{user}'@'...'"
-    else:
-        grant = f'ALTER ROLE "{user}" {privilege}'
+    privilege = backend.scratch_privilege
+    grant = backend.grant_hint(user, PREFIX)
     return (
         f"verify builds its throw-away copy in a new database: give the role {user} the "
         f"{privilege} privilege ({grant}), or pass --scratch-url with a server where it may "

@@ -35,6 +35,7 @@ from pathlib import Path
 import pytest
 
 from lamina.config import Settings, load_settings
+from lamina.engines import ENGINES, EngineSpec
 from lamina.urls import parse_url
 
 __all__ = [
@@ -43,8 +44,6 @@ __all__ = [
     "test_migrations_match_expected_schema",
     "test_migrations_round_trip",
 ]
-
-_FILE_ENGINES = ("duckdb", "sqlite")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -88,7 +87,7 @@ def lamina_settings(
         "database_url": _url(lamina_engine, tmp_path),
     }
     settings = load_settings(overrides, environ={}, cwd=root)
-    if lamina_engine in _FILE_ENGINES:
+    if _file_engine(lamina_engine) is not None:
         yield settings
         return
     with scratch_database(settings.database_url) as url:
@@ -118,7 +117,7 @@ def test_migrations_match_expected_schema(
     migrated_database: Settings, lamina_engine: str, request: pytest.FixtureRequest
 ) -> None:
     """The schema the migrations build is the one committed in the expected-schema file."""
-    from lamina.backends import open_backend
+    from lamina.engines import open_backend
     from lamina.schema import Snapshot, diff, snapshot
 
     prefix = Path(str(request.config.getini("lamina_expected_schema")))
@@ -157,16 +156,22 @@ def test_migrations_match_expected_schema(
         )
 
 
+def _file_engine(engine: str) -> EngineSpec | None:
+    """The file engine named ``engine`` (``duckdb``, ``sqlite``), or None for a server URL."""
+    spec = ENGINES.get(engine)
+    return spec if spec is not None and spec.scratch == "file" else None
+
+
 def _url(engine: str, folder: Path) -> str:
-    if engine == "duckdb":
-        return f"duckdb:///{folder / 'lamina-test.duckdb'}"
-    if engine == "sqlite":
-        return f"sqlite:///{folder / 'lamina-test.sqlite3'}"
+    spec = _file_engine(engine)
+    if spec is not None:
+        name = "lamina-test" + (spec.file_suffix or "")
+        return f"{spec.name}:///{folder / name}"
     return engine
 
 
 def _engine_id(engine: str) -> str:
     """A test id that names the engine, never a password."""
-    if engine in _FILE_ENGINES:
+    if _file_engine(engine) is not None:
         return engine
     return parse_url(engine).scheme

@@ -32,10 +32,10 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from lamina.api import Lamina
-from lamina.backends import dialect_for, open_backend
-from lamina.backends.base import Backend
 from lamina.config import Settings
-from lamina.errors import LaminaError, VerifyRefusedError
+from lamina.engines import dialect_for, open_backend, spec_for
+from lamina.engines.base import Backend
+from lamina.errors import LaminaError, StatementError, VerifyRefusedError
 from lamina.models import Category, Direction, MigrationFile
 from lamina.schema import Difference, Snapshot, diff, snapshot
 from lamina.scratch import same_server, scratch_database
@@ -82,6 +82,12 @@ class VerifyResult:
     @property
     def failed(self) -> tuple[StepReport, ...]:
         return tuple(step for step in self.steps if not step.ok)
+
+    def to_document(self) -> dict[str, object]:
+        """The ``lamina verify --json`` document (docs/json.md)."""
+        from lamina.documents import verify_document
+
+        return verify_document(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,9 +273,8 @@ def _seed(backend: Backend) -> dict[str, int]:
             try:
                 with backend.transaction():
                     backend.execute(backend.sql(sql), values)
-            except Exception as exc:
-                if not backend.is_driver_error(exc):
-                    raise
+            except StatementError:
+                pass  # the table's constraints refuse the synthetic row: leave it as it is
     return _counts(backend, current)
 
 
@@ -308,6 +313,4 @@ def _sample(column_type: str, number: int) -> object:
 
 def _quote(backend: Backend, name: str) -> str:
     """Quote a name taken from the catalog (never from input) for the engine."""
-    if backend.dialect == "mysql":
-        return "`" + name.replace("`", "``") + "`"
-    return '"' + name.replace('"', '""') + '"'
+    return spec_for(backend.url).quote(name)

@@ -3,7 +3,7 @@
 The engines have no common way to bound a whole migration (PostgreSQL's ``statement_timeout``
 bounds single statements; MySQL's ``max_execution_time`` only SELECTs), so lamina keeps the
 deadline itself and, when it passes, asks the backend to stop the statement in flight
-(:meth:`lamina.backends.base.Backend.interrupt`). Python code between statements is stopped
+(:meth:`lamina.engines.base.Backend.interrupt`). Python code between statements is stopped
 at the next statement, or before the migration's commit.
 
 One thread serves the whole run and is re-armed per migration, so a run of a thousand

@@ -21,7 +21,7 @@ from subprocess import Popen
 import pytest
 
 from lamina import Lamina
-from lamina.backends import open_backend
+from lamina.engines import open_backend
 from lamina.errors import LockTimeoutError, RunInProgressError
 from lamina.health import check, http_status
 from lamina.models import LockOwner, MigrationState
@@ -240,7 +240,7 @@ def test_duckdb_held_by_the_application_is_not_called_migrations_in_progress(
 def test_table_mode_an_unexpired_lock_row_is_a_live_holder(
     engine, make_migrations, settings_for, raw_db, db_url
 ) -> None:
-    from lamina.backends.base import BackendOptions
+    from lamina.engines.base import BackendOptions
 
     make_migrations({"001_first.sql": FIRST})
     lamina = Lamina(settings_for(lock_mode="table"))

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from lamina import Lamina
-from lamina.backends import BackendOptions, open_backend
+from lamina.engines import BackendOptions, open_backend
 from lamina.errors import BackendUnavailableError, ExecutionError, LockLostError, LockTimeoutError
 from lamina.models import LockOwner
 from lamina.urls import parse_url

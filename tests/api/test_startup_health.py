@@ -12,7 +12,7 @@ import pytest
 
 import lamina
 from lamina import Lamina, StartupError
-from lamina.backends import open_backend
+from lamina.engines import open_backend
 from lamina.errors import ExecutionError
 from lamina.models import LockOwner
 from lamina.urls import parse_url

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from lamina.backends import open_backend
-from lamina.backends.base import Backend
+from lamina.engines import open_backend
+from lamina.engines.base import Backend
 from lamina.history import History
 from lamina.models import LockOwner
 from lamina.urls import DatabaseURL, parse_url
@@ -26,7 +26,7 @@ SRC = Path(__file__).resolve().parents[2] / "src"
 # closes.
 HOLDER_SCRIPT = """
 import os, socket, sys
-from lamina.backends import open_backend
+from lamina.engines import open_backend
 from lamina.models import LockOwner
 from lamina.urls import parse_url
 

@@ -23,13 +23,19 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lamina.backends import REGISTRY, dialect_for, open_backend
-from lamina.backends.base import Backend
-from lamina.backends.filelock import LOCK_SUFFIX, hold, read_holder
-from lamina.errors import BackendError, BackendUnavailableError, HistoryError, LockTimeoutError
+from lamina.engines import ENGINES, REGISTRY, dialect_for, open_backend, spec_for
+from lamina.engines.base import Backend
+from lamina.engines.filelock import LOCK_SUFFIX, hold, read_holder
+from lamina.errors import (
+    BackendError,
+    BackendUnavailableError,
+    HistoryError,
+    LockTimeoutError,
+    StatementError,
+)
 from lamina.history import History
 from lamina.models import AppliedMigration, AuditAction, LockOwner
-from lamina.urls import DatabaseURL, parse_url
+from lamina.urls import FILE_SCHEMES, SERVER_SCHEMES, DatabaseURL, parse_url
 
 Spawn = Callable[[str, str], subprocess.Popen[str]]  # the spawn_holder fixture
 RunPython = Callable[..., subprocess.CompletedProcess[str]]  # the python_child fixture
@@ -85,9 +91,9 @@ def test_read_only_connect_reads_an_existing_file(url: DatabaseURL) -> None:
     with open_backend(url, read_only=True) as reader:
         reader.connect()
         assert reader.query("SELECT id FROM t") == [(1,)]
-        with pytest.raises(Exception) as refused:
+        with pytest.raises(StatementError) as refused:
             reader.execute("INSERT INTO t VALUES (2)")
-        assert reader.is_driver_error(refused.value)
+        assert isinstance(refused.value.original, reader.driver_errors)
 
 
 @file_engines
@@ -194,18 +200,24 @@ def test_ddl_commits_implicitly_where_the_engine_says_so(backend: Backend) -> No
     assert backend.table_exists("t") is not backend.capabilities.transactional_ddl
 
 
-def test_a_failed_statement_is_a_driver_error_described_on_one_line(backend: Backend) -> None:
+def test_a_failed_statement_is_a_statement_error_described_on_one_line(backend: Backend) -> None:
+    """Driver errors are mapped where they leave the backend: one lamina type, carrying the
+    statement, the engine's description and the driver's exception (also the cause)."""
     backend.execute("CREATE TABLE t (id INTEGER PRIMARY KEY)")
     for bad in ("SELEC 1", "SELECT * FROM nowhere WHERE x = 1", "INSERT INTO t VALUES (1), (1)"):
-        with pytest.raises(Exception) as caught:
-            backend.execute(bad)
-        assert backend.is_driver_error(caught.value)
-        described = backend.describe_error(caught.value)
-        assert described
-        assert "\n" not in described
-        assert "LINE 1" not in described
-        assert "^" not in described
-    assert not backend.is_driver_error(ValueError("not the database"))
+        for run in (backend.execute, backend.query):
+            with pytest.raises(StatementError) as caught:
+                run(bad)
+            error = caught.value
+            assert isinstance(error, BackendError)
+            assert error.sql == bad
+            assert isinstance(error.original, backend.driver_errors)
+            assert error.__cause__ is error.original
+            described = error.detail
+            assert described == backend.describe_error(error.original) == error.message
+            assert "\n" not in described
+            assert "LINE 1" not in described
+            assert "^" not in described
 
 
 # -- history ------------------------------------------------------------------------------------
@@ -330,7 +342,7 @@ def test_a_dropped_history_column_is_a_history_error(history: History, backend: 
     # An instance that verified the tables earlier still reports a HistoryError, not raw SQL.
     with pytest.raises(HistoryError) as caught, backend.transaction():
         history.record_apply(applied_row("2_b", 2, History.now()))
-    assert backend.is_driver_error(caught.value.__cause__ or Exception())
+    assert isinstance(caught.value.__cause__, backend.driver_errors)
     with pytest.raises(HistoryError):
         history.applied()
 
@@ -367,7 +379,7 @@ def test_a_creation_cut_short_is_finished_where_ddl_commits_by_itself(
 # -- the migration lock -------------------------------------------------------------------------
 CONTEND = """
 import json, sys, time
-from lamina.backends import open_backend
+from lamina.engines import open_backend
 from lamina.errors import LockTimeoutError
 from lamina.models import LockOwner
 from lamina.urls import parse_url
@@ -498,20 +510,20 @@ def test_duckdb_commit_refuses_an_aborted_transaction(connected: Connect, duckdb
     """DuckDB aborts a transaction on any error, and its COMMIT then silently rolls back."""
     backend = connected(duckdb_url)
     backend.execute("CREATE TABLE t (id INTEGER)")
-    with pytest.raises(Exception) as caught, backend.transaction():
+    with pytest.raises(StatementError) as caught, backend.transaction():
         backend.execute("INSERT INTO t VALUES (1)")
         with contextlib.suppress(Exception):  # a Python migration swallowing the failure
             backend.execute("SELECT * FROM nowhere")
-    assert backend.is_driver_error(caught.value)
-    assert "earlier statement" in backend.describe_error(caught.value)
+    assert caught.value.sql == "COMMIT"
+    assert "earlier statement" in caught.value.detail
     assert backend.query("SELECT COUNT(*) FROM t") == [(0,)]
 
 
 def test_sqlite_execute_runs_exactly_one_statement(connected: Connect, sqlite_url: str) -> None:
     backend = connected(sqlite_url)
-    with pytest.raises(Exception) as caught:
+    with pytest.raises(StatementError) as caught:
         backend.execute("CREATE TABLE a (id INTEGER); CREATE TABLE b (id INTEGER)")
-    assert backend.is_driver_error(caught.value)
+    assert isinstance(caught.value.original, backend.driver_errors)
     assert not backend.table_exists("b")
 
 
@@ -519,9 +531,9 @@ def test_sqlite_enforces_foreign_keys(connected: Connect, sqlite_url: str) -> No
     backend = connected(sqlite_url)
     backend.execute("CREATE TABLE parent (id INTEGER PRIMARY KEY)")
     backend.execute("CREATE TABLE child (parent_id INTEGER REFERENCES parent (id))")
-    with pytest.raises(Exception, match="FOREIGN KEY") as caught:
+    with pytest.raises(StatementError, match="FOREIGN KEY") as caught:
         backend.execute("INSERT INTO child VALUES (42)")
-    assert backend.is_driver_error(caught.value)
+    assert isinstance(caught.value.original, backend.driver_errors)
 
 
 def test_duckdb_waits_for_the_file_then_names_its_holder(
@@ -576,7 +588,7 @@ def test_sqlite_waits_for_a_writer_then_times_out(sqlite_url: str, spawn_holder:
 # -- registry -----------------------------------------------------------------------------------
 def test_importing_the_registry_imports_no_driver(python_child: RunPython) -> None:
     done = python_child(
-        "import sys, lamina.backends, lamina.history\n"
+        "import sys, lamina.engines, lamina.history\n"
         "print(sorted(m for m in ('duckdb', 'sqlite3', '_sqlite3', 'psycopg', 'pymysql')"
         " if m in sys.modules))"
     )
@@ -597,7 +609,7 @@ def test_a_missing_backend_module_says_what_to_install(
     monkeypatch: pytest.MonkeyPatch, scheme: str, extra: str
 ) -> None:
     # Point the entry at a module that is certainly absent, whether or not the real one exists.
-    monkeypatch.setitem(REGISTRY, scheme, "lamina.backends._absent_driver:Backend")
+    monkeypatch.setitem(REGISTRY, scheme, "lamina.engines._absent_driver:Backend")
     with pytest.raises(BackendUnavailableError) as caught:
         open_backend(parse_url(f"{scheme}://user:secret@localhost/app"))
     assert caught.value.hint == f"pip install 'lamina[{extra}]'"
@@ -607,7 +619,7 @@ def test_a_missing_backend_module_says_what_to_install(
 # -- layout upgrades ----------------------------------------------------------------------------
 def create_layout_1(backend: Backend) -> None:
     """lamina's tables as the first release created them: no dirty-state columns."""
-    from lamina.backends.base import MIGRATION_COLUMNS_V2
+    from lamina.engines.base import MIGRATION_COLUMNS_V2
 
     added = "".join(f", {column}" for column in MIGRATION_COLUMNS_V2)
     with backend.transaction():
@@ -650,3 +662,28 @@ def test_an_interrupted_upgrade_is_finished_by_the_next_writer(backend: Backend)
     assert backend.query("SELECT value FROM lamina_meta") == [("2",)]
     [row] = History(backend, user="u", host="h").applied()
     assert (row.state, row.failed_statement, row.detail) == ("applied", None, None)
+
+
+# -- the engine registry ------------------------------------------------------------------------
+def test_every_url_scheme_reaches_exactly_one_registered_engine() -> None:
+    """urls (level 0) spells the schemes; the registry must serve every one of them, as a
+    file or a server engine alike."""
+    served = {scheme: spec for spec in ENGINES.values() for scheme in spec.schemes}
+    assert set(served) == set(FILE_SCHEMES) | set(SERVER_SCHEMES)
+    for scheme, spec in served.items():
+        assert (spec.scratch == "file") == (scheme in FILE_SCHEMES)
+        assert spec.name == SERVER_SCHEMES.get(scheme, scheme)
+        assert (spec.default_port is None) == (spec.scratch == "file")
+
+
+def test_a_backend_class_agrees_with_its_engine_spec(backend: Backend) -> None:
+    spec = spec_for(backend.url)
+    assert (backend.name, backend.dialect) == (spec.name, spec.dialect)
+    assert backend.capabilities is spec.capabilities
+    assert dialect_for(backend.url) == spec.dialect
+
+
+def test_quote_doubles_the_engine_quote_character(backend: Backend) -> None:
+    name = 'odd"name`with quotes'
+    backend.execute(f"CREATE TABLE {spec_for(backend.url).quote(name)} (id INTEGER)")
+    assert backend.table_exists(name)

@@ -14,7 +14,7 @@ import sqlite3
 import pytest
 
 from lamina import Lamina
-from lamina.backends import open_backend
+from lamina.engines import open_backend
 from lamina.errors import ExecutionError
 from lamina.urls import parse_url
 

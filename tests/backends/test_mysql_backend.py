@@ -27,9 +27,14 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from lamina.backends import BackendOptions, open_backend
-from lamina.backends.server import LOCK_TABLE
-from lamina.errors import BackendUnavailableError, ConfigError, LockTimeoutError
+from lamina.engines import BackendOptions, open_backend
+from lamina.engines.server import LOCK_TABLE
+from lamina.errors import (
+    BackendUnavailableError,
+    ConfigError,
+    LockTimeoutError,
+    StatementError,
+)
 from lamina.history import History
 from lamina.models import LockOwner
 from lamina.urls import parse_url
@@ -77,7 +82,7 @@ if _problem is not None:
         pytest.fail(f"{_message} (CI=true: set LAMINA_TEST_MYSQL_URL)", pytrace=False)
     pytest.skip(_message, allow_module_level=True)
 
-from lamina.backends.mysql import MySQLBackend  # noqa: E402 - imports PyMySQL, checked above
+from lamina.engines.mysql.backend import MySQLBackend  # noqa: E402 - imports PyMySQL, checked above
 
 
 def run_sql(*statements: str, args: tuple[Any, ...] | None = None) -> list[tuple[Any, ...]]:
@@ -243,9 +248,9 @@ def test_placeholders_with_params(backend: MySQLBackend) -> None:
 
 def test_one_statement_per_call(backend: MySQLBackend) -> None:
     """No multi-statement flag: a second statement is a syntax error, never run."""
-    with pytest.raises(Exception) as caught:
+    with pytest.raises(StatementError) as caught:
         backend.execute("CREATE TABLE a (id INTEGER); CREATE TABLE b (id INTEGER)")
-    assert backend.is_driver_error(caught.value)
+    assert isinstance(caught.value.original, backend.driver_errors)
     assert not backend.table_exists("a")
     assert not backend.table_exists("b")
 
@@ -302,10 +307,9 @@ def test_a_failed_statement_leaves_the_transaction_usable(backend: MySQLBackend)
     backend.execute("CREATE TABLE t (id INTEGER PRIMARY KEY)")
     with backend.transaction():
         backend.execute("INSERT INTO t VALUES (1)")
-        with pytest.raises(Exception) as caught:
+        with pytest.raises(StatementError) as caught:
             backend.execute("INSERT INTO t VALUES (1)")
-        assert backend.is_driver_error(caught.value)
-        assert "(MySQL error 1062)" in backend.describe_error(caught.value)
+        assert "(MySQL error 1062)" in caught.value.detail
         backend.execute("INSERT INTO t VALUES (2)")
     assert backend.query("SELECT id FROM t ORDER BY id") == [(1,), (2,)]
 
@@ -317,7 +321,7 @@ def test_a_dead_connection_has_nothing_to_roll_back(backend: MySQLBackend) -> No
         backend.execute("INSERT INTO t VALUES (1)")
         run_sql(f"KILL {backend.session_id()}")
         backend.execute("INSERT INTO t VALUES (2)")
-    assert backend.is_driver_error(caught.value)
+    assert isinstance(caught.value, StatementError)
     assert not backend.connected()
     assert run_sql(f"SELECT COUNT(*) FROM `{backend.url.database}`.t") == [(0,)]
 
@@ -590,7 +594,7 @@ TABLE = BackendOptions(lock_mode="table", lock_ttl_s=1.0)
 # Runs in a child process: take the table-mode lock on argv[1], say "ready", wait to be killed.
 HOLDER = """
 import os, sys
-from lamina.backends import BackendOptions, open_backend
+from lamina.engines import BackendOptions, open_backend
 from lamina.models import LockOwner
 from lamina.urls import parse_url
 
@@ -684,8 +688,8 @@ def test_interrupt_stops_the_running_statement(backend: MySQLBackend) -> None:
     finally:
         timer.cancel()
     assert time.monotonic() - started < 2.5
-    assert backend.is_driver_error(caught.value)
-    described = backend.describe_error(caught.value)
+    assert isinstance(caught.value, StatementError)
+    described = caught.value.detail
     assert described == "Query execution was interrupted (MySQL error 1317)"
     assert backend.query("SELECT 1") == [(1,)]  # the connection stays usable
 

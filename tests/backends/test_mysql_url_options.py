@@ -9,11 +9,11 @@ from urllib.parse import quote
 
 import pytest
 
-from lamina.backends import open_backend
-from lamina.backends.mysql_options import known_options, parse_options
 from lamina.backup import BackupStore, create_backup, restore_backup
-from lamina.backup.mysql import _connect, defaults_file
 from lamina.config import load_settings
+from lamina.engines import open_backend
+from lamina.engines.mysql.backup import _connect
+from lamina.engines.mysql.connect import defaults_file, known_options, parse_options
 from lamina.errors import UsageError
 from lamina.scratch import scratch_database
 from lamina.urls import URLError, parse_url

@@ -12,8 +12,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from lamina.backends import open_backend
 from lamina.backup import BackupError, BackupStore, create_backup, restore_backup
+from lamina.engines import open_backend
 from lamina.urls import parse_url
 
 

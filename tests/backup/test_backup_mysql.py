@@ -13,7 +13,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 
 from lamina.backup import BackupError, BackupStore, create_backup, restore_backup
-from lamina.backup.mysql import defaults_file
+from lamina.engines.mysql.connect import defaults_file
 from lamina.urls import parse_url
 
 pytestmark = pytest.mark.server

@@ -192,7 +192,7 @@ def test_history_json_newest_first_and_limit(run, make_migrations) -> None:
     make_migrations({"001_users.sql": USERS, "002_seed.sql": SEED})
     run("up")
     run("rollback", "1", "--force", "--yes")
-    events = json.loads(run("history", "--json").stdout)
+    events = json.loads(run("history", "--json").stdout)["events"]
     assert [(e["action"], e["migration_id"]) for e in events] == [
         ("rollback", "002_seed"),
         ("backup", "002_seed"),
@@ -200,7 +200,7 @@ def test_history_json_newest_first_and_limit(run, make_migrations) -> None:
         ("apply", "002_seed"),
         ("apply", "001_users"),
     ]
-    assert len(json.loads(run("history", "--json", "--limit", "1").stdout)) == 1
+    assert len(json.loads(run("history", "--json", "--limit", "1").stdout)["events"]) == 1
     assert "rollback" in run("history").output
 
 
@@ -402,9 +402,10 @@ def test_a_dirty_database_is_shown_blocked_and_repaired(run, make_migrations) ->
     fixed = run("repair", "002_loose", "--mark-applied", "--json")
     assert fixed.exit_code == 0, fixed.output
     assert json.loads(fixed.output) == {
+        "schema_version": 1,
         "id": "002_loose",
         "marked": "applied",
-        "was": "failed",
+        "previous_status": "failed",
         "detail": json.loads(fixed.output)["detail"],
     }
     assert "nowhere" in json.loads(fixed.output)["detail"]
@@ -442,7 +443,7 @@ def test_lint_exit_codes_levels_json_and_rules(run, make_migrations) -> None:
     assert rename["up"]["risk"] == "warning"
     assert rename["up"]["findings"][0]["rule"] == "rename-column"
     assert run("lint", "042_nope").exit_code == 2  # names no migration: a usage error
-    rules = json.loads(run("lint", "--rules", "--json").output)
+    rules = json.loads(run("lint", "--rules", "--json").output)["rules"]
     assert {"drop-table", "create-index-not-concurrently", "duckdb-alter-indexed-table"} <= {
         r["id"] for r in rules
     }
@@ -454,7 +455,7 @@ def test_backup_commands_round_trip(run, make_migrations, raw_db) -> None:
     assert "No backups yet" in run("backup", "list").output
     taken = run("backup", "create", "--json")
     assert taken.exit_code == 0, taken.output
-    backup_id = json.loads(taken.output)["id"]
+    backup_id = json.loads(taken.output)["backup"]["id"]
     raw_db.execute("DELETE FROM users")
     listed = json.loads(run("backup", "list", "--json").output)
     assert [b["id"] for b in listed["backups"]] == [backup_id]

@@ -156,14 +156,14 @@ def test_accept_checksum_of_an_edited_file(run, make_migrations, raw_db, name) -
     assert result.exit_code == 0, result.output
     [accepted] = json.loads(result.stdout)["accepted"]
     assert accepted["id"] == "001_users"
-    assert accepted["now"] == checksum(path.read_bytes())
-    assert raw_db.query("SELECT checksum FROM lamina_migrations") == [(accepted["now"],)]
+    assert accepted["checksum"] == checksum(path.read_bytes())
+    assert raw_db.query("SELECT checksum FROM lamina_migrations") == [(accepted["checksum"],)]
     [(migration, by, host, detail)] = raw_db.query(
         "SELECT migration_id, applied_by, host, detail FROM lamina_migration_log "
         "WHERE action = 'repair'"
     )
     assert migration == "001_users" and by and host
-    assert accepted["was"] in detail and accepted["now"] in detail
+    assert accepted["previous_checksum"] in detail and accepted["checksum"] in detail
     assert run("status").exit_code == 0
     assert json.loads(run("health", "--json").stdout)["status"] == "healthy"
 

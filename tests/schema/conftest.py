@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from lamina.backends import open_backend
-from lamina.backends.base import Backend
+from lamina.engines import open_backend
+from lamina.engines.base import Backend
 from lamina.urls import parse_url
 
 

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from lamina import Lamina
-from lamina.backends import open_backend
-from lamina.backends.base import Backend
 from lamina.config import Settings
+from lamina.engines import open_backend
+from lamina.engines.base import Backend
 from lamina.history import History
 from lamina.schema import SchemaObject, Snapshot, diff, snapshot
 from lamina.urls import parse_url

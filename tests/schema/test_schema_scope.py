@@ -8,8 +8,8 @@ from dataclasses import replace
 
 import pytest
 
-from lamina.backends import open_backend
-from lamina.backends.base import Backend
+from lamina.engines import open_backend
+from lamina.engines.base import Backend
 from lamina.history import History
 from lamina.schema import LAMINA_OBJECTS, Snapshot, snapshot
 from lamina.urls import parse_url

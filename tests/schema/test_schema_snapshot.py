@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 
 import pytest
 
-from lamina.backends.base import Backend
+from lamina.engines.base import Backend
 from lamina.schema import Column, ForeignKey, Index, Snapshot, diff, snapshot
 
 #: A small shop: PK, composite PK, UNIQUE, FKs with ON DELETE CASCADE, string and number

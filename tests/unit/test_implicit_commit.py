@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from lamina.backends.mysql_commits import commits_implicitly, runs_in_transaction
+from lamina.engines.mysql.commits import commits_implicitly, runs_in_transaction
 from lamina.errors import ExecutionError, one_line_sql
 
 

@@ -4,6 +4,7 @@ A backup is written to a hidden partial file, hashed on the way, published by
 :meth:`BackupStore.commit` (rename, then manifest), and followed by retention. A restore checks,
 before touching the database, that the backup is of this engine and this database and that
 its file still has the manifest's size and SHA-256; then the engine restores it atomically.
+Each engine's own steps (``engines/<name>/backup.py``) are found through the engine registry.
 """
 
 from __future__ import annotations
@@ -12,22 +13,17 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from lamina.backup import files, mysql, postgres
+from lamina.backup.engine import EngineBackup
 from lamina.backup.errors import BackupError
 from lamina.backup.store import EXTENSIONS, BackupRecord, BackupStore
 from lamina.backup.streams import Produced, Progress, remove_quietly
+from lamina.engines import ENGINES, EngineSpec, load
 from lamina.urls import DatabaseURL
 
 __all__ = ["FORMATS", "create_backup", "location_of", "restore_backup"]
 
 #: The backup format of each engine.
-FORMATS = {
-    "duckdb": "duckdb-file",
-    "sqlite": "sqlite-file",
-    "postgresql": "pg_dump-custom",
-    "mysql": "mysqldump-sql",
-}
-_DEFAULT_PORTS = {"postgresql": postgres.DEFAULT_PORT, "mysql": mysql.DEFAULT_PORT}
+FORMATS = {name: spec.backup_format for name, spec in ENGINES.items()}
 
 
 def create_backup(
@@ -90,13 +86,13 @@ def _produce(
     progress: Progress | None,
     checkpoint: Callable[[], None] | None,
 ) -> Produced:
-    if url.scheme == "duckdb":
-        return files.backup_duckdb(url, dest, progress=progress, checkpoint=checkpoint)
-    if url.scheme == "sqlite":
-        return files.backup_sqlite(url, dest, progress=progress)
-    if url.scheme == "postgresql":
-        return postgres.backup_postgres(url, dest, progress=progress)
-    return mysql.backup_mysql(url, dest, progress=progress)
+    return _engine_backup(url).backup(url, dest, progress=progress, checkpoint=checkpoint)
+
+
+def _engine_backup(url: DatabaseURL) -> EngineBackup:
+    spec = ENGINES[url.scheme]
+    found: EngineBackup = load(spec.backup, hint=spec.install_hint, what=f"{spec.title} backup")
+    return found
 
 
 def restore_backup(
@@ -133,14 +129,7 @@ def restore_backup(
             "explicitly",
         )
     source = store.verify(record)
-    if url.scheme == "duckdb":
-        files.restore_duckdb(url, source, record, progress=progress)
-    elif url.scheme == "sqlite":
-        files.restore_sqlite(url, source, record, progress=progress)
-    elif url.scheme == "postgresql":
-        postgres.restore_postgres(url, source, record, progress=progress)
-    else:
-        mysql.restore_mysql(url, source, record, progress=progress)
+    _engine_backup(url).restore(url, source, record, progress=progress)
     return record
 
 
@@ -149,16 +138,22 @@ def location_of(url: DatabaseURL) -> str:
 
     PostgreSQL's schema is left out here; the record's ``schema`` is checked on restore.
     """
-    if url.is_file:
+    spec = _spec(url)
+    if spec.scratch == "file":
         return os.path.realpath(url.path or "")
     host = (url.host or "").lower()
-    return f"{url.scheme}://{host}:{url.port or _DEFAULT_PORTS[url.scheme]}/{url.database}"
+    return f"{url.scheme}://{host}:{url.port or spec.default_port}/{url.database}"
+
+
+def _spec(url: DatabaseURL) -> EngineSpec:
+    spec = ENGINES.get(url.scheme)
+    if spec is None:
+        raise BackupError(f"lamina cannot back up {url.scheme}:// databases")
+    return spec
 
 
 def _format_of(url: DatabaseURL) -> str:
-    format_name = FORMATS.get(url.scheme)
-    if format_name is None:
-        raise BackupError(f"lamina cannot back up {url.scheme}:// databases")
+    format_name = _spec(url).backup_format
     if url.is_memory:
         raise BackupError(f"{url.redacted()} is an in-memory database: it has no backup")
     return format_name

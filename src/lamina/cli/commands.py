@@ -78,10 +78,19 @@ def status(ctx: click.Context, as_json: bool) -> None:
         run = lamina.migration_run()  # DuckDB: is it a lamina run that holds the file?
         if run is None:
             raise  # another program: the error names it
-        render.status_busy(run, lamina.settings.database_url.redacted(), as_json=as_json)
+        database = lamina.settings.database_url.redacted()
+        if as_json:
+            from lamina.documents import status_busy_document
+
+            render.emit_json(status_busy_document(run, database))
+        else:
+            render.status_busy(run, database)
         return
     verbose = bool(ctx.find_root().params.get("verbose"))
-    render.status(report, as_json=as_json, verbose=verbose)
+    if as_json:
+        render.emit_json(report.to_document())
+    else:
+        render.status(report, verbose=verbose)
     if report.needs_attention:
         ctx.exit(1)
 
@@ -99,7 +108,10 @@ def validate(ctx: click.Context, as_json: bool, strict: bool) -> None:
     from lamina.cli import render
 
     result = _lamina(ctx).validate()
-    render.validation(result, as_json=as_json, strict=strict)
+    if as_json:
+        render.emit_json(result.to_document(strict=strict))
+    else:
+        render.validation(result, strict=strict)
     if not result.ok(strict=strict):
         ctx.exit(1)
 
@@ -133,7 +145,10 @@ def create(
     from lamina.cli import render
 
     result = _lamina(ctx).create(name, sql=as_sql, category=category, depends_on=depends_on)
-    render.created(result, as_json=as_json)
+    if as_json:
+        render.emit_json(result.to_document())
+    else:
+        render.created(result)
 
 
 @click.command()
@@ -176,7 +191,10 @@ def up(
     target = _migration_ref(to_version, "--to")
     lamina = _lamina(ctx, progress=not as_json and not dry_run, strict_order=strict_order)
     result = lamina.up(to_version=target, dry_run=dry_run, force=force, yes=yes)
-    render.up(result, as_json=as_json)
+    if as_json:
+        render.emit_json(result.to_document())
+    else:
+        render.up(result)
 
 
 @click.command()
@@ -208,7 +226,10 @@ def rollback(
     target = _migration_ref(version, "VERSION")
     lamina = _lamina(ctx, progress=not as_json and not dry_run)
     result = lamina.rollback(target, dry_run=dry_run, force=force, yes=yes)
-    render.rollback(result, as_json=as_json)
+    if as_json:
+        render.emit_json(result.to_document())
+    else:
+        render.rollback(result)
 
 
 @click.command()
@@ -225,7 +246,13 @@ def history(ctx: click.Context, limit: int, as_json: bool) -> None:
     """Show the audit log (applies, rollbacks, failures, forced actions), newest first."""
     from lamina.cli import render
 
-    render.history(_lamina(ctx).history(limit), as_json=as_json)
+    events = _lamina(ctx).history(limit)
+    if as_json:
+        from lamina.documents import history_document
+
+        render.emit_json(history_document(events))
+    else:
+        render.history(events)
 
 
 @click.command()
@@ -301,7 +328,10 @@ def verify(
             scratch_url=server,
             strict_column_order=strict_column_order,
         )
-    render.verification(result, as_json=as_json)
+    if as_json:
+        render.emit_json(result.to_document())
+    else:
+        render.verification(result)
     if not result.ok:
         ctx.exit(1)
 
@@ -312,10 +342,9 @@ def _scratch_server(text: str) -> DatabaseURL:
 
     try:
         url = parse_url(text)
-        if url.scheme == "mysql":  # the same option list as DATABASE_URL's
-            from lamina.backends.mysql_options import parse_options
+        from lamina.engines import check_url
 
-            parse_options(url)
+        check_url(url)  # the same option list as DATABASE_URL's
     except URLError as exc:
         hint = f" ({exc.hint})" if exc.hint else ""
         raise click.BadParameter(f"{exc}{hint}", param_hint="--scratch-url") from None
@@ -333,7 +362,12 @@ def diff_command(ctx: click.Context, as_json: bool) -> None:
     from lamina.cli import render
 
     differences, causes = _lamina(ctx).schema_changes()
-    render.drift(differences, as_json=as_json, causes=causes)
+    if as_json:
+        from lamina.documents import drift_document
+
+        render.emit_json(drift_document(differences, causes))
+    else:
+        render.drift(differences, causes=causes)
     if differences:
         ctx.exit(1)
 
@@ -353,7 +387,10 @@ def health(ctx: click.Context, detailed: bool, as_json: bool) -> None:
     from lamina.config import load_settings
 
     document = health_check.check(load_settings(ctx.obj), detailed=detailed)
-    render.health(document, as_json=as_json)
+    if as_json:
+        render.emit_json(document)  # the seed's camelCase document, key for key
+    else:
+        render.health(document)
     if document["status"] == "unhealthy":
         ctx.exit(1)
 
@@ -384,11 +421,19 @@ def lint(
     from lamina.risk import RiskLevel
 
     if show_rules:
-        render.rules(as_json=as_json)
+        if as_json:
+            from lamina.documents import rules_document
+
+            render.emit_json(rules_document())
+        else:
+            render.rules()
         return
     result = _lamina(ctx).lint(selection)
     threshold = RiskLevel[level.upper()]
-    render.lint(result, as_json=as_json, level=threshold)
+    if as_json:
+        render.emit_json(result.to_document(threshold))
+    else:
+        render.lint(result, level=threshold)
     if result.fails(threshold):
         ctx.exit(1)
 
@@ -447,11 +492,19 @@ def repair(
         accepted = lamina.accept_checksum(
             () if migration_id is None else (migration_id,), every=every
         )
-        render.checksums_accepted(accepted, as_json=as_json)
+        if as_json:
+            from lamina.documents import checksums_document
+
+            render.emit_json(checksums_document(accepted))
+        else:
+            render.checksums_accepted(accepted)
         return
     assert migration_id is not None
     result = lamina.repair(migration_id, "applied" if mark == "applied" else "rolled-back")
-    render.repaired(result, as_json=as_json)
+    if as_json:
+        render.emit_json(result.to_document())
+    else:
+        render.repaired(result)
 
 
 @click.group()
@@ -472,7 +525,12 @@ def backup_list(ctx: click.Context, as_json: bool) -> None:
     from lamina.cli import render
 
     records, broken = _lamina(ctx).backups()
-    render.backups(records, broken, as_json=as_json)
+    if as_json:
+        from lamina.documents import backups_document
+
+        render.emit_json(backups_document(records, broken))
+    else:
+        render.backups(records, broken)
 
 
 @backup.command(name="create")
@@ -484,7 +542,12 @@ def backup_create(ctx: click.Context, as_json: bool) -> None:
 
     with render.transfer("Backing up", enabled=not as_json) as progress:
         record = _lamina(ctx).backup(progress=progress)
-    render.backup_taken(record, as_json=as_json)
+    if as_json:
+        from lamina.documents import backup_document
+
+        render.emit_json(backup_document(record))
+    else:
+        render.backup_taken(record)
 
 
 @backup.command(name="restore")
@@ -501,7 +564,12 @@ def backup_restore(ctx: click.Context, backup_id: str, yes: bool, as_json: bool)
 
     with render.transfer("Restoring", enabled=not as_json) as progress:
         record = _lamina(ctx).restore(backup_id, yes=yes, progress=progress)
-    render.restored(record, as_json=as_json)
+    if as_json:
+        from lamina.documents import restore_document
+
+        render.emit_json(restore_document(record))
+    else:
+        render.restored(record)
 
 
 @click.command()

@@ -70,6 +70,18 @@ class RiskFinding:
     line: int | None = None
     suppressed: str | None = None
 
+    def to_dict(self) -> dict[str, object]:
+        """This finding as an entry of a document's ``findings`` (docs/json.md)."""
+        return {
+            "rule": self.rule,
+            "level": self.level.label,
+            "message": self.message,
+            "suggestion": self.suggestion,
+            "line": self.line,
+            "statement": self.statement,
+            "allowed": self.suppressed,
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class RiskReport:
@@ -105,3 +117,10 @@ class RiskReport:
     def danger_rules(self) -> tuple[str, ...]:
         """The danger-level rule ids, for one-line summaries and the audit log."""
         return tuple(dict.fromkeys(f.rule for f in self.active if f.level is RiskLevel.DANGER))
+
+    def to_dict(self) -> dict[str, object]:
+        """The level (``low`` when nothing counts) and every finding, allowed ones included."""
+        return {
+            "risk": self.level.label if self.level else "low",
+            "findings": [f.to_dict() for f in self.findings],
+        }

@@ -1,26 +1,17 @@
-"""``snapshot(backend)``: one entry point, one small catalog reader per engine."""
+"""``snapshot(backend)``: one entry point; each engine's catalog reader is found through the
+engine registry (``engines/<name>/catalog.py``)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from lamina.backends.base import Backend
-from lamina.errors import BackendError
+from lamina.engines import ENGINES, load
+from lamina.engines.base import Backend
+from lamina.errors import BackendError, StatementError
 from lamina.schema.builder import SchemaBuilder
-from lamina.schema.catalog_duckdb import read_duckdb
-from lamina.schema.catalog_mysql import read_mysql
-from lamina.schema.catalog_postgres import read_postgres
-from lamina.schema.catalog_sqlite import read_sqlite
 from lamina.schema.model import Snapshot
 
 __all__ = ["snapshot"]
-
-_READERS: dict[str, Callable[[Backend, bool], SchemaBuilder]] = {
-    "duckdb": read_duckdb,
-    "sqlite": read_sqlite,
-    "postgresql": read_postgres,
-    "mysql": read_mysql,
-}
 
 
 def snapshot(backend: Backend, *, whole_database: bool = False) -> Snapshot:
@@ -43,14 +34,13 @@ def snapshot(backend: Backend, *, whole_database: bool = False) -> Snapshot:
         ValueError: ``backend`` is of an engine lamina cannot read the schema of.
         BackendError: the database refused a catalog query (its message included).
     """
-    reader = _READERS.get(backend.name)
-    if reader is None:
+    spec = ENGINES.get(backend.name)
+    if spec is None:
         raise ValueError(f"cannot read the schema of a {backend.name} database")
+    reader: Callable[[Backend, bool], SchemaBuilder] = load(spec.catalog, hint=spec.install_hint)
     try:
         return reader(backend, whole_database).freeze()
-    except Exception as exc:
-        if not backend.is_driver_error(exc):
-            raise
+    except StatementError as exc:
         raise BackendError(
-            f"cannot read the schema of {backend.target()}: {backend.describe_error(exc)}"
-        ) from exc
+            f"cannot read the schema of {backend.target()}: {exc.detail}"
+        ) from exc.original

@@ -1,0 +1,73 @@
+"""``backup list | create | restore``: the table of backups, progress bars, one-line results."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+from lamina.cli.render.common import console, short_time
+
+if TYPE_CHECKING:
+    from lamina.backup import BackupRecord, BrokenManifest, Progress
+
+
+def backups(records: Sequence[BackupRecord], broken: Sequence[BrokenManifest]) -> None:
+    out = console()
+    for item in broken:
+        out.print(f"[yellow]warning[/]: {item.path}: {item.problem}")
+    if not records:
+        out.print("No backups yet.")
+        return
+    from rich.table import Table
+
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for column in ("id", "taken", "version", "size", "trigger", "database"):
+        table.add_column(column, no_wrap=True)
+    for r in records:
+        table.add_row(
+            r.id, short_time(r.created_at), str(r.schema_version), _bytes(r.size),
+            r.trigger or "", r.database,
+        )  # fmt: skip
+    out.print(table)
+
+
+def backup_taken(record: BackupRecord) -> None:
+    console().print(
+        f"[green]✅ Backup {record.id}[/] ({_bytes(record.size)}, sha256 {record.sha256[:12]}…)"
+    )
+
+
+def restored(record: BackupRecord) -> None:
+    console().print(
+        f"[green]✅ Restored backup {record.id}[/] (schema version {record.schema_version}, "
+        f"taken {short_time(record.created_at)})."
+    )
+
+
+@contextmanager
+def transfer(label: str, *, enabled: bool) -> Iterator[Progress | None]:
+    """A progress bar on a terminal for a backup or restore; None elsewhere (no noise in CI)."""
+    out = console()
+    if not enabled or not out.is_terminal:
+        yield None
+        return
+    from rich.progress import BarColumn, DownloadColumn, TextColumn
+    from rich.progress import Progress as Bar
+
+    with Bar(TextColumn(label), BarColumn(), DownloadColumn(), console=out, transient=True) as bar:
+        task = bar.add_task(label, total=None)
+
+        def update(done: int, total: int | None) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
+
+
+def _bytes(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{size} B" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"

@@ -1,0 +1,199 @@
+"""``status`` and ``validate``: the status panel, its problems, the validation summary."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from lamina.cli.render.common import console, print_problems, short_time
+from lamina.documents import busy_message
+from lamina.models import LockOwner, MigrationState, StatusReport, errors_in
+
+if TYPE_CHECKING:
+    from lamina.api import ValidationResult
+
+
+_STATE_STYLE = {
+    MigrationState.APPLIED: "green",
+    MigrationState.PENDING: "yellow",
+    MigrationState.MODIFIED: "bold red",
+    MigrationState.MISSING: "bold red",
+    MigrationState.FAILED: "bold red",
+    MigrationState.RUNNING: "yellow",
+}
+
+
+#: Human status lists the most recent applied migrations and at most this many pending ones;
+#: ``--json`` always lists every migration.
+_RECENT_APPLIED = 10
+
+
+_BAR = "=" * 60
+
+
+_PENDING_SHOWN = 50
+
+
+def status(report: StatusReport, *, verbose: bool = False) -> None:
+    """The status panel. Every problem is listed, and the last line never says "up to date"
+    while there is one; warnings that are the same for many files (no down) are summarised
+    in one line unless ``verbose`` (``--json`` always lists them all)."""
+    out = console()
+    out.print(_BAR)
+    out.print("[bold]📊 MIGRATION STATUS")
+    out.print(_BAR)
+    _status_banners(report)
+    _status_counts(report)
+    _status_table(report)
+    out.print()
+    _status_problems(report, verbose=verbose)
+    if report.pending:
+        late = sum(1 for m in report.pending if m.out_of_order)
+        note = f" ({late} out of order: older than the newest applied)" if late else ""
+        out.print(f"[yellow]⏳ {len(report.pending)} pending migration(s){note}: run `lamina up`.")
+    if report.needs_attention:
+        count = sum(1 for p in report.findings if p.code != "in-progress") + len(
+            errors_in(report.problems)
+        )
+        out.print(f"[bold red]✗ Database needs attention: {_count(count, 'problem', 'problems')}.")
+    elif report.in_progress or report.lock_holder:
+        out.print("[yellow]⏳ A migration run is in progress (it holds the migration lock).")
+    elif report.up_to_date:
+        out.print("[green]✅ Database is up to date.")
+    out.print(_BAR)
+
+
+def _status_banners(report: StatusReport) -> None:
+    out = console()
+    for m in report.dirty:
+        out.print(
+            f"[bold red]⛔ DIRTY: {m.id} stopped half-way"
+            + (f" at statement {m.failed_statement}" if m.failed_statement else "")
+            + f" ({m.detail or m.state.value}).[/]\n"
+            "   Nothing will run until it is resolved: fix the database by hand, then "
+            f"`lamina repair {m.id} --mark-applied` (finished) or `lamina repair {m.id} "
+            "--mark-rolled-back` (undone)."
+        )
+    for m in report.in_progress:
+        holder = report.lock_holder.describe() if report.lock_holder else "a live run"
+        out.print(
+            f"[bold yellow]⏳ IN PROGRESS: {m.id} is being applied by the run holding the "
+            f"migration lock: {holder}[/]" + (f" ({m.detail})" if m.detail else "")
+        )
+
+
+def _status_counts(report: StatusReport) -> None:
+    out = console()
+    last = report.last_applied
+    out.print(f"Database:           {report.database} ({report.environment})")
+    out.print(f"Current version:    {report.current_version}")
+    out.print(f"Applied migrations: {report.applied_count}")
+    if report.dirty:
+        out.print(f"Failed migrations:  {len(report.dirty)}")
+    if report.in_progress:
+        out.print(f"In progress:        {len(report.in_progress)}")
+    out.print(f"Pending migrations: {len(report.pending)}")
+    out.print(f"Total migrations:   {len(report.migrations)}")
+    if last:
+        out.print(f"Last migration:     {last.name} ({last.applied_at})")
+    if report.lock_holder:
+        out.print(f"[bold yellow]Migration lock held by {report.lock_holder.describe()}")
+
+
+def _status_problems(report: StatusReport, *, verbose: bool) -> None:
+    out = console()
+    irreversible = [p for p in report.problems if p.code == "irreversible"]
+    print_problems([p for p in report.problems if verbose or p.code != "irreversible"])
+    if irreversible and not verbose:
+        which = _count(len(irreversible), "migration has", "migrations have")
+        out.print(
+            f"[yellow]warning[/]: {which} no down (cannot be rolled back): see --verbose "
+            "(`lamina --verbose status` lists them)"
+        )
+    for problem in report.findings:
+        if problem.code in ("modified", "missing"):
+            out.print(f"[bold red]✗ {problem.message}")
+    if report.in_state(MigrationState.MODIFIED):
+        out.print(
+            "   Restore the file, or accept a harmless edit: `lamina repair ID "
+            "--accept-checksum` (`lamina repair --all --accept-checksum` for all)."
+        )
+    if report.leftovers:
+        failed = ", ".join(m.id for m in report.dirty)
+        out.print(
+            f"[bold red]✗ left by the failed migration {failed}: {len(report.leftovers)} "
+            "change(s) since the last clean run (`lamina diff` lists them):"
+        )
+        for line in report.leftovers[:10]:
+            out.print(f"    {line}")
+    if report.drift:
+        out.print(
+            f"[bold red]✗ schema drift: {len(report.drift)} change(s) made outside lamina "
+            "(`lamina diff` lists them):"
+        )
+        for line in report.drift[:10]:
+            out.print(f"    {line}")
+
+
+def status_busy(holder: LockOwner, database: str) -> None:
+    """Status of a DuckDB file a lamina run holds open: a migration in progress."""
+    console().print(f"[bold yellow]⏳ {database}: {busy_message(holder)}.")
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def _status_table(report: StatusReport) -> None:
+    from rich.table import Table
+
+    applied = [m for m in report.migrations if m.state is MigrationState.APPLIED]
+    recent = {m.id for m in applied[-_RECENT_APPLIED:]}
+    pending_ids = {m.id for m in report.pending[:_PENDING_SHOWN]}
+    rows = [
+        m
+        for m in report.migrations
+        if m.id in recent
+        or m.id in pending_ids
+        or m.state
+        in (
+            MigrationState.MODIFIED,
+            MigrationState.MISSING,
+            MigrationState.FAILED,
+            MigrationState.RUNNING,
+        )
+    ]
+    if not rows:
+        return
+    table = Table(box=None, pad_edge=False, show_header=True, header_style="bold")
+    table.add_column("id", no_wrap=True)
+    table.add_column("name", no_wrap=True, overflow="ellipsis", max_width=40)
+    table.add_column("category", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    table.add_column("applied at", no_wrap=True)
+    for m in rows:
+        state = m.state.value + (" (out of order)" if m.out_of_order else "")
+        style = _STATE_STYLE[m.state]
+        table.add_row(m.id, m.name, m.category, f"[{style}]{state}", short_time(m.applied_at))
+    out = console()
+    out.print()
+    hidden_applied = len(applied) - len(recent)
+    if hidden_applied > 0:
+        out.print(
+            f"[dim]… {hidden_applied} earlier applied migration(s) not shown "
+            "(`lamina status --json` lists all)"
+        )
+    out.print(table)
+    hidden_pending = len(report.pending) - len(pending_ids)
+    if hidden_pending > 0:
+        out.print(f"[dim]… and {hidden_pending} more pending migration(s)")
+
+
+def validation(result: ValidationResult, *, strict: bool) -> None:
+    out = console()
+    print_problems(result.problems)
+    summary = (
+        f"{result.checked} migration file(s) checked: "
+        f"{len(result.errors)} error(s), {len(result.warnings)} warning(s)"
+    )
+    style = "green" if result.ok(strict=strict) else "bold red"
+    out.print(f"[{style}]{summary}")

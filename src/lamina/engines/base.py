@@ -1,0 +1,382 @@
+"""The one narrow contract every database engine implements.
+
+The runner, history and API know only :class:`Backend`. Engine differences are class data
+(:class:`Capabilities`, the history DDL, the parameter placeholder) or a handful of overridden
+methods; a concrete backend lives in its engine's folder and is imported only when its URL is
+used (:mod:`lamina.engines`).
+
+Written once, here: the transaction (:meth:`Backend.transaction` begins, never commits a
+transaction the engine aborted, commits, and rolls back on any exception, through hooks each
+engine implements), and the error boundary (:meth:`Backend.execute`, :meth:`Backend.query` and
+the commit raise :class:`lamina.errors.StatementError`, never a driver's exception).
+
+Lifecycle, as :mod:`lamina.api` drives it::
+
+    backend = open_backend(url, read_only=False)   # nothing connected yet (lamina.engines)
+    with backend.lock(owner, timeout_s):            # cross-process migration lock
+        backend.connect(timeout_s)                  # idempotent
+        with backend.transaction():
+            backend.execute("CREATE TABLE ...")
+    backend.close()
+"""
+
+from __future__ import annotations
+
+import abc
+import importlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
+
+from lamina.errors import StatementError
+from lamina.models import LockOwner
+from lamina.urls import DatabaseURL
+
+__all__ = [
+    "MIGRATION_COLUMNS_V2",
+    "Backend",
+    "BackendOptions",
+    "Capabilities",
+    "LockMode",
+    "RefusedInTransaction",
+    "history_tables",
+]
+
+#: How server engines serialise runs: the engine's session lock (advisory lock, GET_LOCK), or a
+#: row in ``lamina_lock`` with a heartbeat, for connection poolers that break session locks.
+LockMode = Literal["session", "table"]
+
+
+#: The columns layout 2 added to ``lamina_migrations`` (the dirty state of a half-run migration,
+#: and the digest of the schema a run left behind, for drift detection);
+#: :mod:`lamina.history` adds them to a layout-1 table with ``ALTER TABLE ... ADD COLUMN``.
+MIGRATION_COLUMNS_V2 = (
+    "state VARCHAR(16) NOT NULL DEFAULT 'applied'",
+    "failed_statement INTEGER",
+    "detail TEXT",
+    "schema_hash VARCHAR(80)",
+)
+
+
+def history_tables(seq_column: str) -> tuple[str, ...]:
+    """The ``CREATE TABLE`` statements of lamina's own tables (layout 2).
+
+    ``seq_column`` is the engine's auto-increment primary key for the audit log, the one column
+    SQL engines disagree on. Column names avoid words some engine reserves (``at``, ``key``).
+    :class:`lamina.history.History` reads and writes exactly these columns.
+    """
+    return (
+        "CREATE TABLE lamina_migrations ("
+        "id VARCHAR(255) NOT NULL PRIMARY KEY, "
+        "version BIGINT NOT NULL, "
+        "name TEXT NOT NULL, "
+        "category VARCHAR(32) NOT NULL, "
+        "checksum VARCHAR(100) NOT NULL, "
+        "applied_at VARCHAR(32) NOT NULL, "
+        "execution_ms INTEGER NOT NULL, "
+        "applied_by VARCHAR(255) NOT NULL, "
+        "host VARCHAR(255) NOT NULL, "
+        f"{', '.join(MIGRATION_COLUMNS_V2)})",
+        "CREATE TABLE lamina_migration_log ("
+        f"{seq_column}, "
+        "logged_at VARCHAR(32) NOT NULL, "
+        "action VARCHAR(16) NOT NULL, "
+        "migration_id VARCHAR(255), "
+        "version BIGINT, "
+        "applied_by VARCHAR(255) NOT NULL, "
+        "host VARCHAR(255) NOT NULL, "
+        "duration_ms INTEGER, "
+        "detail TEXT)",
+        "CREATE TABLE lamina_meta (name VARCHAR(64) NOT NULL PRIMARY KEY, value TEXT NOT NULL)",
+    )
+
+
+class RefusedInTransaction(Exception):
+    """A statement of a transactional migration that the engine ignores or refuses inside a
+    transaction, found before the migration's transaction opens (or as it runs): the
+    migration fails with this message instead of running with a setting silently unapplied."""
+
+    def __init__(self, statement: str, reason: str, hint: str) -> None:
+        super().__init__(reason)
+        self.statement = statement
+        self.reason = reason
+        self.hint = hint
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What an engine can do, as data the runner and risk rules consult.
+
+    Attributes:
+        transactional_ddl: DDL rolls back with the transaction (false on MySQL/MariaDB, where
+            every DDL statement commits implicitly).
+        implicit_commits: without transactional DDL, ``"module:function"`` telling whether one
+            statement commits implicitly (unsure means it does); None: every statement might.
+        checkpoint_sql: the statement that flushes the engine's log into the database file,
+            run on lamina's own connection before a file backup (DuckDB's ``CHECKPOINT``).
+    """
+
+    transactional_ddl: bool = True
+    implicit_commits: str | None = None
+    checkpoint_sql: str | None = None
+
+    def runs_in_transaction(self, statements: Iterable[str]) -> bool:
+        """Whether every one of ``statements`` surely runs inside the migration's transaction
+        (none commits implicitly)."""
+        if self.transactional_ddl:
+            return True
+        if self.implicit_commits is None:
+            return False
+        module, _, name = self.implicit_commits.partition(":")
+        commits: Callable[[str], bool] = getattr(importlib.import_module(module), name)
+        return not any(commits(sql) for sql in statements)
+
+
+@dataclass(frozen=True, slots=True)
+class BackendOptions:
+    """Session settings a backend applies when it connects (all optional).
+
+    Attributes:
+        statement_timeout_ms: the engine stops any one statement running longer (PostgreSQL's
+            ``statement_timeout``); the runner's watchdog bounds the whole migration.
+        table_lock_timeout_ms: how long a statement waits for a lock on a table before it
+            fails (PostgreSQL ``lock_timeout``, MySQL ``lock_wait_timeout``), so a migration
+            stuck behind a long transaction fails fast instead of queueing all traffic.
+        lock_mode: how server engines hold the migration lock (see :data:`LockMode`).
+        lock_ttl_s: in ``table`` mode, how long a lock row lives without a heartbeat before
+            another run may take it over.
+    """
+
+    statement_timeout_ms: int | None = None
+    table_lock_timeout_ms: int | None = None
+    lock_mode: LockMode = "session"
+    lock_ttl_s: float = 360.0
+
+
+class Backend(abc.ABC):
+    """A connection to one target database, plus the engine's migration lock.
+
+    Subclasses set ``name``, ``dialect`` (the sqlglot dialect name), ``capabilities``,
+    ``driver_errors``, ``param`` (the driver's placeholder) and ``history_ddl``, and implement
+    the statement hooks (``_execute``, ``_query``) and the transaction hooks (``_begin``,
+    ``_aborted``, ``_commit``, ``_rollback``). No driver exception leaves a backend:
+    :meth:`execute`, :meth:`query` and the commit of :meth:`transaction` map them to
+    :class:`lamina.errors.StatementError` (the runner turns it into
+    :class:`lamina.errors.ExecutionError`), everything else to
+    :class:`lamina.errors.BackendError` (or a subclass).
+    """
+
+    name: ClassVar[str]
+    dialect: ClassVar[str]
+    capabilities: ClassVar[Capabilities] = Capabilities()
+    #: The driver's exception classes: the database refusing SQL (not a bug in lamina).
+    driver_errors: ClassVar[tuple[type[BaseException], ...]] = ()
+    #: The placeholder lamina's own SQL uses; ``?`` in history SQL is rewritten to it.
+    param: ClassVar[str] = "?"
+    #: Statements that create lamina's tables, run once in one transaction. The default is
+    #: standard SQL (an identity column, as PostgreSQL has); engines without one override it.
+    history_ddl: ClassVar[tuple[str, ...]] = history_tables(
+        "seq BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY"
+    )
+
+    def __init__(
+        self,
+        url: DatabaseURL,
+        *,
+        read_only: bool = False,
+        options: BackendOptions | None = None,
+    ) -> None:
+        self.url = url
+        self.read_only = read_only
+        self.options = options or BackendOptions()
+
+    # -- connection -------------------------------------------------------------------------
+    @abc.abstractmethod
+    def exists(self) -> bool:
+        """Whether the target database exists, checked without creating it."""
+
+    @abc.abstractmethod
+    def connect(self, timeout_s: float = 0.0) -> None:
+        """Open the connection (idempotent), waiting up to ``timeout_s`` for a busy file.
+
+        Raises:
+            BackendUnavailableError: the database cannot be opened.
+            LockTimeoutError: another process kept it busy past ``timeout_s``.
+        """
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Close the connection; safe to call twice."""
+
+    # -- statements -------------------------------------------------------------------------
+    def transaction(self) -> AbstractContextManager[None]:
+        """Begin; commit on success, roll back on any exception (including KeyboardInterrupt).
+
+        The exception that ended the block is re-raised unchanged. Failing to *begin* is mapped
+        by the engine (:class:`lamina.errors.LockTimeoutError` when the database stayed busy,
+        else :class:`lamina.errors.BackendError`). A transaction the engine already aborted
+        (an earlier statement failed and the migration caught the error) is never committed,
+        and a failing *commit* (a deferred constraint) is rolled back: both raise
+        :class:`lamina.errors.StatementError`, like a failure in :meth:`execute`, since it is
+        the migration's work that the database refused.
+        """
+        return self._transaction()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        self._begin()
+        try:
+            yield
+            try:
+                aborted = self._aborted()
+                if aborted is not None:
+                    raise aborted
+                self._commit()
+            except self.driver_errors as exc:
+                raise self._statement_error("COMMIT", exc) from exc
+        except BaseException as exc:
+            self._rollback(exc)
+            self._transaction_failed(exc)
+            raise
+
+    def execute(self, sql: str, params: Sequence[object] = ()) -> None:
+        """Run one statement.
+
+        Raises:
+            StatementError: the database refused it (``.original`` is the driver's error).
+        """
+        try:
+            self._execute(sql, params)
+        except self.driver_errors as exc:
+            raise self._statement_error(sql, exc) from exc
+
+    def query(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+        """Run one query and return all rows.
+
+        Raises:
+            StatementError: the database refused it (``.original`` is the driver's error).
+        """
+        try:
+            return self._query(sql, params)
+        except self.driver_errors as exc:
+            raise self._statement_error(sql, exc) from exc
+
+    def _statement_error(self, sql: str, exc: BaseException) -> StatementError:
+        return StatementError(sql, self.describe_error(exc), exc)
+
+    # -- hooks each engine implements -------------------------------------------------------
+    @abc.abstractmethod
+    def _execute(self, sql: str, params: Sequence[object]) -> None:
+        """Run one statement through the driver; driver errors propagate (mapped above)."""
+
+    @abc.abstractmethod
+    def _query(self, sql: str, params: Sequence[object]) -> list[tuple[Any, ...]]:
+        """Run one query through the driver and return all rows; driver errors propagate."""
+
+    @abc.abstractmethod
+    def _begin(self) -> None:
+        """Open a transaction; a failure raises BackendError or LockTimeoutError."""
+
+    def _aborted(self) -> BaseException | None:
+        """The driver error to refuse COMMIT with, when the engine aborted the transaction
+        although every failed statement was caught; None when it may commit."""
+        return None
+
+    @abc.abstractmethod
+    def _commit(self) -> None:
+        """Commit; driver errors propagate (mapped to StatementError)."""
+
+    @abc.abstractmethod
+    def _rollback(self, exc: BaseException) -> None:
+        """Roll back after ``exc`` without hiding it (a failed rollback becomes a note)."""
+
+    def _transaction_failed(self, exc: BaseException) -> None:
+        """After the rollback: raise what ``exc`` means on this engine, if it is not itself
+        (SQLite: a busy database is a lock timeout, not a fault of the migration)."""
+        return
+
+    @abc.abstractmethod
+    def table_exists(self, table: str) -> bool:
+        """Whether lamina's table ``table`` exists in the target schema."""
+
+    def indexed_tables(self) -> dict[str, list[str]]:
+        """Table -> names of its indexes, where an engine's risk rules need to know them.
+
+        Only DuckDB needs it (``ALTER TABLE`` fails on an indexed table); others return {}.
+        """
+        return {}
+
+    def describe_error(self, exc: BaseException) -> str:
+        """The database's own message for ``exc``, one line, without secrets."""
+        return " ".join(str(exc).split())
+
+    # -- locking ----------------------------------------------------------------------------
+    @abc.abstractmethod
+    def lock(self, owner: LockOwner, timeout_s: float) -> AbstractContextManager[None]:
+        """Hold the cross-process migration lock for the duration of the block.
+
+        Raises:
+            LockTimeoutError: naming the holder when the engine lets lamina know it.
+        """
+
+    def lock_holder(self) -> LockOwner | None:
+        """Who holds the migration lock right now, if anyone (for ``status``)."""
+        return None
+
+    def check_lock(self) -> None:
+        """Raise :class:`lamina.errors.LockLostError` if this run no longer holds its lock.
+
+        Only a table-mode lock can be lost while held (its row expired and another run took
+        it over); the runner asks before every step.
+        """
+        return
+
+    #: Whether a stop signal (SIGTERM, Ctrl-C) should reach :meth:`interrupt` from another
+    #: thread while a migration runs: the embedded engines run a statement inside one C call,
+    #: during which Python's own signal handler cannot run (:func:`lamina.signals.interrupting`).
+    interrupt_on_stop: ClassVar[bool] = False
+
+    def migration_session(
+        self, statements: Callable[[], Sequence[str]], *, in_transaction: bool
+    ) -> AbstractContextManager[None]:
+        """Prepare the connection for one migration, around its transaction (if any).
+
+        ``statements`` returns the SQL the migration runs (as recorded before the run), for
+        engines that must act before ``BEGIN``; it is called only when needed. On leaving the
+        block the connection's settings are as they were before it.
+
+        Raises:
+            RefusedInTransaction: a statement the engine ignores or refuses inside a
+                transaction, when ``in_transaction``.
+        """
+        return nullcontext()
+
+    def backup_checkpoint(self) -> Callable[[], None] | None:
+        """What makes the database file complete for a copy, run on this connection (the
+        capability ``checkpoint_sql``), or None when the engine needs nothing."""
+        sql = self.capabilities.checkpoint_sql
+        return None if sql is None else lambda: self.execute(sql)
+
+    def interrupt(self) -> None:
+        """Stop the statement running on this backend's connection, from another thread.
+
+        The runner's watchdog calls it when a migration exceeds its time limit; the statement
+        then fails with the engine's own "interrupted"/"cancelled" error. Must not raise.
+        """
+        return
+
+    # -- helpers shared by subclasses -------------------------------------------------------
+    def sql(self, text: str) -> str:
+        """Rewrite lamina's ``?`` placeholders to the driver's own style."""
+        return text if self.param == "?" else text.replace("?", self.param)
+
+    def target(self) -> str:
+        """The redacted URL, for messages."""
+        return self.url.redacted()
+
+    def __enter__(self) -> Backend:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

@@ -1,0 +1,1 @@
+"""DuckDB, lamina's embedded default: backend, catalog reader, backup and connect arguments."""

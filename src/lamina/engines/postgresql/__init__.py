@@ -1,0 +1,1 @@
+"""PostgreSQL through psycopg 3: backend, catalog reader, pg_dump backup and connect arguments."""

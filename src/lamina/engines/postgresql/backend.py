@@ -1,0 +1,273 @@
+"""PostgreSQL through psycopg 3 (``pip install 'lamina[postgres]'``).
+
+The connection runs in autocommit mode and lamina issues BEGIN/COMMIT itself, so a migration
+marked non-transactional (``CREATE INDEX CONCURRENTLY``) really runs outside a transaction.
+Session settings travel in the connection's startup packet (``options=-c ...``), costing no
+round trip: the target schema as ``search_path``, ``statement_timeout`` (the migration time
+limit), ``lock_timeout`` and, for read-only commands, ``default_transaction_read_only``.
+
+``?schema=NAME`` in the URL puts lamina's tables and every unqualified name of the migrations
+in that schema, and nothing else: ``search_path`` is exactly that schema, so an unqualified
+``DROP TABLE users`` can never reach a ``users`` table in ``public``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import psycopg
+from psycopg import errors as pg_errors
+from psycopg.pq import TransactionStatus
+
+from lamina.engines import ENGINES
+from lamina.engines.base import BackendOptions, Capabilities
+from lamina.engines.postgresql.connect import DEFAULT_PORT, IDENTIFIER, driver_args, unreachable
+from lamina.engines.server import ServerBackend
+from lamina.errors import BackendError, BackendUnavailableError, ConfigError, StatementError
+from lamina.models import LockOwner
+from lamina.urls import DatabaseURL
+
+__all__ = ["PostgresBackend"]
+
+_STATEMENT_TIMEOUT_MARGIN_MS = 1000
+#: PostgreSQL 13 can drop a database that still has sessions (``WITH (FORCE)``).
+_FORCE_DROP_VERSION = 130000
+
+
+class PostgresBackend(ServerBackend):
+    """One PostgreSQL database (and schema), reached through psycopg 3.
+
+    Example::
+
+        backend = PostgresBackend(parse_url("postgresql://app@db/app?schema=billing"))
+        backend.connect()
+        with backend.transaction():
+            backend.execute("CREATE TABLE invoices (id BIGINT PRIMARY KEY)")
+    """
+
+    name: ClassVar[str] = "postgresql"
+    title: ClassVar[str] = ENGINES[name].title
+    dialect: ClassVar[str] = ENGINES[name].dialect
+    capabilities: ClassVar[Capabilities] = ENGINES[name].capabilities
+    driver_errors: ClassVar[tuple[type[BaseException], ...]] = (psycopg.Error,)
+    scratch_privilege: ClassVar[str] = "CREATEDB"
+    param: ClassVar[str] = "%s"
+    clock_sql: ClassVar[str] = "EXTRACT(EPOCH FROM clock_timestamp())::float8"
+
+    def __init__(
+        self,
+        url: DatabaseURL,
+        *,
+        read_only: bool = False,
+        options: BackendOptions | None = None,
+    ) -> None:
+        super().__init__(url, read_only=read_only, options=options)
+        self.schema = url.option("schema")
+        if self.schema is not None and not IDENTIFIER.fullmatch(self.schema):
+            raise ConfigError(
+                "schema",
+                "database URL",
+                f"{self.schema!r} is not a plain schema name",
+                hint="use letters, digits and underscores, starting with a letter (max 63)",
+            )
+        self._conn: psycopg.Connection[Any] | None = None
+
+    # -- connection -----------------------------------------------------------------------------
+    def connect(self, timeout_s: float = 0.0) -> None:
+        if self._conn is not None:
+            return
+        try:
+            conn = psycopg.connect(**self._connect_args(), autocommit=True)
+        except psycopg.Error as exc:
+            raise self._unreachable(exc) from exc
+        self._conn = conn
+        if self.schema is not None and not self.read_only:
+            self._create_schema()
+
+    def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
+
+    def _connect_args(self) -> dict[str, Any]:
+        settings: list[str] = []
+        if self.schema is not None:
+            settings.append(f"-c search_path={self.schema}")
+        if self.read_only:
+            settings.append("-c default_transaction_read_only=on")
+        if self.options.statement_timeout_ms:
+            # A backstop behind the runner's watchdog, a little later so the two never race
+            # (the watchdog's own cancel is what stops a migration over its limit).
+            limit = int(self.options.statement_timeout_ms) + _STATEMENT_TIMEOUT_MARGIN_MS
+            settings.append(f"-c statement_timeout={limit}")
+        if self.options.table_lock_timeout_ms:
+            settings.append(f"-c lock_timeout={int(self.options.table_lock_timeout_ms)}")
+        return driver_args(self.url, settings)
+
+    def _create_schema(self) -> None:
+        try:
+            self.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
+        except StatementError as exc:
+            # Two runs creating it at once: one wins, the other sees a duplicate (not an error).
+            if isinstance(exc.original, pg_errors.UniqueViolation | pg_errors.DuplicateSchema):
+                return
+            raise BackendError(
+                f"cannot create schema {self.schema} in {self.target()}: {exc.detail}",
+                hint=f"create it yourself (CREATE SCHEMA {self.schema}) or grant this user "
+                "CREATE on the database",
+            ) from exc
+
+    # -- statements -----------------------------------------------------------------------------
+    def _begin(self) -> None:
+        try:
+            self._connection().execute("BEGIN")
+        except psycopg.Error as exc:
+            raise BackendError(
+                f"cannot begin a transaction on {self.target()}: {self.describe_error(exc)}"
+            ) from exc
+
+    def _aborted(self) -> BaseException | None:
+        # PostgreSQL answers COMMIT of an aborted transaction with ROLLBACK, not an error:
+        # a migration that caught a failed statement would look applied. The client
+        # library knows the state without a round trip.
+        if self._connection().info.transaction_status != TransactionStatus.INERROR:
+            return None
+        return pg_errors.InFailedSqlTransaction(
+            "current transaction is aborted (an earlier statement in this "
+            "transaction failed and the migration caught the error)"
+        )
+
+    def _commit(self) -> None:
+        self._connection().execute("COMMIT")
+
+    def _rollback(self, exc: BaseException) -> None:
+        """Roll back after ``exc`` without hiding it; a dead connection has nothing to roll
+        back."""
+        conn = self._connection()
+        if conn.closed or conn.info.transaction_status == TransactionStatus.IDLE:
+            return
+        try:
+            conn.execute("ROLLBACK")
+        except psycopg.Error as rollback_exc:
+            exc.add_note(f"lamina: the rollback failed too: {rollback_exc}")
+
+    def _execute(self, sql: str, params: Sequence[object]) -> None:
+        self._connection().execute(sql, list(params) if params else None, prepare=False)
+
+    def _query(self, sql: str, params: Sequence[object]) -> list[tuple[Any, ...]]:
+        cursor = self._connection().execute(sql, list(params) if params else None, prepare=False)
+        return [tuple(row) for row in cursor.fetchall()]
+
+    def table_exists(self, table: str) -> bool:
+        schema = "%s" if self.schema is not None else "current_schema()"
+        sql = f"SELECT 1 FROM pg_catalog.pg_tables WHERE schemaname = {schema} AND tablename = %s"
+        params = [self.schema, table] if self.schema is not None else [table]
+        try:
+            return bool(self.query(sql, params))
+        except StatementError as exc:
+            raise BackendError(
+                f"cannot look up table {table} in {self.target()}: {exc.detail}"
+            ) from exc.original
+
+    def describe_error(self, exc: BaseException) -> str:
+        """The server's message on one line (without the caret drawing), and its DETAIL."""
+        lines = str(exc).strip().splitlines()
+        text = lines[0].strip() if lines else type(exc).__name__
+        diag = getattr(exc, "diag", None)
+        detail = getattr(diag, "message_detail", None) if diag is not None else None
+        if detail:
+            text += f" ({' '.join(detail.split())})"
+        if isinstance(exc, pg_errors.InFailedSqlTransaction) and "earlier statement" not in text:
+            text += " (an earlier statement in this transaction failed)"
+        return self._mask(text)
+
+    def interrupt(self) -> None:
+        conn = self._conn
+        if conn is None:
+            return
+        try:
+            conn.cancel_safe(timeout=5)
+        except Exception:  # must not raise: the watchdog only asks
+            return
+
+    # -- the migration lock ---------------------------------------------------------------------
+    def scope(self) -> str:
+        return f"{self.url.database}/{self.schema or 'default schema'}"
+
+    def _lock_key(self) -> int:
+        digest = hashlib.sha256(f"lamina:{self.scope()}".encode()).digest()
+        return int.from_bytes(digest[:8], "big", signed=True)
+
+    def _try_session_lock(self) -> bool:
+        rows = self.query("SELECT pg_try_advisory_lock(%s)", [self._lock_key()])
+        return bool(rows[0][0])
+
+    def _release_session_lock(self) -> None:
+        self.query("SELECT pg_advisory_unlock(%s)", [self._lock_key()])
+
+    def _session_lock_holder(self) -> int | None:
+        key = self._lock_key() & 0xFFFFFFFFFFFFFFFF
+        rows = self.query(
+            "SELECT pid FROM pg_catalog.pg_locks WHERE locktype = 'advisory' AND granted "
+            "AND classid::bigint = %s AND objid::bigint = %s AND objsubid = 1 "
+            "AND database = (SELECT oid FROM pg_catalog.pg_database "
+            "WHERE datname = current_database())",
+            [key >> 32, key & 0xFFFFFFFF],
+        )
+        return int(rows[0][0]) if rows else None
+
+    def _session_description(self, session_id: int) -> LockOwner | None:
+        rows = self.query(
+            "SELECT coalesce(client_hostname, host(client_addr), 'local socket'), "
+            "to_char(backend_start AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
+            "application_name FROM pg_catalog.pg_stat_activity WHERE pid = %s",
+            [session_id],
+        )
+        if not rows:
+            return None
+        host, started, application = rows[0]
+        return LockOwner(
+            host=str(host),
+            pid=0,
+            started_at=str(started),
+            command=f"{application or 'a client'} (PostgreSQL backend pid {session_id})",
+        )
+
+    def session_id(self) -> int:
+        return int(self._connection().info.backend_pid)
+
+    def connected(self) -> bool:
+        return self._conn is not None and not self._conn.closed
+
+    def _prepare_for_lock(self) -> None:
+        if self.schema is not None and self.read_only:
+            raise BackendError("a read-only connection cannot take the migration lock")
+
+    # -- scratch databases (lamina.scratch) --------------------------------------------------
+    def create_database(self, name: str) -> None:
+        self.execute(f"CREATE DATABASE {ENGINES[self.name].quote(name)}")
+
+    def drop_database(self, name: str) -> None:
+        version = int(self.query("SHOW server_version_num")[0][0])
+        force = " WITH (FORCE)" if version >= _FORCE_DROP_VERSION else ""
+        self.execute(f"DROP DATABASE IF EXISTS {ENGINES[self.name].quote(name)}{force}")
+
+    def grant_hint(self, user: str, prefix: str) -> str:
+        return f'ALTER ROLE "{user}" {self.scratch_privilege}'
+
+    # -- helpers --------------------------------------------------------------------------------
+    def _connection(self) -> psycopg.Connection[Any]:
+        if self._conn is None:
+            raise RuntimeError("PostgresBackend used before connect()")
+        return self._conn
+
+    def _where(self) -> str:
+        return (
+            f"PostgreSQL database {self.url.database} on {self.url.host}:"
+            f"{self.url.port or DEFAULT_PORT}"
+        )
+
+    def _unreachable(self, exc: psycopg.Error) -> BackendUnavailableError:
+        return unreachable(str(exc), self.url, self._where(), self._mask)

@@ -1,0 +1,1 @@
+"""SQLite through the standard library: backend, catalog reader, backup and connect arguments."""
