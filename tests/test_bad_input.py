@@ -17,7 +17,6 @@ Python's exception handling, so no error can be printed. It is what ``kill -9`` 
 from __future__ import annotations
 
 import contextlib
-import os
 import subprocess
 import sys
 import unicodedata
@@ -29,7 +28,6 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-import lamina
 from lamina.sqltext import (
     SqlFormatError,
     SqlHeaders,
@@ -40,8 +38,8 @@ from lamina.sqltext import (
 )
 from lamina.staticmeta import NEEDS_IMPORT, MetaError, PyDeclared, read_py_meta, read_sql_meta
 from lamina.urls import URLError, parse_url
+from support.processes import lamina_env
 
-SRC = Path(lamina.__file__).resolve().parent.parent
 DIALECTS = ("duckdb", "sqlite", "postgres", "mysql")
 PROPERTY = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -525,22 +523,11 @@ WORKING = {
         ).replace(b"\n", b"\r\n"),
     ),
 }
-_SETTINGS_ENV = ("DATABASE_URL", "DB_PATH", "MIGRATION_REQUIRE_CONFIRMATION", "MAX_MIGRATION_TIME")
 
 
 def run_lamina(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """``python -m lamina ARGS`` in ``tmp_path`` on ``tmp_path/app.duckdb``, as a process."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("LAMINA_", "BACKUP_", "AUTO_")) and key not in _SETTINGS_ENV
-    }
-    env.update(
-        PYTHONPATH=str(SRC),
-        DATABASE_URL=f"duckdb:///{tmp_path / 'app.duckdb'}",
-        LAMINA_MIGRATIONS_DIR=str(tmp_path / "migrations"),
-        NO_COLOR="1",
-    )
+    env = lamina_env(f"duckdb:///{tmp_path / 'app.duckdb'}", tmp_path / "migrations")
     return subprocess.run(
         [sys.executable, "-m", "lamina", *args],
         cwd=tmp_path,

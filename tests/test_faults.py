@@ -25,8 +25,8 @@ from pathlib import Path
 
 import pytest
 
-import lamina_processes as processes
-from lamina_processes import HANGING, start, wait_for
+from support import processes
+from support.processes import HANGING, start, wait_for
 
 pytestmark = pytest.mark.slow
 

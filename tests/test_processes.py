@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from lamina_processes import HANGING, SRC, lamina_env, start, wait_for
+from support.processes import HANGING, SRC, child_env, lamina_env, start, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -187,8 +187,7 @@ def test_installed_entry_points_run_the_examples_round_trip(entry, tmp_path):
         command = [script]
     else:
         command = [sys.executable, "-m", "lamina"]
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DB_PATH")}
-    env.update(PYTHONPATH=str(SRC), NO_COLOR="1")
+    env = child_env()
     base = [*command, "--migrations-dir", str(EXAMPLES)]
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -15,50 +16,29 @@ from lamina.cli import cli
 
 SRC = Path(lamina.__file__).parent
 
-# Lower levels never import higher ones (architecture.md, "Dependency direction").
-LEVELS = {
-    "lamina._version": 0,
-    "lamina.errors": 0,
-    "lamina.models": 0,
-    "lamina.urls": 0,
-    "lamina.sqlline": 0,
-    "lamina.checksum": 1,
-    "lamina.sqltext": 1,
-    "lamina.migration": 1,
-    "lamina.graph": 1,
-    "lamina.catalog": 1,
-    "lamina.planning": 1,
-    "lamina.staticmeta": 1,
-    "lamina.templates": 1,
-    "lamina.diagram": 1,
-    "lamina.risk": 1,
-    "lamina.reach": 1,
-    "lamina.backup": 2,
-    "lamina.schema": 2,
-    "lamina.scratch": 2,
-    "lamina.discovery": 2,
-    "lamina.loader": 2,
-    "lamina.config": 2,
-    "lamina.engines": 2,
-    "lamina.history": 2,
-    "lamina.runner": 2,
-    "lamina.executors": 2,
-    "lamina.settling": 2,
-    "lamina.watchdog": 2,
-    "lamina.signals": 2,
-    "lamina.identity": 2,
-    "lamina.safety": 3,
-    "lamina.api": 3,
-    "lamina.integration": 3,
-    "lamina.health": 3,
-    "lamina.documents": 3,
-    "lamina.server": 3,
-    "lamina.cli": 4,
-    "lamina.testing": 4,
-    "lamina.verify": 3,
-    "lamina.__main__": 4,
-    "lamina": 4,
-}
+#: The living map: docs/architecture.md's module map gives every module's level.
+ARCHITECTURE = SRC.parent.parent / "docs" / "architecture.md"
+_ROW = re.compile(r"^\| `(lamina[\w.]*)` \| (\d) \|", re.MULTILINE)
+
+
+def _levels_from_the_map() -> dict[str, int]:
+    """{module: level} from the map's rows; a submodule takes its package's level."""
+    return {name: int(level) for name, level in _ROW.findall(ARCHITECTURE.read_text("utf-8"))}
+
+
+# Lower levels never import higher ones (docs/architecture.md, "The rules").
+LEVELS = _levels_from_the_map()
+
+
+def test_the_map_has_a_row_for_every_top_level_module() -> None:
+    """A module or package added under src/lamina without a row in the map fails here, and a
+    row for something that no longer exists too: the map stays the house as it stands."""
+    present = {"lamina"} | {
+        f"lamina.{p.stem if p.is_file() else p.name}"
+        for p in SRC.iterdir()
+        if (p.suffix == ".py" and p.stem != "__init__") or (p / "__init__.py").is_file()
+    }
+    assert set(LEVELS) == present
 
 
 def _level(module: str) -> int:
@@ -101,11 +81,60 @@ def test_layering(path: Path) -> None:
         assert _level(imported) <= own, f"{module} (L{own}) imports {imported}"
 
 
+#: The facade of level 3: ``lamina.api`` (the ``Lamina`` class).
+FACADE = "lamina.api"
+#: Level-3 modules anyone at level 3 may import: records' ``to_document()`` build their JSON
+#: there, and it imports no level-3 module itself outside ``TYPE_CHECKING``.
+SHARED = {FACADE, "lamina.documents"}
+#: Level-3 imports that bypass the facade, each for a reason.
+BESIDE_THE_FACADE = {
+    # the HTTP face of the health document: its component name and status codes
+    ("lamina.server", "lamina.health"),
+}
+
+
+def _runtime_imports(path: Path) -> list[str]:
+    """:func:`_imports`, leaving out ``if TYPE_CHECKING:`` blocks (annotations only)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING":
+            node.body = []
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.append(node.module)
+    return [name for name in found if name == "lamina" or name.startswith("lamina.")]
+
+
+def _group(module: str) -> str:
+    """The top-level unit a module belongs to (``lamina.api.migrate`` -> ``lamina.api``)."""
+    return ".".join(module.split(".")[:2])
+
+
+@pytest.mark.parametrize("path", sorted(SRC.rglob("*.py")), ids=lambda p: p.name)
+def test_level_three_meets_only_through_the_facade(path: Path) -> None:
+    """Level-3 modules use one another only through ``lamina.api``: health, verify, startup
+    and the server ask ``Lamina``; the facade alone delegates to them, and the api package's
+    own modules import each other, ``lamina.documents`` and lower levels only."""
+    module = _module_name(path)
+    if module == "lamina" or _level(module) != 3:
+        return
+    for imported in _runtime_imports(path):
+        if _level(imported) != 3 or _group(imported) == _group(module):
+            continue
+        allowed = imported in SHARED or module == FACADE  # the facade delegates
+        assert allowed or (module, imported) in BESIDE_THE_FACADE, f"{module} imports {imported}"
+
+
 def test_concrete_engines_are_imported_only_through_the_registry() -> None:
     """Outside ``engines/``, no module names an engine's folder: the registry's lazy paths do
     (adding an engine is one folder plus one registry line)."""
+    from lamina.engines import ENGINES
+
     folders = [p.name for p in (SRC / "engines").iterdir() if (p / "__init__.py").is_file()]
-    assert sorted(folders) == ["duckdb", "mysql", "postgresql", "sqlite"]
+    assert sorted(folders) == sorted(ENGINES)  # the engine set comes from the registry
     concrete = tuple(f"lamina.engines.{name}" for name in folders)
     for path in SRC.rglob("*.py"):
         module = _module_name(path)

@@ -22,16 +22,14 @@ from urllib.parse import quote, urlsplit
 import pytest
 from click.testing import CliRunner
 
-import lamina
 from lamina import Lamina, load_settings
 from lamina.cli import cli
 from lamina.discovery import scan
 from lamina.errors import ConfigError, MigrationLoadError
 from lamina.loader import load_migration, unsafe_migrations_allowed
+from support.processes import lamina_env
 
-SRC = Path(lamina.__file__).resolve().parent.parent
 PASSWORD = "S3cret-pw"
-_SETTINGS_ENV = ("DATABASE_URL", "DB_PATH", "MIGRATION_REQUIRE_CONFIRMATION", "MAX_MIGRATION_TIME")
 
 PEOPLE = """-- migrate:up
 CREATE TABLE people (id INTEGER PRIMARY KEY, note VARCHAR(40));
@@ -51,18 +49,7 @@ def run_lamina(
     cwd: Path, url: str, *args: str, umask: int | None = None, **env: str
 ) -> subprocess.CompletedProcess[str]:
     """``python -m lamina ARGS`` in ``cwd`` on ``url`` and ``cwd/migrations``, as a process."""
-    environ = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("LAMINA_", "BACKUP_", "AUTO_")) and key not in _SETTINGS_ENV
-    }
-    environ.update(
-        PYTHONPATH=str(SRC),
-        DATABASE_URL=url,
-        LAMINA_MIGRATIONS_DIR=str(cwd / "migrations"),
-        NO_COLOR="1",
-        **env,
-    )
+    environ = lamina_env(url, cwd / "migrations", **env)
     return subprocess.run(
         [sys.executable, "-m", "lamina", *args],
         cwd=cwd,

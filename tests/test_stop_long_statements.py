@@ -13,8 +13,8 @@ import time
 
 import pytest
 
-import lamina_processes as processes
-from lamina_processes import start, wait_for
+from support import processes
+from support.processes import start, wait_for
 
 pytestmark = pytest.mark.slow
 

@@ -5,9 +5,9 @@ The public API::
     from lamina import Lamina, Migration, load_settings
 
 ``Migration`` is what migration files derive from; ``Lamina`` runs status, validate, lint, up,
-rollback, repair, history, create and backups; ``startup()`` is the application's startup
-step and ``health.check()`` its health document; every error lamina raises derives from
-``LaminaError``.
+rollback, repair, history, create, backups, drift, health, verify and startup; the module-level
+``startup()`` is the application's startup step and ``health.check()`` its health document
+(both also ``Lamina`` methods); every error lamina raises derives from ``LaminaError``.
 Every name is imported on first use, so ``import lamina`` (done by every Python migration file
 and by the CLI, even for ``--help``) costs nothing until a name is needed.
 """

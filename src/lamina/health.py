@@ -1,4 +1,5 @@
-"""The health document of the migrations component: ``lamina.health.check()``.
+"""The health document of the migrations component: ``Lamina.health()``, and
+``lamina.health.check(config)`` for settings alone.
 
 The basic document is the seed's, key for key::
 
@@ -39,7 +40,7 @@ from lamina.config import Settings, load_settings
 from lamina.errors import BackendError, ConfigError, HistoryError, LaminaError, LockTimeoutError
 from lamina.models import LockOwner, MigrationState, StatusReport, errors_in
 
-__all__ = ["COMPONENT", "Status", "check", "http_status"]
+__all__ = ["COMPONENT", "Status", "check", "document", "http_status"]
 
 COMPONENT = "Database Migrations"
 Status = Literal["healthy", "degraded", "unhealthy"]
@@ -48,16 +49,21 @@ Status = Literal["healthy", "degraded", "unhealthy"]
 def check(
     config: Settings | Mapping[str, object] | None = None, *, detailed: bool = False
 ) -> dict[str, Any]:
-    """The health document (see the module docstring). Never raises for the database's
-    state: an unreachable or damaged database is an ``unhealthy`` document.
+    """The health document (see the module docstring); ``Lamina(settings).health(detailed)``.
+    Never raises for the database's state: an unreachable or damaged database is an
+    ``unhealthy`` document.
 
     Raises:
         ConfigError: the settings themselves cannot be resolved (a malformed URL, say); a
             migrations folder that cannot be read is an ``unhealthy`` document instead.
     """
-    started = time.perf_counter()
     settings = config if isinstance(config, Settings) else load_settings(config)
-    lamina = Lamina(settings)
+    return Lamina(settings).health(detailed=detailed)
+
+
+def document(lamina: Lamina, *, detailed: bool = False) -> dict[str, Any]:
+    """The health document of ``lamina``'s database and migrations (:meth:`Lamina.health`)."""
+    started = time.perf_counter()
     try:
         report = lamina.status(wait_s=0, drift=detailed)
     except LockTimeoutError as exc:
@@ -72,25 +78,25 @@ def check(
                 f"Database file busy: held open by {who}, not by a lamina migration run; "
                 "migrations cannot be checked until it closes the file"
             )
-        document = _document("degraded", message, None)
+        found = _document("degraded", message, None)
         if detailed:
-            document["details"]["lock"] = _lock(run)
-            document["details"]["fileHolder"] = _lock(exc.holder)
-        return _timed(document, started, detailed)
+            found["details"]["lock"] = _lock(run)
+            found["details"]["fileHolder"] = _lock(exc.holder)
+        return _timed(found, started, detailed)
     except (BackendError, HistoryError) as exc:
         return _timed(_document("unhealthy", _unreachable(exc), None), started, detailed)
     except ConfigError as exc:  # the migrations folder vanished or cannot be read
         message = f"Migrations cannot be checked: {exc.message}"
         return _timed(_document("unhealthy", message, None), started, detailed)
     status, message = _classify(report)
-    document = _document(status, message, report)
+    found = _document(status, message, report)
     if detailed:
-        document["details"].update(_details(lamina, settings, report))
-        drift = document["details"]["drift"]
+        found["details"].update(_details(lamina, report))
+        drift = found["details"]["drift"]
         if drift and status == "healthy":
-            document["status"] = "degraded"
-            document["message"] = f"Schema drift: {len(drift)} change(s) made outside lamina"
-    return _timed(document, started, detailed)
+            found["status"] = "degraded"
+            found["message"] = f"Schema drift: {len(drift)} change(s) made outside lamina"
+    return _timed(found, started, detailed)
 
 
 def http_status(document: Mapping[str, Any]) -> int:
@@ -161,7 +167,8 @@ def _document(status: Status, message: str, report: StatusReport | None) -> dict
     }
 
 
-def _details(lamina: Lamina, settings: Settings, report: StatusReport) -> dict[str, Any]:
+def _details(lamina: Lamina, report: StatusReport) -> dict[str, Any]:
+    settings = lamina.settings
     return {
         "environment": settings.env,
         "engine": settings.database_url.scheme,

@@ -1,4 +1,5 @@
-"""The "migration checks" step of an application's startup: ``lamina.startup()``.
+"""The "migration checks" step of an application's startup: ``lamina.startup()``, or
+:meth:`Lamina.startup` on an instance.
 
 Example (a FastAPI lifespan)::
 
@@ -38,7 +39,7 @@ from lamina.config import Settings, load_settings
 from lamina.errors import LockTimeoutError, StartupError
 from lamina.models import StatusReport
 
-__all__ = ["StartupResult", "startup"]
+__all__ = ["StartupResult", "run", "startup"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +68,8 @@ def startup(
     *,
     logger: logging.Logger | None = None,
 ) -> StartupResult:
-    """Run the migration checks of application startup; see the module docstring.
+    """Run the migration checks of application startup: ``Lamina(settings).startup()``;
+    see the module docstring.
 
     Args:
         config: resolved :class:`~lamina.config.Settings`, or overrides for
@@ -81,14 +83,20 @@ def startup(
             limit passed. ``ExecutionError`` when a migration fails (rolled back where the
             engine allows); ``BackendError`` when the database cannot be reached.
     """
-    started = time.monotonic()
     settings = config if isinstance(config, Settings) else load_settings(config)
+    return Lamina(settings).startup(logger=logger)
+
+
+def run(target: Lamina, *, logger: logging.Logger | None = None) -> StartupResult:
+    """The startup step for ``target`` (:meth:`Lamina.startup`); see :func:`startup`."""
+    started = time.monotonic()
+    settings = target.settings
     deadline = started + settings.max_migration_time_ms / 1000
     # Waiting for another replica's lock counts against the same limit.
     settings = dataclasses.replace(
         settings, lock_timeout_s=min(settings.lock_timeout_s, settings.max_migration_time_ms / 1000)
     )
-    lamina = Lamina(settings)
+    lamina = type(target)(settings, on_event=target.on_event, confirm=target.confirm)
     checked = lamina.validate()
     report = checked.status
     assert report is not None

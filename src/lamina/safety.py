@@ -16,26 +16,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from lamina.config import Settings
 from lamina.engines import spec_for_dialect
-from lamina.engines.base import Backend
-from lamina.errors import LaminaError, MigrationLoadError, RiskRefusedError
-from lamina.history import History
+from lamina.errors import MigrationLoadError, RiskRefusedError
 from lamina.loader import load_migration, transaction_control_error
 from lamina.migration import Migration
-from lamina.models import AuditAction, Direction, MigrationFile, StatementRecord
+from lamina.models import Direction, MigrationFile, StatementRecord
 from lamina.planning import Plan, PlanStep
 from lamina.risk import RiskFinding, RiskLevel, RiskReport, analyze
 from lamina.runner import record_statements
 from lamina.sqltext import find_transaction_control
 
-if TYPE_CHECKING:
-    from lamina.backup import BackupRecord
-
 __all__ = [
-    "BackupBeforeRisk",
     "ConfirmCallback",
     "Safeguard",
     "StepPreview",
@@ -248,81 +242,3 @@ class Safeguard:
                 steps,
                 hint="run it again and answer y to proceed",
             )
-
-
-class BackupBeforeRisk:
-    """Takes a backup right before each risky step runs, and logs it.
-
-    Called by the runner before every step (``before_step``); does something only for the
-    steps named risky. In production a backup that fails stops the run before the step
-    ("no backup, no change"); in development the step runs and the failure is reported.
-    """
-
-    def __init__(
-        self,
-        settings: Settings,
-        backend: Backend,
-        history: History,
-        risky: Collection[str],
-        notify: Callable[[PlanStep, str], None],
-    ) -> None:
-        self.settings = settings
-        self.backend = backend
-        self.history = history
-        self.risky = frozenset(risky) if settings.backup_enabled else frozenset()
-        self.notify = notify
-        self.taken: list[BackupRecord] = []
-
-    def __call__(self, step: PlanStep) -> None:
-        if step.migration_id not in self.risky:
-            return
-        from lamina.backup import BackupError, BackupStore, create_backup
-
-        applied = self.history.applied()
-        version = max((row.version for row in applied if not row.dirty), default=0)
-        try:
-            record = create_backup(
-                self.settings.database_url,
-                BackupStore(self.settings.backup_dir, self.settings.backup_keep),
-                schema_version=version,
-                trigger=step.migration_id,
-                checkpoint=self._checkpoint(),
-            )
-        except LaminaError as exc:
-            if self.settings.is_production:
-                raise BackupError(
-                    f"backup before risky step {step.migration_id} failed, so it did not run "
-                    f"(production: no backup, no change): {exc.message}",
-                    hint=exc.hint or "fix the backup, or set BACKUP_ENABLED=false to run without",
-                ) from exc
-            self.notify(
-                step,
-                f"backup before {step.migration_id} failed ({exc.message}); running it anyway "
-                "(development). In production this stops the run.",
-            )
-            return
-        self.taken.append(record)
-        with self.backend.transaction():
-            self.history.audit(
-                AuditAction.BACKUP,
-                migration_id=step.migration_id,
-                version=step.version,
-                detail=f"backup {record.id} before {step.migration_id}: {record.file}, "
-                f"{record.size} bytes, sha256 {record.sha256}",
-            )
-        self.notify(
-            step, f"backed up to {record.id} ({_size(record.size)}) before {step.migration_id}"
-        )
-
-    def _checkpoint(self) -> Callable[[], None] | None:
-        """DuckDB: flush the WAL through lamina's own connection, which holds the file."""
-        return self.backend.backup_checkpoint()
-
-
-def _size(size: int) -> str:
-    value = float(size)
-    for unit in ("bytes", "KiB", "MiB"):
-        if value < 1024:
-            return f"{size} bytes" if unit == "bytes" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} GiB"

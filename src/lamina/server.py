@@ -35,9 +35,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
+from lamina.api import Lamina
 from lamina.config import Settings, load_settings
 from lamina.errors import BackendUnavailableError, ConfigError, LaminaError
-from lamina.health import COMPONENT, check, http_status
+from lamina.health import COMPONENT, http_status
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -105,15 +106,13 @@ class _AutoMigrate:
 
     def run(self) -> None:
         """Run startup once (later calls wait for the first, then return or re-raise)."""
-        from lamina.integration import startup
-
         with self._lock:
             if self.error is not None:
                 raise self.error
             if self._done:
                 return
             try:
-                startup(self.settings, logger=logging.getLogger("lamina.server"))
+                Lamina(self.settings).startup(logger=logging.getLogger("lamina.server"))
             except LaminaError as exc:
                 self.error = exc
                 raise
@@ -201,7 +200,9 @@ def _endpoint(
         try:
             if migrate is not None:  # mounted: no lifespan ran it (a no-op once it has run)
                 await run_in_threadpool(migrate.run)
-            document: dict[str, Any] = await run_in_threadpool(check, settings, detailed=detailed)
+            document: dict[str, Any] = await run_in_threadpool(
+                Lamina(settings).health, detailed=detailed
+            )
         except LaminaError as exc:
             document = _failed(exc, startup=migrate is not None and migrate.error is exc)
         return JSONResponse(document, status_code=http_status(document), headers=NO_STORE)

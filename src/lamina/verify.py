@@ -1,4 +1,4 @@
-"""Prove that every ``down`` undoes its ``up``: ``lamina verify``.
+"""Prove that every ``down`` undoes its ``up``: ``lamina verify``, :meth:`Lamina.verify`.
 
 On a scratch database of the target's engine (:mod:`lamina.scratch`: a database or file of its
 own, never the target, which verify does not even open), every migration is applied in order,
@@ -33,7 +33,7 @@ from typing import Literal
 
 from lamina.api import Lamina
 from lamina.config import Settings
-from lamina.engines import dialect_for, open_backend, spec_for
+from lamina.engines import spec_for
 from lamina.engines.base import Backend
 from lamina.errors import LaminaError, StatementError, VerifyRefusedError
 from lamina.models import Category, Direction, MigrationFile
@@ -41,7 +41,7 @@ from lamina.schema import Difference, Snapshot, diff, snapshot
 from lamina.scratch import same_server, scratch_database
 from lamina.urls import DatabaseURL
 
-__all__ = ["StepReport", "VerifyResult", "verify"]
+__all__ = ["StepReport", "VerifyResult", "run", "verify"]
 
 Outcome = Literal["ok", "not-reversible", "irreversible", "failed"]
 #: Called after each migration: (index, total, report of that step).
@@ -115,7 +115,24 @@ def verify(
     scratch_url: DatabaseURL | None = None,
     strict_column_order: bool = False,
 ) -> VerifyResult:
-    """Round-trip every migration on a scratch database of the target's engine.
+    """Round-trip every migration on a scratch database of the target's engine:
+    ``Lamina(settings).verify(...)`` (see :func:`run`)."""
+    return Lamina(settings).verify(
+        data=data, progress=progress, scratch_url=scratch_url,
+        strict_column_order=strict_column_order,
+    )  # fmt: skip
+
+
+def run(
+    lamina: Lamina,
+    *,
+    data: bool = False,
+    progress: ProgressCallback | None = None,
+    scratch_url: DatabaseURL | None = None,
+    strict_column_order: bool = False,
+) -> VerifyResult:
+    """Round-trip every migration of ``lamina`` on a scratch database of its target's engine
+    (:meth:`Lamina.verify`).
 
     The target is never opened: the scratch is created on its server (or on ``scratch_url``)
     and dropped afterwards, also when the run is interrupted.
@@ -127,11 +144,12 @@ def verify(
         ConfigError: ``scratch_url`` does not fit the target.
         BackendError: the scratch database cannot be created (the privilege is named).
     """
-    files = Lamina(settings).ordered_files()
-    _refuse_reaching_out(settings, files, scratch_url)
+    settings = lamina.settings
+    files = lamina.ordered_files()
+    _refuse_reaching_out(lamina, files, scratch_url)
     judge = _Judge(datetime.now(UTC), strict_column_order)
     reports: list[StepReport] = []
-    with _scratch(settings, scratch_url) as (api, backend):
+    with _scratch(lamina, scratch_url) as (api, backend):
         for index, file in enumerate(files, start=1):
             report = _round_trip(api, backend, file, judge, data=data)
             reports.append(report)
@@ -143,7 +161,7 @@ def verify(
 
 
 def _refuse_reaching_out(
-    settings: Settings, files: Sequence[MigrationFile], scratch_url: DatabaseURL | None
+    lamina: Lamina, files: Sequence[MigrationFile], scratch_url: DatabaseURL | None
 ) -> None:
     """Refuse, before anything runs, statements that would touch more than the scratch.
 
@@ -154,10 +172,11 @@ def _refuse_reaching_out(
     from lamina.reach import outside_reach
     from lamina.runner import record_statements
 
+    settings = lamina.settings
     url = settings.database_url
     if not url.is_file and not same_server(url, scratch_url):
         return
-    dialect = dialect_for(url)
+    dialect = lamina.session.dialect()
     found: list[tuple[str, str, str]] = []
     for file in files:
         migration = load_migration(file, allow_unsafe=settings.allow_unsafe_migrations)
@@ -174,10 +193,9 @@ def _refuse_reaching_out(
 
 
 @contextmanager
-def _scratch(
-    settings: Settings, scratch_url: DatabaseURL | None
-) -> Iterator[tuple[Lamina, Backend]]:
+def _scratch(lamina: Lamina, scratch_url: DatabaseURL | None) -> Iterator[tuple[Lamina, Backend]]:
     """A Lamina on a scratch database, and a connection for snapshots between its runs."""
+    settings = lamina.settings
     with scratch_database(settings.database_url, server=scratch_url) as url:
         scratch_settings = dataclasses.replace(
             settings,
@@ -187,14 +205,10 @@ def _scratch(
             env="verify",
             strict_order=False,
         )
-        api = Lamina(scratch_settings)
-        backend = open_backend(url)
-        try:
-            # Connect (and, on PostgreSQL, create the ?schema= one) before the first snapshot.
-            backend.connect(settings.lock_timeout_s)
+        api = type(lamina)(scratch_settings)
+        # Connected (and, on PostgreSQL, the ?schema= one created) before the first snapshot.
+        with api.session.connection() as backend:
             yield api, backend
-        finally:
-            backend.close()
 
 
 def _round_trip(

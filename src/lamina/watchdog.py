@@ -44,7 +44,6 @@ class Watchdog:
         self._on_expire = on_expire
         self._condition = threading.Condition()
         self._deadline: float | None = None
-        self._generation = 0
         self._fired = False
         self._closed = False
         self._thread: threading.Thread | None = None
@@ -61,7 +60,6 @@ class Watchdog:
         if not self.limit_ms:
             return
         with self._condition:
-            self._generation += 1
             self._fired = False
             self._deadline = time.monotonic() + self.limit_ms / 1000
             if self._thread is None:
@@ -76,7 +74,6 @@ class Watchdog:
         nothing the caller runs next (recording a failure) can be interrupted by it."""
         with self._condition:
             self._deadline = None
-            self._generation += 1
         with self._firing:
             pass
 

@@ -26,7 +26,7 @@ from lamina.errors import LockTimeoutError, RunInProgressError
 from lamina.health import check, http_status
 from lamina.models import LockOwner, MigrationState
 from lamina.urls import parse_url
-from lamina_processes import HANGING, lamina_env, start, wait_for
+from support.processes import HANGING, lamina_env, start, wait_for
 
 pytestmark = pytest.mark.slow
 

@@ -156,13 +156,13 @@ def test_verify_data_shows_what_a_data_down_loses(engine, make_migrations, setti
 def test_drift_made_by_hand_is_detected_and_named(make_migrations, settings_for, raw_db):
     make_migrations({"001_users.sql": USERS})
     lamina = Lamina(settings_for())
-    assert lamina.diff() is None  # nothing recorded before the first run
+    assert lamina.drift() is None  # nothing recorded before the first run
     lamina.up()
-    assert lamina.diff() == []
+    assert lamina.drift() == []
     assert lamina.status().drift == ()
     raw_db.execute("ALTER TABLE users ADD COLUMN nickname VARCHAR(40)")
     raw_db.execute("CREATE TABLE handmade (id INTEGER)")
-    differences = [str(d) for d in lamina.diff() or ()]
+    differences = [str(d) for d in lamina.drift() or ()]
     assert any(d.startswith("added table handmade") for d in differences)
     assert any(d.startswith("added column users.nickname") for d in differences)
     report = lamina.status()
@@ -183,7 +183,7 @@ def test_a_rollback_records_the_schema_it_leaves(make_migrations, settings_for) 
     lamina = Lamina(settings_for())
     lamina.up()
     lamina.rollback(1, force=True, yes=True)
-    assert lamina.diff() == []  # t is gone, and that is what lamina recorded
+    assert lamina.drift() == []  # t is gone, and that is what lamina recorded
 
 
 def test_a_down_that_forgets_a_constraint_is_named(make_migrations, settings_for) -> None:

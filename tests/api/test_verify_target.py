@@ -24,7 +24,7 @@ from lamina.errors import BackendError, VerifyRefusedError
 from lamina.scratch import PREFIX
 from lamina.urls import parse_url
 from lamina.verify import verify
-from lamina_processes import HANGING, lamina_env, start, wait_for
+from support.processes import HANGING, lamina_env, start, wait_for
 
 #: Per engine: migrations that create schemas, cross-schema references, routines and triggers
 #: (what the engine has), and statements that fill the target afterwards.
@@ -140,6 +140,12 @@ def _dump(engine: str, url: str) -> bytes:
 
 
 def _databases(engine: str) -> set[str]:
+    """The server's scratch databases (the ones verify could leave behind) and the targets:
+    other databases come and go with whatever else uses the test server."""
+    return {name for name in _all_databases(engine) if name.startswith((PREFIX, "lamina_vt_"))}
+
+
+def _all_databases(engine: str) -> set[str]:
     address = admin_address(engine)
     with address.connect() as con:
         if engine == "postgresql":

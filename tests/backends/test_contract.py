@@ -616,54 +616,6 @@ def test_a_missing_backend_module_says_what_to_install(
     assert "secret" not in caught.value.message
 
 
-# -- layout upgrades ----------------------------------------------------------------------------
-def create_layout_1(backend: Backend) -> None:
-    """lamina's tables as the first release created them: no dirty-state columns."""
-    from lamina.engines.base import MIGRATION_COLUMNS_V2
-
-    added = "".join(f", {column}" for column in MIGRATION_COLUMNS_V2)
-    with backend.transaction():
-        for statement in backend.history_ddl:
-            backend.execute(statement.replace(added, ""))
-        backend.execute("INSERT INTO lamina_meta (name, value) VALUES ('layout_version', '1')")
-        backend.execute(
-            "INSERT INTO lamina_migrations (id, version, name, category, checksum, applied_at, "
-            "execution_ms, applied_by, host) VALUES ('001_old', 1, 'old', 'schema', 'sha256:x', "
-            "'2026-01-01T00:00:00.000000Z', 5, 'ana', 'box')"
-        )
-
-
-def test_a_layout_1_history_is_read_as_it_is_and_upgraded_by_the_next_writer(
-    backend: Backend,
-) -> None:
-    create_layout_1(backend)
-    reader = History(backend, user="u", host="h")
-    [row] = reader.applied()
-    assert (row.id, row.state, row.dirty) == ("001_old", "applied", False)
-    assert backend.query("SELECT value FROM lamina_meta") == [("1",)]  # reading changes nothing
-
-    writer = History(backend, user="u", host="h")
-    writer.ensure()
-    assert backend.query("SELECT value FROM lamina_meta") == [("2",)]
-    assert backend.query("SELECT id, state, failed_statement FROM lamina_migrations") == [
-        ("001_old", "applied", None)
-    ]
-    with backend.transaction():
-        writer.mark("001_old", "failed", failed_statement=3, detail="boom")
-    [row] = History(backend, user="u", host="h").applied()
-    assert (row.state, row.failed_statement, row.detail, row.dirty) == ("failed", 3, "boom", True)
-
-
-def test_an_interrupted_upgrade_is_finished_by_the_next_writer(backend: Backend) -> None:
-    """MySQL commits each ALTER by itself: a run killed mid-upgrade leaves some columns."""
-    create_layout_1(backend)
-    backend.execute("ALTER TABLE lamina_migrations ADD COLUMN state VARCHAR(16) DEFAULT 'applied'")
-    History(backend, user="u", host="h").ensure()
-    assert backend.query("SELECT value FROM lamina_meta") == [("2",)]
-    [row] = History(backend, user="u", host="h").applied()
-    assert (row.state, row.failed_statement, row.detail) == ("applied", None, None)
-
-
 # -- the engine registry ------------------------------------------------------------------------
 def test_every_url_scheme_reaches_exactly_one_registered_engine() -> None:
     """urls (level 0) spells the schemes; the registry must serve every one of them, as a

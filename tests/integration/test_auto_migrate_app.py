@@ -5,7 +5,6 @@ Real uvicorn servers, real HTTP, every engine."""
 from __future__ import annotations
 
 import contextlib
-import os
 import subprocess
 import sys
 import threading
@@ -18,12 +17,13 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
-from serving import first_answer, free_port
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
 import lamina
 from lamina.server import create_app
+from support.processes import child_env
+from support.serving import first_answer, free_port
 
 SRC = Path(lamina.__file__).parent.parent
 
@@ -135,10 +135,7 @@ def test_a_mounted_app_whose_startup_fails_answers_503_with_the_reason(
 def test_lamina_serve_honours_auto_migrate(tmp_path: Path, make_migrations) -> None:
     make_migrations({"001_people.sql": PEOPLE})
     database = tmp_path / "app.duckdb"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LAMINA_", "DATABASE_URL"))}
-    env.update(
-        PYTHONPATH=str(SRC),
-        NO_COLOR="1",
+    env = child_env(
         DATABASE_URL=f"duckdb:///{database}",
         LAMINA_MIGRATIONS_DIR=str(tmp_path / "migrations"),
         AUTO_MIGRATE="true",

@@ -6,7 +6,6 @@ example migrations, and its ``/api/health`` tells a load balancer how that went.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -15,9 +14,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from serving import first_answer, free_port
 
 import lamina
+from support.processes import child_env
+from support.serving import first_answer, free_port
 
 pytestmark = pytest.mark.slow
 
@@ -45,10 +45,7 @@ def example_app(tmp_path: Path, **environment: str) -> Iterator[tuple[str, subpr
     The process is always stopped afterwards, killed if it does not stop in 15 s.
     """
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LAMINA_", "DATABASE_URL"))}
-    env.pop("DB_PATH", None)
-    env.pop("AUTO_MIGRATE", None)
-    env.update(PYTHONPATH=str(SRC), NO_COLOR="1", **environment)
+    env = child_env(**environment)
     uvicorn = [sys.executable, "-m", "uvicorn", "--app-dir", str(APP_DIR), "app:app"]
     process = subprocess.Popen(
         [*uvicorn, "--host", "127.0.0.1", "--port", str(port)],

@@ -8,7 +8,6 @@ database is real, on every engine.
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import subprocess
@@ -23,7 +22,6 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
-from serving import first_answer, free_port
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
@@ -32,6 +30,8 @@ from lamina import Lamina
 from lamina.config import load_settings
 from lamina.errors import ConfigError, ExecutionError
 from lamina.server import create_app, health_routes
+from support.processes import child_env
+from support.serving import first_answer, free_port
 
 SRC = Path(lamina.__file__).parent.parent
 EXAMPLES = SRC.parent / "examples" / "migrations"
@@ -388,11 +388,7 @@ def test_mounting_and_prefixes_and_fastapi(make_migrations, tmp_path) -> None:
 # -- lamina serve ----------------------------------------------------------------------------
 
 
-def lamina_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LAMINA_", "DATABASE_URL"))}
-    env.pop("DB_PATH", None)
-    env.update(PYTHONPATH=str(SRC), NO_COLOR="1", **extra)
-    return env
+lamina_env = child_env
 
 
 @contextmanager

@@ -387,14 +387,14 @@ def test_a_stored_snapshot_of_an_older_format_means_drift_unknown(
     )  # fmt: skip
     lamina = Lamina(settings_for())
     lamina.up()
-    assert lamina.diff() == []
+    assert lamina.drift() == []
     old = {"format": 1, "engine": "x", "tables": {}, "views": {}, "sequences": ["s"]}
     with open_backend(parse_url(db_url)) as backend:
         backend.connect(5)
         history = History(backend, user="u", host="h")
         with backend.transaction():
             history.record_schema("001_users", "sha256:" + "0" * 64, json.dumps(old))
-    assert lamina.diff() is None  # unknown: neither drift nor a crash
+    assert lamina.drift() is None  # unknown: neither drift nor a crash
     assert lamina.status().drift is None
 
 

@@ -18,13 +18,12 @@ from lamina.sqltext import (
     SqlHeaders,
     SqlSection,
     Statement,
-    _fast_split,
-    _token_split,
     has_statements,
     parse_sql_migration,
     split_segments,
     split_statements,
 )
+from lamina.sqltext.splitting import _fast_split, _token_split
 
 DIALECTS = ("duckdb", "sqlite", "postgres", "mysql")
 
@@ -781,7 +780,7 @@ def test_fast_path_declines(script: str) -> None:
 
 
 def test_fast_path_does_not_import_sqlglot() -> None:
-    src = Path(lamina.sqltext.__file__).resolve().parents[1]
+    src = Path(lamina.__file__).resolve().parents[1]
     code = (
         "import sys\n"
         "from lamina.sqltext import has_statements, parse_sql_migration, split_statements\n"

@@ -17,9 +17,8 @@ from lamina._version import __version__
 
 __all__ = ["cli", "main"]
 
-#: Exit codes: 0 success, 1 failure or problems found, 2 usage error, 3 refused by a safety check;
-#: 128 + the signal's number when stopped by one (130 Ctrl-C, 143 SIGTERM).
-EXIT_INTERRUPTED = 130
+# Exit codes: 0 success, 1 failure or problems found, 2 usage error, 3 refused by a safety check;
+# 128 + the signal's number when stopped by one (130 Ctrl-C, 143 SIGTERM: lamina.signals).
 #: Commands that handle SIGTERM and Ctrl-C themselves (uvicorn shuts ``serve`` down gracefully
 #: and re-raises the signal), so lamina's handlers must stay out of their way.
 OWN_SIGNAL_HANDLING = frozenset({"serve"})

@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from lamina.engines.base import MIGRATION_COLUMNS_V2, Backend
+from lamina.engines.base import Backend
 from lamina.errors import HistoryError, StatementError
+from lamina.history import tables
 from lamina.history.tables import (
     _COLUMNS,
-    _DIRTY_COLUMNS,
     _LAYOUT,
     _PROBE,
     _RESTORE_HINT,
@@ -29,9 +29,9 @@ class Layout:
     """The tables' layout: created together, checked once per instance, upgraded in place,
     and, when lamina's own SQL fails, diagnosed so the message says what is wrong."""
 
-    LAYOUT_VERSION: ClassVar[int] = 2
+    LAYOUT_VERSION: ClassVar[int] = tables.LAYOUT_VERSION
     #: The oldest layout this lamina still reads (and upgrades in :meth:`ensure`).
-    OLDEST_LAYOUT: ClassVar[int] = 1
+    OLDEST_LAYOUT: ClassVar[int] = tables.OLDEST_LAYOUT
 
     backend: Backend
     _verified: bool
@@ -51,12 +51,12 @@ class Layout:
         present = [table for table in (LOG, META) if backend.table_exists(table)]
         if present and not self._interrupted_creation(present):
             raise self._incomplete([MIGRATIONS], present)
-        last = [s for s in backend.history_ddl if _creates(s, MIGRATIONS)]
-        first = [s for s in backend.history_ddl if s not in last]
+        creating = tables.create_statements(backend.history_types)
+        last = creating.pop(MIGRATIONS)
         try:
             with backend.transaction():
-                for statement in first:
-                    if not any(_creates(statement, table) for table in present):
+                for table, statements in creating.items():
+                    for statement in () if table in present else statements:
                         backend.execute(statement)
                 if META not in present or not self._stored_layout():
                     backend.execute(
@@ -93,9 +93,10 @@ class Layout:
         try:
             rows = self._read(_PROBE, (LAYOUT_KEY,))
         except HistoryError:
-            if self._stored_layout() != 1:
+            stored = self._stored_layout()
+            if stored is None or not self.OLDEST_LAYOUT <= stored < self.LAYOUT_VERSION:
                 raise
-            return 1
+            return stored
         return self._check_layout(rows[0][0] if rows else None)
 
     def _stored_layout(self) -> int | None:
@@ -106,22 +107,23 @@ class Layout:
         except (StatementError, ValueError):
             return None
 
-    def _upgrade(self) -> None:
-        """Bring layout-1 tables to layout 2: add the dirty-state columns, then the number.
+    def _upgrade(self, layout: int) -> None:
+        """Bring tables of an older ``layout`` to :attr:`LAYOUT_VERSION`: add the columns
+        declared since (layout 2: the dirty-state columns), then store the number.
 
         Columns already added by an upgrade that was interrupted are skipped, so the upgrade
         can simply run again (MySQL commits each ALTER on its own).
         """
         backend = self.backend
         missing = [
-            definition
-            for definition, column in zip(MIGRATION_COLUMNS_V2, _DIRTY_COLUMNS, strict=True)
-            if not self._has_column(MIGRATIONS, column)
+            statement
+            for table, column, statement in tables.upgrade_statements(backend.history_types, layout)
+            if not self._has_column(table, column)
         ]
         try:
             with backend.transaction():
-                for definition in missing:
-                    backend.execute(f"ALTER TABLE {MIGRATIONS} ADD COLUMN {definition}")
+                for statement in missing:
+                    backend.execute(statement)
                 backend.execute(
                     backend.sql(_SET_LAYOUT_VALUE), (str(self.LAYOUT_VERSION), LAYOUT_KEY)
                 )
@@ -129,7 +131,7 @@ class Layout:
             raise HistoryError(
                 f"cannot upgrade lamina's tables in {backend.target()} to layout "
                 f"{self.LAYOUT_VERSION}: {exc.detail}",
-                hint="grant this user ALTER on lamina_migrations, or run the upgrade as the "
+                hint=f"grant this user ALTER on {MIGRATIONS}, or run the upgrade as the "
                 "owner of the tables (any `lamina up` does it)",
             ) from exc
 
@@ -209,7 +211,7 @@ class Layout:
         for table, columns in _COLUMNS.items():
             lost = [column for column in columns if not self._has_column(table, column)]
             if lost:
-                ddl = next((s for s in backend.history_ddl if _creates(s, table)), "")
+                ddl = tables.TABLES[table].create(backend.history_types)[-1]
                 return HistoryError(
                     f"lamina's table {table} in {backend.target()} has no column "
                     f"{', '.join(lost)}: it was changed outside lamina",
@@ -239,8 +241,3 @@ class Layout:
             f"lamina's table {table} in {self.backend.target()} holds a malformed row: {exc}",
             hint=_RESTORE_HINT,
         )
-
-
-def _creates(statement: str, table: str) -> bool:
-    """Whether one of lamina's own DDL statements creates ``table`` (constants, not input)."""
-    return f"TABLE {table} (" in statement

@@ -1,7 +1,7 @@
 """lamina's own tables in the target database: what was applied, and a log of every change.
 
-Three tables, created together by the backend's ``history_ddl`` (see
-:func:`lamina.engines.base.history_tables`)::
+Three tables, declared in :mod:`lamina.history.tables` and created together in the spelling of
+the backend's :class:`~lamina.engines.base.HistoryTypes`::
 
     lamina_migrations     one row per applied migration; since layout 2 also the dirty ones
                           (``state`` running/failed) that stopped half-way outside a transaction
@@ -87,8 +87,9 @@ class History(Layout):
         if self._verified:
             return
         if self.exists():
-            if self._verify() < self.LAYOUT_VERSION:
-                self._upgrade()
+            layout = self._verify()
+            if layout < self.LAYOUT_VERSION:
+                self._upgrade(layout)
         else:
             self._create()
         self._verified = True

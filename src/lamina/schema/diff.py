@@ -294,10 +294,6 @@ def _foreign_keys(
             )
 
 
-def _on_delete(fk: ForeignKey) -> str:
-    return f"on delete {fk.on_delete.lower()}"
-
-
 def _indexes(table: str, old: Iterable[Index], new: Iterable[Index]) -> Iterator[Difference]:
     for name, before, after in _pair(old, new, lambda i: i.name):
         what = f"index {name} on {table}"

@@ -19,8 +19,8 @@ from lamina.engines import ENGINES
 from lamina.engines.base import (
     BackendOptions,
     Capabilities,
+    HistoryTypes,
     RefusedInTransaction,
-    history_tables,
 )
 from lamina.engines.duckdb.connect import connect_args
 from lamina.engines.filelock import POLL_S, FileBackend, owner_of_process
@@ -63,9 +63,9 @@ class DuckDBBackend(FileBackend):
     capabilities: ClassVar[Capabilities] = ENGINES[name].capabilities
     driver_errors: ClassVar[tuple[type[BaseException], ...]] = (duckdb.Error,)
     # DuckDB has neither AUTOINCREMENT nor identity columns: the log's key comes from a sequence.
-    history_ddl: ClassVar[tuple[str, ...]] = (
-        "CREATE SEQUENCE lamina_migration_log_seq",
-        *history_tables("seq BIGINT PRIMARY KEY DEFAULT nextval('lamina_migration_log_seq')"),
+    history_types: ClassVar[HistoryTypes] = HistoryTypes(
+        sequence_key="BIGINT PRIMARY KEY DEFAULT nextval('{sequence}')",
+        sequence_ddl="CREATE SEQUENCE {sequence}",
     )
 
     def __init__(

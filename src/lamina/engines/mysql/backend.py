@@ -28,7 +28,7 @@ from typing import Any, ClassVar
 import pymysql  # untyped: pyproject's mypy override for pymysql.* makes it Any
 
 from lamina.engines import ENGINES
-from lamina.engines.base import BackendOptions, Capabilities, history_tables
+from lamina.engines.base import BackendOptions, Capabilities, HistoryTypes
 from lamina.engines.mysql.connect import (
     DEFAULT_PORT,
     MySQLOptions,
@@ -66,8 +66,8 @@ class MySQLBackend(ServerBackend):
     driver_errors: ClassVar[tuple[type[BaseException], ...]] = (pymysql.MySQLError,)
     scratch_privilege: ClassVar[str] = "CREATE"
     param: ClassVar[str] = "%s"
-    history_ddl: ClassVar[tuple[str, ...]] = history_tables(
-        "seq BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY"
+    history_types: ClassVar[HistoryTypes] = HistoryTypes(
+        sequence_key="BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY"
     )
     # Not UNIX_TIMESTAMP(NOW(6)): that converts local time back through the session time zone,
     # which repeats an hour when daylight saving time ends, so lock expiries would jump.

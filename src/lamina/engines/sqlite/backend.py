@@ -31,8 +31,8 @@ from lamina.engines import ENGINES
 from lamina.engines.base import (
     BackendOptions,
     Capabilities,
+    HistoryTypes,
     RefusedInTransaction,
-    history_tables,
 )
 from lamina.engines.filelock import FileBackend
 from lamina.engines.sqlite.connect import connect_target
@@ -99,9 +99,9 @@ class SQLiteBackend(FileBackend):
     dialect: ClassVar[str] = ENGINES[name].dialect
     capabilities: ClassVar[Capabilities] = ENGINES[name].capabilities
     driver_errors: ClassVar[tuple[type[BaseException], ...]] = (sqlite3.Error,)
-    history_ddl: ClassVar[tuple[str, ...]] = history_tables(
+    history_types: ClassVar[HistoryTypes] = HistoryTypes(
         # AUTOINCREMENT: a rolled-back or deleted row's number is never handed out again.
-        "seq INTEGER PRIMARY KEY AUTOINCREMENT"
+        sequence_key="INTEGER PRIMARY KEY AUTOINCREMENT"
     )
 
     def __init__(

@@ -1,7 +1,7 @@
-"""Running lamina as real processes, for the process and fault tests.
+"""Running lamina as real processes: the one place that builds a child's environment.
 
-Imported by name (pytest puts this folder on ``sys.path``): plain functions and a migration
-text, shared so both test modules start lamina the same way.
+Imported as ``support.processes`` (pytest puts the tests folder on ``sys.path``), so every
+test that starts lamina strips the same settings and starts it the same way.
 """
 
 from __future__ import annotations
@@ -41,17 +41,35 @@ HANGING = """
 """
 
 
-def lamina_env(db_url: str, folder: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LAMINA_", "DATABASE_URL"))}
-    env.pop("DB_PATH", None)
-    env.update(
-        PYTHONPATH=str(SRC),
-        DATABASE_URL=db_url,
-        LAMINA_MIGRATIONS_DIR=str(folder),
-        NO_COLOR="1",
-    )
-    env.update(extra)
+#: Settings a developer's shell may carry that would change what a child lamina does.
+_SETTING_PREFIXES = ("LAMINA_", "BACKUP_")
+_SETTINGS = frozenset(
+    {
+        "DATABASE_URL",
+        "DB_PATH",
+        "AUTO_MIGRATE",
+        "MIGRATION_REQUIRE_CONFIRMATION",
+        "MAX_MIGRATION_TIME",
+    }
+)
+
+
+def child_env(**settings: str) -> dict[str, str]:
+    """The environment of a child lamina: this checkout's code, no colour, and none of the
+    caller's lamina settings (only ``settings``), so every test starts from the defaults."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(_SETTING_PREFIXES) and key not in _SETTINGS
+    }
+    env.update(PYTHONPATH=str(SRC), NO_COLOR="1")
+    env.update(settings)
     return env
+
+
+def lamina_env(db_url: str, folder: Path, **extra: str) -> dict[str, str]:
+    """:func:`child_env` for a run on ``db_url`` with the migrations in ``folder``."""
+    return child_env(DATABASE_URL=db_url, LAMINA_MIGRATIONS_DIR=str(folder), **extra)
 
 
 def start(

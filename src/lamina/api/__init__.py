@@ -1,0 +1,322 @@
+"""The public API: everything the CLI does, callable from an application.
+
+:class:`Lamina` wires settings, backend, history, planning and the runner together. Its
+methods return result records and raise :class:`~lamina.errors.LaminaError` subclasses; they
+never print, prompt or exit. Progress goes to the ``on_event`` callback and confirmation of a
+risky step to the ``confirm`` callback, so a CLI, a web app and a test can each supply their own.
+
+Example::
+
+    from lamina import Lamina, load_settings
+
+    lamina = Lamina(load_settings({"database_url": "sqlite:///app.db"}))
+    result = lamina.up()
+    print(result.applied)
+
+The class only delegates: :mod:`~lamina.api.session` (connections, the lock),
+:mod:`~lamina.api.migrate` (``up``/``rollback``), :mod:`~lamina.api.checks`,
+:mod:`~lamina.api.drift`, :mod:`~lamina.api.backups`, :mod:`~lamina.api.repair`;
+:mod:`lamina.health`, :mod:`lamina.verify` and :mod:`lamina.integration` for ``health()``,
+``verify()`` and ``startup()``. Results are in :mod:`~lamina.api.results`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from lamina.api import backups, checks, drift, migrate, repair
+from lamina.api.drift import survey
+from lamina.api.results import (
+    ChecksumAccepted,
+    CreateResult,
+    LintEntry,
+    LintResult,
+    RepairMark,
+    RepairResult,
+    RollbackResult,
+    UpResult,
+    ValidationResult,
+)
+from lamina.api.session import Session
+from lamina.config import Settings, load_settings
+from lamina.engines.filelock import FileBackend
+from lamina.identity import current_host, current_user
+from lamina.models import AuditEvent, Category, LockOwner, MigrationFile, StatusReport
+from lamina.runner import EventSink
+from lamina.safety import ConfirmCallback, StepPreview
+
+if TYPE_CHECKING:
+    from lamina.backup import BackupRecord, BrokenManifest, Progress
+    from lamina.integration import StartupResult
+    from lamina.schema import Difference
+    from lamina.urls import DatabaseURL
+    from lamina.verify import ProgressCallback, VerifyResult
+
+__all__ = [
+    "ChecksumAccepted",
+    "ConfirmCallback",
+    "CreateResult",
+    "Lamina",
+    "LintEntry",
+    "LintResult",
+    "RepairMark",
+    "RepairResult",
+    "RollbackResult",
+    "StepPreview",
+    "UpResult",
+    "ValidationResult",
+]
+
+
+class Lamina:
+    """lamina's operations on one database and one migrations folder.
+
+    Args:
+        settings: resolved settings; ``None`` loads them from the environment and config file.
+        on_event: receives :class:`~lamina.runner.RunEvent` progress during ``up``/``rollback``.
+        confirm: asked before forced risky steps when confirmation is required; ``None``
+            means nobody can be asked, so such steps need ``yes=True``.
+    """
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        on_event: EventSink | None = None,
+        confirm: ConfirmCallback | None = None,
+    ) -> None:
+        self.settings = settings or load_settings()
+        self.on_event = on_event
+        self.confirm = confirm
+        self.user = current_user()
+        self.host = current_host()
+        #: The connections this instance opens: read-only ones, and writers under the lock.
+        self.session = Session(self.settings, user=self.user, host=self.host)
+
+    # -- reading ------------------------------------------------------------------------------
+    def status(self, *, wait_s: float | None = None, drift: bool = True) -> StatusReport:
+        """Files against history: applied, pending, modified, missing, failed, in progress.
+        Runs no migration code, never takes the migration lock.
+
+        ``wait_s`` bounds the wait for a database file another process holds open (DuckDB);
+        by default up to 2 s; health checks pass 0 (:meth:`migration_run` then tells who).
+        ``drift`` compares the live schema with the one the last run recorded.
+
+        Raises:
+            ConfigError (unusable migrations folder), LockTimeoutError (busy database file,
+            names the holder), BackendError (the database cannot be read).
+        """
+        scanned = self.session.scan()
+        found, report = survey(self.session, scanned, scanned.problems, wait_s, drift=drift)
+        return dataclasses.replace(
+            report,
+            problems=found.problems,
+            database=self.settings.database_url.redacted(),
+            environment=self.settings.env,
+        )
+
+    def migration_run(self) -> LockOwner | None:
+        """The lamina run holding the migration lock of a database file (DuckDB, SQLite),
+        read from the lock file alone: never opens the database, takes the lock or waits.
+        None on the server engines (``status`` reports their holder)."""
+        backend = self.session.backend(read_only=True)
+        if not isinstance(backend, FileBackend):
+            return None
+        holder = backend.other_holder()
+        return holder if holder is not None and holder.pid else None
+
+    def validate(self) -> ValidationResult:
+        """Check every file: names, headers, imports, dependencies, checksums against history,
+        risk allowances (``lamina:allow``); and the database: drift, dirty rows. Imports
+        each Python migration (never calling up/down) so import errors surface here."""
+        return checks.validate(self.session)
+
+    def ordered_files(self) -> list[MigrationFile]:
+        """Every migration file, in the order lamina applies them (dependencies, versions).
+
+        Raises:
+            ValidationError: the set is inconsistent (duplicate versions, cycles...).
+        """
+        return checks.ordered_files(self.session)
+
+    def drift(self) -> list[Difference] | None:
+        """How the live schema differs from the one the last ``up``/``rollback`` left:
+        ``added`` objects were made by hand, ``missing`` ones dropped by hand, ``changed``
+        ones altered. None when no run has recorded a schema yet."""
+        return self.schema_changes()[0]
+
+    def schema_changes(self) -> tuple[list[Difference] | None, tuple[str, ...]]:
+        """:meth:`drift`, and the migrations whose failure or run explains the differences
+        (a dirty row: a migration failed half-way, or is being applied right now)."""
+        return drift.schema_changes(self.session)
+
+    def graph(self) -> tuple[StatusReport, dict[str, tuple[str, ...]]]:
+        """Status and each migration's resolved dependencies, for ``lamina graph``."""
+        scanned = self.session.scan()
+        found, report = survey(self.session, scanned, scanned.problems)
+        return dataclasses.replace(report, problems=found.problems), dict(found.graph.parents)
+
+    def history(self, limit: int | None = None) -> list[AuditEvent]:
+        """The audit log, newest first."""
+        with self.session.reader() as (_, history):
+            return history.events(limit) if history else []
+
+    def lint(self, selection: Sequence[str] = ()) -> LintResult:
+        """Assess every migration (or those ``selection`` names by id or version), up and down.
+        Reads no history, changes nothing; a file that cannot be loaded is a problem in the
+        result, not an exception.
+
+        Raises:
+            ConfigError: the migrations folder is unusable, or ``selection`` names no file.
+        """
+        return checks.lint(self.session, selection)
+
+    # -- changing -----------------------------------------------------------------------------
+    def up(
+        self,
+        *,
+        to_version: int | str | None = None,
+        dry_run: bool = False,
+        force: bool = False,
+        yes: bool = False,
+        deadline: float | None = None,
+    ) -> UpResult:
+        """Apply pending migrations in order, each in its own transaction with its history row.
+
+        Every step's SQL is assessed first (:mod:`lamina.risk`). In production, danger-level
+        steps need confirmation (``yes``, the ``confirm`` callback, or
+        ``MIGRATION_REQUIRE_CONFIRMATION=false``), and ``force`` needs ``yes``.
+        ``to_version``: only up to this version (or migration id; a version matching no file
+        is a warning). ``dry_run``: change nothing, return each step's SQL and risk.
+        ``force``: run despite modified applied migrations. ``deadline``: a
+        ``time.monotonic()`` instant the run must end by (no step starts after it).
+
+        Raises:
+            ValidationError, ChecksumMismatchError, OutOfOrderError, MigrationLoadError,
+            RiskRefusedError (exit 3, nothing changed), DirtyDatabaseError, ExecutionError
+            (the failing migration was rolled back where the engine allows), LockTimeoutError.
+        """
+        return migrate.up(
+            self.session, confirm=self.confirm, on_event=self.on_event, to_version=to_version,
+            dry_run=dry_run, force=force, yes=yes, deadline=deadline,
+        )  # fmt: skip
+
+    def rollback(
+        self,
+        to_version: int | str | None = None,
+        *,
+        steps: int | None = None,
+        dry_run: bool = False,
+        force: bool = False,
+        yes: bool = False,
+    ) -> RollbackResult:
+        """Revert every applied migration above ``to_version``, newest first (None or ``0``:
+        all of them, version 0 included), or the ``steps`` newest ones.
+
+        Risky steps are refused unless ``force``; when confirmation is required a forced
+        risky rollback also needs ``yes`` or a ``confirm`` callback that answers yes.
+        Irreversible migrations stop the rollback before anything changes, even with ``force``.
+
+        Raises:
+            TargetNotFoundError, IrreversibleMigrationError, RiskRefusedError (exit 3, nothing
+            changed), ChecksumMismatchError, DirtyDatabaseError, ExecutionError,
+            LockTimeoutError.
+        """
+        return migrate.rollback(
+            self.session, confirm=self.confirm, on_event=self.on_event, to_version=to_version,
+            steps=steps, dry_run=dry_run, force=force, yes=yes,
+        )  # fmt: skip
+
+    def repair(self, migration_id: str, mark: RepairMark) -> RepairResult:
+        """Resolve a dirty migration after the user fixed the database: ``mark="applied"``
+        (finished by hand) or ``"rolled-back"`` (undone: pending again); audited.
+
+        Raises:
+            PlanError (not in history, or not dirty), LockTimeoutError.
+        """
+        return repair.repair(self.session, migration_id, mark)
+
+    def accept_checksum(
+        self, selection: Sequence[str] = (), *, every: bool = False
+    ) -> tuple[ChecksumAccepted, ...]:
+        """Store the edited file's checksum of the applied migrations ``selection`` names (or
+        ``every`` modified one), for an edit that changes nothing the database has; audited.
+
+        Raises:
+            PlanError (nothing changed), LockTimeoutError.
+        """
+        return repair.accept_checksum(self.session, selection, every=every)
+
+    def create(
+        self,
+        name: str,
+        *,
+        sql: bool = False,
+        category: Category | str = Category.SCHEMA,
+        depends_on: Sequence[str] = (),
+    ) -> CreateResult:
+        """Write a new migration template into the migrations folder and return its path.
+
+        Raises:
+            ConfigError: the name cannot become a file name, or the folder cannot be written.
+        """
+        return repair.create(self.session, name, sql=sql, category=category, depends_on=depends_on)
+
+    # -- backups ------------------------------------------------------------------------------
+    def backups(self) -> tuple[list[BackupRecord], list[BrokenManifest]]:
+        """The backups in the backup folder, newest first, and manifests that are unreadable."""
+        return backups.backups(self.settings)
+
+    def backup(self, *, progress: Progress | None = None) -> BackupRecord:
+        """Take a backup now (``lamina backup create``), under the migration lock; audited.
+
+        Raises:
+            BackupError (the tool is missing or failed; nothing kept), LockTimeoutError.
+        """
+        return backups.backup_now(self.session, progress)
+
+    def restore(
+        self, backup_id: str, *, yes: bool = False, progress: Progress | None = None
+    ) -> BackupRecord:
+        """Make the database exactly backup ``backup_id`` (all of it, or nothing; checksum
+        verified first), given ``yes`` or a ``confirm`` that answers yes; then audited.
+
+        Raises:
+            RiskRefusedError (not confirmed), BackupError (unknown id, corrupted, another
+            database's, or failed: the database was left as it was), LockTimeoutError.
+        """
+        return backups.restore(self.session, self.confirm, backup_id, yes=yes, progress=progress)
+
+    # -- operations ---------------------------------------------------------------------------
+    def health(self, *, detailed: bool = False) -> dict[str, Any]:
+        """The health document (:mod:`lamina.health`): never raises for the database's state."""
+        from lamina.health import document
+
+        return document(self, detailed=detailed)
+
+    def verify(
+        self,
+        *,
+        data: bool = False,
+        progress: ProgressCallback | None = None,
+        scratch_url: DatabaseURL | None = None,
+        strict_column_order: bool = False,
+    ) -> VerifyResult:
+        """Round-trip every migration on a scratch database of the target's engine, never
+        opening the target (:mod:`lamina.verify`, which lists what it raises)."""
+        from lamina.verify import run
+
+        return run(
+            self, data=data, progress=progress, scratch_url=scratch_url,
+            strict_column_order=strict_column_order,
+        )  # fmt: skip
+
+    def startup(self, *, logger: logging.Logger | None = None) -> StartupResult:
+        """The migration checks of application startup (:mod:`lamina.integration`); raises
+        StartupError when the application must not start (the message says why)."""
+        from lamina.integration import run
+
+        return run(self, logger=logger)

@@ -1,0 +1,201 @@
+"""Backups: "take a backup and write it to the audit log", once, for ``lamina backup create``
+and for the backup before each risky step of a run (:class:`BackupBeforeRisk`); listing and
+restoring backups.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from typing import TYPE_CHECKING
+
+from lamina.api.session import Session
+from lamina.config import Settings
+from lamina.engines.base import Backend
+from lamina.errors import LaminaError, RiskRefusedError
+from lamina.history import History
+from lamina.models import AuditAction
+from lamina.planning import PlanStep
+from lamina.safety import ConfirmCallback
+
+if TYPE_CHECKING:
+    from lamina.backup import BackupRecord, BackupStore, BrokenManifest, Progress
+
+__all__ = ["BackupBeforeRisk", "backup_and_audit", "backup_now", "backups", "restore", "store"]
+
+
+def store(settings: Settings) -> BackupStore:
+    """The backup folder, keeping ``backup_keep`` backups."""
+    from lamina.backup import BackupStore
+
+    return BackupStore(settings.backup_dir, settings.backup_keep)
+
+
+def backups(settings: Settings) -> tuple[list[BackupRecord], list[BrokenManifest]]:
+    """The backups in the backup folder, newest first, and manifests that are unreadable."""
+    return store(settings).scan()
+
+
+def backup_and_audit(
+    settings: Settings,
+    backend: Backend,
+    history: History,
+    *,
+    step: PlanStep | None = None,
+    progress: Progress | None = None,
+    failed: Callable[[LaminaError], None] | None = None,
+) -> BackupRecord | None:
+    """Back up the database ``backend`` is connected to (under the migration lock), then write
+    the backup to the audit log: before ``step``, or a manual one when ``step`` is None.
+
+    ``failed`` receives the error when the backup cannot be taken (it raises, or returns to
+    go on without one: then nothing is audited and None returned); without it the error
+    propagates.
+
+    Raises:
+        BackupError: the engine's tool is missing or failed; nothing was kept.
+    """
+    from lamina.backup import create_backup
+
+    version = max((row.version for row in history.applied() if not row.dirty), default=0)
+    try:
+        record = create_backup(
+            settings.database_url,
+            store(settings),
+            schema_version=version,
+            trigger="manual" if step is None else step.migration_id,
+            progress=progress,
+            # DuckDB: flush the WAL through lamina's own connection, which holds the file.
+            checkpoint=backend.backup_checkpoint(),
+        )
+    except LaminaError as exc:
+        if failed is None:
+            raise
+        failed(exc)
+        return None
+    why = "(manual)" if step is None else f"before {step.migration_id}"
+    with backend.transaction():
+        history.audit(
+            AuditAction.BACKUP,
+            migration_id=None if step is None else step.migration_id,
+            version=version if step is None else step.version,
+            detail=f"backup {record.id} {why}: {record.file}, {record.size} bytes, "
+            f"sha256 {record.sha256}",
+        )
+    return record
+
+
+def backup_now(session: Session, progress: Progress | None = None) -> BackupRecord:
+    """``lamina backup create``: a manual backup under the migration lock."""
+    with session.writer("lamina backup create") as (backend, history):
+        record = backup_and_audit(session.settings, backend, history, progress=progress)
+    assert record is not None  # without ``failed``, a failure raises
+    return record
+
+
+def restore(
+    session: Session,
+    confirm: ConfirmCallback | None,
+    backup_id: str,
+    *,
+    yes: bool,
+    progress: Progress | None,
+) -> BackupRecord:
+    """Replace the database with backup ``backup_id`` (see :meth:`Lamina.restore`)."""
+    from lamina.backup import restore_backup
+
+    settings = session.settings
+    backup_store = store(settings)
+    record = backup_store.get(backup_id)
+    if not yes:
+        question = (
+            f"Replace {settings.database_url.redacted()} with backup {record.id} "
+            f"(schema version {record.schema_version}, taken {record.created_at})?"
+        )
+        if confirm is None or not confirm(question):
+            raise RiskRefusedError(
+                f"restore of {record.id} refused, nothing was changed: it replaces the "
+                "whole database and needs confirmation",
+                [],
+                hint="run it on a terminal to confirm, or pass --yes",
+            )
+
+    def replace() -> None:
+        restore_backup(settings.database_url, backup_store, backup_id, progress=progress)
+
+    # The lock alone while replacing: DuckDB's file must not be open in this process.
+    with session.writer("lamina backup restore", before_connect=replace) as (backend, history):
+        _audit_restore(backend, history, record)
+    return record
+
+
+def _audit_restore(backend: Backend, history: History, record: BackupRecord) -> None:
+    with backend.transaction():
+        history.audit(
+            AuditAction.RESTORE,
+            version=record.schema_version,
+            detail=f"restored backup {record.id} taken {record.created_at} "
+            f"(trigger: {record.trigger or 'none'}); the audit log before this "
+            "entry is the backup's",
+        )
+
+
+class BackupBeforeRisk:
+    """Takes a backup right before each risky step runs, and logs it.
+
+    Called by the runner before every step (``before_step``); does something only for the
+    steps named risky. In production a backup that fails stops the run before the step
+    ("no backup, no change"); in development the step runs and the failure is reported.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        backend: Backend,
+        history: History,
+        risky: Collection[str],
+        notify: Callable[[PlanStep, str], None],
+    ) -> None:
+        self.settings = settings
+        self.backend = backend
+        self.history = history
+        self.risky = frozenset(risky) if settings.backup_enabled else frozenset()
+        self.notify = notify
+        self.taken: list[BackupRecord] = []
+
+    def __call__(self, step: PlanStep) -> None:
+        if step.migration_id not in self.risky:
+            return
+
+        def failed(exc: LaminaError) -> None:
+            from lamina.backup import BackupError
+
+            if self.settings.is_production:
+                raise BackupError(
+                    f"backup before risky step {step.migration_id} failed, so it did not run "
+                    f"(production: no backup, no change): {exc.message}",
+                    hint=exc.hint or "fix the backup, or set BACKUP_ENABLED=false to run without",
+                ) from exc
+            self.notify(
+                step,
+                f"backup before {step.migration_id} failed ({exc.message}); running it anyway "
+                "(development). In production this stops the run.",
+            )
+
+        record = backup_and_audit(
+            self.settings, self.backend, self.history, step=step, failed=failed
+        )
+        if record is None:
+            return
+        self.taken.append(record)
+        self.notify(
+            step, f"backed up to {record.id} ({_size(record.size)}) before {step.migration_id}"
+        )
+
+
+def _size(size: int) -> str:
+    value = float(size)
+    for unit in ("bytes", "KiB", "MiB"):
+        if value < 1024:
+            return f"{size} bytes" if unit == "bytes" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GiB"
