@@ -7,6 +7,7 @@ pyproject.toml); anything else unused fails CI.
 from lamina import __getattr__  # PEP 562: the lazy public API, called by the import system
 from lamina.cli.commands import backups
 from lamina.config import Settings
+from lamina.discovery import FileCache
 from lamina.engines import EngineSpec
 from lamina.graph import DependencyGraph
 from lamina.models import Category
@@ -28,3 +29,4 @@ Snapshot.sequences  # public: the names of the snapshot's sequences
 pytest_addoption
 pytest_generate_tests
 _read_timeout  # set on PyMySQL's connection (no public setter): the driver reads it
+FileCache.reads  # what tests observe of the cache (tests/api/test_lamina_operations.py)

@@ -26,7 +26,7 @@ from lamina import Lamina, load_settings
 from lamina.cli import cli
 from lamina.discovery import scan
 from lamina.errors import ConfigError, MigrationLoadError
-from lamina.loader import load_migration, unsafe_migrations_allowed
+from lamina.loader import load_migration
 from support.processes import lamina_env
 
 PASSWORD = "S3cret-pw"
@@ -571,13 +571,9 @@ def test_allowing_unsafe_migrations_loads_them(tmp_path: Path) -> None:
     assert not (tmp_path / "ran.flag").exists()
     assert load_migration(file, allow_unsafe=True).id == "001_flagging"
     (tmp_path / "ran.flag").unlink()
-    # The setting lets lamina load it; the loader's own switch is scoped to a block.
+    # The setting lets lamina load it; the loader itself refuses unless told explicitly.
     allowed = dataclasses.replace(settings, allow_unsafe_migrations=True)
     assert Lamina(allowed).up().applied == ("001_flagging",)
-    with unsafe_migrations_allowed(True):
-        load_migration(file)
-        with unsafe_migrations_allowed(False), pytest.raises(MigrationLoadError):
-            load_migration(file)
     with pytest.raises(MigrationLoadError):
         load_migration(file)
 

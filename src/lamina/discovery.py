@@ -27,16 +27,33 @@ from lamina.staticmeta import (
     read_sql_file,
 )
 
-__all__ = ["MIGRATION_FILENAME", "ScanResult", "scan"]
+__all__ = ["MIGRATION_FILENAME", "FileCache", "ScanResult", "scan"]
 
 #: ``<version>_<slug>.py`` or ``.sql``; the version is the integer prefix, the id the stem.
 MIGRATION_FILENAME = re.compile(r"^(?P<version>\d+)_(?P<slug>[A-Za-z0-9][\w-]*)\.(?P<ext>py|sql)$")
 _MAX_VERSION = 2**63 - 1  # BIGINT in every engine's history table
 
-#: What was read of each file, keyed by what stat says of it (size, mtime, ctime, inode): a
-#: health endpoint polled every few seconds re-reads and re-hashes only files that changed.
 _ReadResult = tuple["MigrationFile | None", tuple[Problem, ...]]
-_READ_CACHE: dict[Path, tuple[tuple[int, int, int, int], _ReadResult]] = {}
+_StatKey = tuple[int, int, int, int, int]
+
+
+class FileCache:
+    """What was read of each file, keyed by what stat says of it (size, mtime, ctime, inode)
+    and the unsafe-location switch: a health endpoint polled every few seconds re-reads and
+    re-hashes only files that changed. One per :class:`~lamina.api.Lamina`, never global."""
+
+    def __init__(self) -> None:
+        self._entries: dict[Path, tuple[_StatKey, _ReadResult]] = {}
+        #: How many files were read from disk (not served from here): what tests observe.
+        self.reads = 0
+
+    def get(self, path: Path, key: _StatKey) -> _ReadResult | None:
+        entry = self._entries.get(path)
+        return entry[1] if entry is not None and entry[0] == key else None
+
+    def put(self, path: Path, key: _StatKey, result: _ReadResult) -> None:
+        self.reads += 1
+        self._entries[path] = (key, result)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,8 +64,18 @@ class ScanResult:
     problems: tuple[Problem, ...]
 
 
-def scan(folder: Path, origin: Origin | None = None) -> ScanResult:
+def scan(
+    folder: Path,
+    origin: Origin | None = None,
+    *,
+    allow_unsafe: bool = False,
+    cache: FileCache | None = None,
+) -> ScanResult:
     """Read every migration file in ``folder``.
+
+    ``allow_unsafe``: a ``.py`` file whose metadata needs importing may come from a place
+    other users can write (``Settings.allow_unsafe_migrations``; see :mod:`lamina.loader`).
+    ``cache``: files unchanged since it last saw them are not read again.
 
     Raises:
         ConfigError: the folder is missing or unreadable, naming the setting (``origin``).
@@ -63,7 +90,7 @@ def scan(folder: Path, origin: Origin | None = None) -> ScanResult:
             if _looks_like_migration(name) and path.is_file():
                 problems.append(_misnamed(path))
             continue
-        file, found = _read_file(path, match)
+        file, found = _read_file(path, match, allow_unsafe, cache or FileCache())
         if file is not None:
             files.append(file)
         problems.extend(found)
@@ -99,7 +126,9 @@ def _misnamed(path: Path) -> Problem:
     )
 
 
-def _read_file(path: Path, match: re.Match[str]) -> _ReadResult:
+def _read_file(
+    path: Path, match: re.Match[str], allow_unsafe: bool, cache: FileCache
+) -> _ReadResult:
     version_text, slug, ext = match["version"], match["slug"], match["ext"]
     kind: MigrationKind = "py" if ext == "py" else "sql"
     migration_id = path.stem
@@ -114,25 +143,31 @@ def _read_file(path: Path, match: re.Match[str]) -> _ReadResult:
         stat = path.stat()
     except OSError as exc:
         return None, (Problem(Severity.ERROR, f"cannot be read: {exc.strerror}", path=path),)
-    key = (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
-    cached = _READ_CACHE.get(path)
-    if cached is not None and cached[0] == key:
-        return cached[1]
+    key = (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino, int(allow_unsafe))
+    cached = cache.get(path, key)
+    if cached is not None:
+        return cached
     try:
         data = path.read_bytes()
     except OSError as exc:
         return None, (Problem(Severity.ERROR, f"cannot be read: {exc.strerror}", path=path),)
-    result = _parse_file(path, data, migration_id, version, slug, kind)
-    _READ_CACHE[path] = (key, result)
+    result = _parse_file(path, data, migration_id, version, slug, kind, allow_unsafe)
+    cache.put(path, key, result)
     return result
 
 
 def _parse_file(
-    path: Path, data: bytes, migration_id: str, version: int, slug: str, kind: MigrationKind
+    path: Path,
+    data: bytes,
+    migration_id: str,
+    version: int,
+    slug: str,
+    kind: MigrationKind,
+    allow_unsafe: bool,
 ) -> _ReadResult:
     problems: tuple[Problem, ...] = ()
     try:
-        meta, warnings = _read_meta(path, data, kind, slug, migration_id, version)
+        meta, warnings = _read_meta(path, data, kind, slug, migration_id, version, allow_unsafe)
         problems = tuple(
             Problem(Severity.WARNING, w.message, path, w.line, w.code) for w in warnings
         )
@@ -146,7 +181,13 @@ def _parse_file(
 
 
 def _read_meta(
-    path: Path, data: bytes, kind: MigrationKind, slug: str, migration_id: str, version: int
+    path: Path,
+    data: bytes,
+    kind: MigrationKind,
+    slug: str,
+    migration_id: str,
+    version: int,
+    allow_unsafe: bool,
 ) -> tuple[MigrationMeta, tuple[MetaWarning, ...]]:
     text = read_text(path, data)
     try:
@@ -156,7 +197,7 @@ def _read_meta(
     except MetaError as exc:
         raise MigrationLoadError(path, str(exc), line=exc.line) from None
     if not isinstance(declared, PyDeclared):  # NEEDS_IMPORT: a computed attribute
-        cls = import_migration_class(path, migration_id)
+        cls = import_migration_class(path, migration_id, allow_unsafe=allow_unsafe)
         _check_identity(path, cls.id or None, cls.version or None, migration_id, version, None)
         return meta_from_class(cls, path, slug), ()
     _check_identity(

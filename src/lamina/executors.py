@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Sequence
 from typing import Any
 
@@ -50,13 +49,6 @@ class Recorder:
         return []
 
 
-#: What each loaded migration recorded, so a real run can consult the SQL its risk check
-#: recorded without calling a Python migration on the recorder a second time.
-_RECORDED: weakref.WeakKeyDictionary[
-    Migration, dict[tuple[Direction, str], tuple[StatementRecord, ...]]
-] = weakref.WeakKeyDictionary()
-
-
 def record_statements(
     migration: Migration, direction: Direction, dialect: str
 ) -> tuple[StatementRecord, ...]:
@@ -65,7 +57,7 @@ def record_statements(
     with migration.bound(recorder):
         (migration.up if direction is Direction.UP else migration.down)()
     statements = tuple(recorder.statements)
-    _RECORDED.setdefault(migration, {})[(direction, dialect)] = statements
+    migration.keep_recording(direction.value, dialect, statements)
     return statements
 
 
@@ -73,7 +65,7 @@ def recorded_before(
     migration: Migration, direction: Direction, dialect: str
 ) -> tuple[StatementRecord, ...] | None:
     """The statements ``migration`` recorded for ``direction`` so far, or None."""
-    return _RECORDED.get(migration, {}).get((direction, dialect))
+    return migration.recording(direction.value, dialect)
 
 
 def recorded_statements(

@@ -6,9 +6,9 @@ module body). Commands that only report - ``status``, health - never come here, 
 
 A Python migration is code that runs with the rights of whoever runs lamina, so it is refused
 when the file or its folder is writable by others, every user of the machine (anyone who can
-write there could run code as that user), unless allowed: ``allow_unsafe=True``, or inside
-:func:`unsafe_migrations_allowed` (what ``Settings.allow_unsafe_migrations`` /
-``LAMINA_ALLOW_UNSAFE_MIGRATIONS`` turns on). ``.sql`` files are not code and never refused.
+write there could run code as that user), unless allowed: ``allow_unsafe=True``, which callers
+pass from ``Settings.allow_unsafe_migrations`` (``LAMINA_ALLOW_UNSAFE_MIGRATIONS``). ``.sql``
+files are not code and never refused.
 """
 
 from __future__ import annotations
@@ -20,9 +20,6 @@ import shlex
 import stat
 import sys
 import traceback
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
 from pathlib import Path
 from types import ModuleType
 
@@ -40,30 +37,16 @@ __all__ = [
     "meta_from_class",
     "read_text",
     "transaction_control_error",
-    "unsafe_migrations_allowed",
 ]
 
 #: Write bits that let someone other than the owner change what lamina would execute.
 # Others only: group-writable files are what umask 002 (user private groups, the default on
 # Debian/Ubuntu, and `git archive`) gives every checkout, and the group is the user's own.
 _UNSAFE_BITS = stat.S_IWOTH
-#: Whether Python migrations may come from places other users can write, in this context.
-_ALLOW_UNSAFE: ContextVar[bool] = ContextVar("lamina_allow_unsafe_migrations", default=False)
 _UNSAFE_HINT = (
     "chmod o-w {place}; or, if others are meant to write there, set "
     "LAMINA_ALLOW_UNSAFE_MIGRATIONS=true (allow_unsafe_migrations)"
 )
-
-
-@contextmanager
-def unsafe_migrations_allowed(allowed: bool = True) -> Iterator[None]:
-    """Within the block, ``allowed`` decides whether Python migrations may be loaded from a
-    file or folder writable by others (pass ``Settings.allow_unsafe_migrations``)."""
-    token = _ALLOW_UNSAFE.set(allowed)
-    try:
-        yield
-    finally:
-        _ALLOW_UNSAFE.reset(token)
 
 
 def check_safe_location(path: Path) -> None:
@@ -122,7 +105,7 @@ def read_text(path: Path, data: bytes | None = None) -> str:
 
 
 def load_migration(
-    file: MigrationFile, *, allow_unsafe: bool | None = None, dialect: str | None = None
+    file: MigrationFile, *, allow_unsafe: bool = False, dialect: str | None = None
 ) -> Migration:
     """Load ``file`` into a Migration instance with ``id`` and ``version`` set.
 
@@ -216,19 +199,19 @@ def transaction_control_error(
 
 
 def import_migration_class(
-    path: Path, migration_id: str, *, allow_unsafe: bool | None = None
+    path: Path, migration_id: str, *, allow_unsafe: bool = False
 ) -> type[Migration]:
     """Import a ``.py`` migration and return its one Migration subclass.
 
     ``allow_unsafe``: import even when other users can write the file or its folder;
-    ``None`` (the default) follows :func:`unsafe_migrations_allowed`, else refuses.
+    otherwise such a place is refused.
 
     Raises:
         MigrationLoadError: naming the file and line of a syntax error, the exception an
             import raised (including ``SystemExit``), a wrong number of classes, or an unsafe
             place (see :func:`check_safe_location`).
     """
-    if not (_ALLOW_UNSAFE.get() if allow_unsafe is None else allow_unsafe):
+    if not allow_unsafe:
         check_safe_location(path)
     module = _import_file(path, migration_id)
     found = [

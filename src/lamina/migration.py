@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from types import MappingProxyType
 from typing import Any, ClassVar, Protocol
 
-from lamina.models import Category
+from lamina.models import Category, StatementRecord
 
 __all__ = ["Migration", "SqlExecutor", "SqlMigration", "TransactionControlError"]
 
@@ -77,6 +77,8 @@ class Migration:
     _executor: SqlExecutor | None = None
     #: Savepoints this migration created during the current run (see execute_sql).
     _savepoints: list[str] | None = None
+    #: What the dry pass recorded, per (direction, dialect): the run reuses it (see recording).
+    _recordings: dict[tuple[str, str], tuple[StatementRecord, ...]] | None = None
 
     def up(self) -> None:
         """Apply the change. Must be overridden."""
@@ -137,6 +139,19 @@ class Migration:
         """Attach the executor that receives this migration's SQL (the runner calls this)."""
         self._executor = executor
         self._savepoints = []
+
+    def keep_recording(
+        self, direction: str, dialect: str, statements: tuple[StatementRecord, ...]
+    ) -> None:
+        """Remember what ``direction`` recorded on ``dialect`` (lamina's executors call this),
+        so a real run can consult it without calling Python code on the recorder again."""
+        if self._recordings is None:
+            self._recordings = {}
+        self._recordings[(direction, dialect)] = statements
+
+    def recording(self, direction: str, dialect: str) -> tuple[StatementRecord, ...] | None:
+        """What :meth:`keep_recording` kept for ``direction`` on ``dialect``, or None."""
+        return None if self._recordings is None else self._recordings.get((direction, dialect))
 
     @contextmanager
     def bound(self, executor: SqlExecutor) -> Iterator[None]:

@@ -1,6 +1,6 @@
 """Compare files with history: status, and the ordered work of ``up`` and ``rollback``.
 
-Pure functions over a :class:`~lamina.catalog.MigrationSet` and the history rows read once per
+Pure functions over a :class:`~lamina.migration_set.MigrationSet` and the history rows read once per
 command; they raise domain errors but never touch a database or the filesystem.
 """
 
@@ -10,8 +10,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from lamina.catalog import MigrationSet
 from lamina.errors import OutOfOrderError, PlanError, TargetNotFoundError
+from lamina.migration_set import MigrationSet
 from lamina.models import (
     AppliedMigration,
     Direction,

@@ -125,8 +125,10 @@ def preview_steps(
     dialect: str,
     transactional_ddl: bool,
     indexed_tables: Mapping[str, Collection[str]],
+    allow_unsafe: bool = False,
 ) -> tuple[tuple[StepPreview, ...], dict[str, Migration]]:
-    """Load each step, record its SQL and assess its risk.
+    """Load each step, record its SQL and assess its risk (``allow_unsafe``: as for
+    :func:`~lamina.loader.load_migration`).
 
     The loaded migrations are returned too, so a real run reuses them instead of importing
     each file a second time.
@@ -135,7 +137,9 @@ def preview_steps(
     loaded: dict[str, Migration] = {}
     for step in plan.steps:
         assert step.file is not None
-        migration = loaded[step.migration_id] = load_migration(step.file, dialect=dialect)
+        migration = loaded[step.migration_id] = load_migration(
+            step.file, dialect=dialect, allow_unsafe=allow_unsafe
+        )
         meta = step.file.meta
         statements, risk = assess(
             migration,

@@ -191,6 +191,7 @@ def _endpoint(
     from starlette.responses import JSONResponse
 
     expected = token.encode("utf-8") if token is not None else None
+    lamina = Lamina(settings)  # one per endpoint: unchanged migration files are not re-read
 
     async def health(request: Request) -> Response:
         if expected is not None and not _authorized(request, expected):
@@ -200,9 +201,7 @@ def _endpoint(
         try:
             if migrate is not None:  # mounted: no lifespan ran it (a no-op once it has run)
                 await run_in_threadpool(migrate.run)
-            document: dict[str, Any] = await run_in_threadpool(
-                Lamina(settings).health, detailed=detailed
-            )
+            document: dict[str, Any] = await run_in_threadpool(lamina.health, detailed=detailed)
         except LaminaError as exc:
             document = _failed(exc, startup=migrate is not None and migrate.error is exc)
         return JSONResponse(document, status_code=http_status(document), headers=NO_STORE)

@@ -85,7 +85,7 @@ class Terminated(Interrupted):
         super().__init__(signal.SIGTERM)
 
 
-Outcome = Literal["not started", "rolled back", "kept", "completed", "unknown"]
+StopOutcome = Literal["not started", "rolled back", "kept", "completed", "unknown"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +112,7 @@ class StopPoint:
     direction: str
     done: tuple[str, ...]
     migration_id: str | None
-    outcome: Outcome
+    outcome: StopOutcome
     statement: int | None = None
     in_flight: bool = False
     atomic: bool = True

@@ -43,7 +43,7 @@ from lamina.urls import DatabaseURL
 
 __all__ = ["StepReport", "VerifyResult", "run", "verify"]
 
-Outcome = Literal["ok", "not-reversible", "irreversible", "failed"]
+StepOutcome = Literal["ok", "not-reversible", "irreversible", "failed"]
 #: Called after each migration: (index, total, report of that step).
 ProgressCallback = Callable[[int, int, "StepReport"], None]
 
@@ -55,7 +55,7 @@ class StepReport:
 
     migration_id: str
     name: str
-    outcome: Outcome
+    outcome: StepOutcome
     problems: tuple[str, ...] = ()
     up_ms: int = 0
     down_ms: int = 0
@@ -242,7 +242,7 @@ def _round_trip(
         api.up(to_version=file.version)
     except LaminaError as exc:
         problems.append(f"up fails after its down ({exc.message.splitlines()[0]})")
-        outcome: Outcome = "not-reversible" if problems[:-1] else "failed"
+        outcome: StepOutcome = "not-reversible" if problems[:-1] else "failed"
         problems.append("later migrations were not verified")
         return StepReport(
             file.id, name, outcome, tuple(problems), up_ms, down_ms, counts, True, tuple(notes)
@@ -250,7 +250,7 @@ def _round_trip(
     wrong, noted = judge.split(judge.compare(after, _snapshot(backend)))
     problems += [_shown(d, f"up after down: {d}") for d in wrong]
     notes += [f"up after down: {d}" for d in noted]
-    final: Outcome = "not-reversible" if problems else "ok"
+    final: StepOutcome = "not-reversible" if problems else "ok"
     return StepReport(
         file.id, name, final, tuple(problems), up_ms, down_ms, counts, notes=tuple(notes)
     )

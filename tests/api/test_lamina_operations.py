@@ -92,3 +92,25 @@ def test_startup_method_is_startup(make_migrations, settings_for, tmp_path, auto
     same = lamina.startup(settings("method.duckdb"))
     assert again.applied == () and again.status == method.status
     assert again == dataclasses.replace(same, duration_ms=again.duration_ms)
+
+
+@pytest.mark.parametrize("engine", ["duckdb"])
+def test_health_polls_read_only_the_migration_files_that_changed(
+    make_migrations, settings_for
+) -> None:
+    """README (Health): a check does not re-read unchanged migration files. The files read
+    are kept per Lamina (the health server keeps one), never in a module-level cache."""
+    folder = make_migrations({"001_users.sql": USERS, "002_posts.sql": POSTS})
+    polled = Lamina(settings_for())
+    polled.health(detailed=True)
+    files = polled.session.files
+    assert files.reads == 2
+    polled.health()
+    polled.health(detailed=True)
+    assert files.reads == 2  # nothing changed: nothing read again
+    (folder / "002_posts.sql").write_text(POSTS.replace("posts", "articles"), encoding="utf-8")
+    polled.health()
+    assert files.reads == 3  # only the file that changed
+    fresh = Lamina(settings_for())
+    fresh.health()
+    assert fresh.session.files.reads == 2  # its own cache: nothing global was shared

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from lamina.catalog import MigrationSet
 from lamina.errors import OutOfOrderError, PlanError, TargetNotFoundError
+from lamina.migration_set import MigrationSet
 from lamina.models import (
     AppliedMigration,
     Category,

@@ -8,10 +8,10 @@ from collections.abc import Sequence
 from lamina.api.drift import drift_problems, survey
 from lamina.api.results import LintEntry, LintResult, ValidationResult
 from lamina.api.session import Session
-from lamina.catalog import MigrationSet
 from lamina.config import Settings
 from lamina.errors import MigrationLoadError, UsageError, ValidationError
 from lamina.loader import load_migration
+from lamina.migration_set import MigrationSet
 from lamina.models import Direction, MigrationFile, Problem, Severity
 from lamina.safety import assess, check_transaction_control
 

@@ -15,11 +15,11 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from lamina.api.session import Session
-from lamina.catalog import MigrationSet
 from lamina.discovery import ScanResult
 from lamina.engines.base import Backend
 from lamina.errors import LaminaError
 from lamina.history import History
+from lamina.migration_set import MigrationSet
 from lamina.models import MigrationState, Problem, Severity, StatusReport
 from lamina.planning import compute_status
 

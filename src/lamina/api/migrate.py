@@ -17,7 +17,6 @@ from lamina.api.backups import BackupBeforeRisk
 from lamina.api.drift import drift_problems, record_schema, record_schema_quietly
 from lamina.api.results import RollbackResult, UpResult
 from lamina.api.session import Session
-from lamina.catalog import MigrationSet
 from lamina.config import Settings
 from lamina.discovery import ScanResult
 from lamina.engines.base import Backend
@@ -33,8 +32,8 @@ from lamina.errors import (
     ValidationError,
 )
 from lamina.history import History
-from lamina.loader import unsafe_migrations_allowed
 from lamina.migration import Migration
+from lamina.migration_set import MigrationSet
 from lamina.models import (
     AppliedMigration,
     AuditAction,
@@ -198,13 +197,13 @@ def _audit_forced(backend: Backend, history: History, notes: Sequence[str]) -> N
 def _previews(
     session: Session, plan: Plan, indexed_tables: Mapping[str, Collection[str]]
 ) -> tuple[tuple[StepPreview, ...], dict[str, Migration]]:
-    with unsafe_migrations_allowed(session.settings.allow_unsafe_migrations):
-        return preview_steps(
-            plan,
-            dialect=session.dialect(),
-            transactional_ddl=session.backend(read_only=True).capabilities.transactional_ddl,
-            indexed_tables=indexed_tables,
-        )
+    return preview_steps(
+        plan,
+        dialect=session.dialect(),
+        transactional_ddl=session.backend(read_only=True).capabilities.transactional_ddl,
+        indexed_tables=indexed_tables,
+        allow_unsafe=session.settings.allow_unsafe_migrations,
+    )
 
 
 def _migration_set(scanned: ScanResult, applied: Sequence[AppliedMigration]) -> MigrationSet:

@@ -9,7 +9,6 @@ from lamina.api.checks import matches
 from lamina.api.drift import record_schema
 from lamina.api.results import ChecksumAccepted, CreateResult, RepairMark, RepairResult
 from lamina.api.session import Session
-from lamina.discovery import scan
 from lamina.errors import ConfigError, PlanError, UsageError
 from lamina.models import AppliedMigration, AuditAction, Category, MigrationFile
 from lamina.templates import next_version, render_template, slugify
@@ -167,7 +166,7 @@ def create(
             session.settings.migrations_dir_origin.source,
             f"cannot create {folder}: {exc.strerror}",
         ) from None
-    scanned = scan(folder, session.settings.migrations_dir_origin)
+    scanned = session.scan()  # the folder exists now
     existing = {f.version: f.id.split("_", 1)[0] for f in scanned.files}
     unknown = [d for d in depends_on if not any(matches(f, d) for f in scanned.files)]
     if unknown:

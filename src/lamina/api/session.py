@@ -16,12 +16,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from lamina.config import Settings
-from lamina.discovery import ScanResult, scan
+from lamina.discovery import FileCache, ScanResult, scan
 from lamina.engines import open_backend
 from lamina.engines.base import Backend, BackendOptions
 from lamina.history import History
 from lamina.identity import lock_owner
-from lamina.loader import unsafe_migrations_allowed
 from lamina.runner import EventSink, Runner
 
 __all__ = ["Session"]
@@ -37,6 +36,8 @@ class Session:
         self.settings = settings
         self.user = user
         self.host = host
+        #: Migration files read so far, re-read only when they change (health polls).
+        self.files = FileCache()
 
     def backend(self, *, read_only: bool) -> Backend:
         """The target's backend with the settings' session options, not yet connected."""
@@ -117,8 +118,13 @@ class Session:
 
     def scan(self) -> ScanResult:
         """The migrations folder (files whose content did not change are not re-read)."""
-        with unsafe_migrations_allowed(self.settings.allow_unsafe_migrations):
-            return scan(self.settings.migrations_dir, self.settings.migrations_dir_origin)
+        settings = self.settings
+        return scan(
+            settings.migrations_dir,
+            settings.migrations_dir_origin,
+            allow_unsafe=settings.allow_unsafe_migrations,
+            cache=self.files,
+        )
 
     def dialect(self) -> str:
         """The target's SQL dialect (sqlglot's name)."""

@@ -94,10 +94,10 @@ def _statement_findings(
     """Walk the statements in order, checking each against the schema as it stands then."""
     from lamina.risk.grammar import opaque_reason, parse
     from lamina.risk.rules import STATEMENT_RULES, Context
-    from lamina.risk.state import MigrationState, rebuilt_tables
+    from lamina.risk.state import SchemaSoFar, rebuilt_tables
 
     up_sql = [r.sql for r in up_statements if not r.is_query] if direction == "down" else []
-    state = MigrationState.start(indexed_tables, up_sql, dialect)
+    state = SchemaSoFar.start(indexed_tables, up_sql, dialect)
     context = Context(dialect, direction, state)
     parsed = [(record, parse(record.sql, dialect)) for record in executed]
     # A DROP TABLE is judged with what follows it: a rebuild renames its copy to the name.

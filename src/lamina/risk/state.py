@@ -3,7 +3,7 @@
 Many rules depend on context a single statement does not carry: an index built on a table the
 same migration created locks nothing anyone uses; a down that drops a column the up added
 destroys what was written since; DuckDB refuses to alter a table that has an index. The
-analyzer updates a :class:`MigrationState` after checking each statement, so each rule sees
+analyzer updates a :class:`SchemaSoFar` after checking each statement, so each rule sees
 the schema as it stands just before the statement runs.
 
 Table and column names are compared case-insensitively, by their unqualified name.
@@ -19,7 +19,7 @@ from sqlglot import exp
 
 from lamina.risk.grammar import parse, renames_a_column
 
-__all__ = ["MigrationState", "column_key", "created_by", "rebuilt_tables", "table_key"]
+__all__ = ["SchemaSoFar", "column_key", "created_by", "rebuilt_tables", "table_key"]
 
 Column = tuple[str, str]
 
@@ -34,7 +34,7 @@ def column_key(table: exp.Expr | None, column: exp.Expr | None) -> Column:
 
 
 @dataclass
-class MigrationState:
+class SchemaSoFar:
     """The schema facts the rules consult, as of the statement being checked.
 
     Attributes:
@@ -63,7 +63,7 @@ class MigrationState:
         indexed_tables: Collection[str] | Mapping[str, Collection[str]],
         up_statements: Iterable[str],
         dialect: str,
-    ) -> MigrationState:
+    ) -> SchemaSoFar:
         """The state before the first statement: live indexes, and what the up created."""
         state = cls()
         if isinstance(indexed_tables, Mapping):

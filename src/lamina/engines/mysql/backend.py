@@ -261,16 +261,8 @@ class MySQLBackend(ServerBackend):
             "SELECT USER, HOST, TIME FROM information_schema.PROCESSLIST WHERE ID = %s",
             [session_id],
         )
-        if not rows:
-            return None  # gone, or another account's, which PROCESSLIST hides without PROCESS
-        user, host, seconds = rows[0]
-        started = datetime.now(UTC) - timedelta(seconds=int(seconds or 0))
-        return LockOwner(
-            host=_client_host(str(host or "")) or "unknown",
-            pid=0,
-            started_at=started.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            command=f"{user} (MySQL connection {session_id})",
-        )
+        # None: gone, or another account's, which PROCESSLIST hides without PROCESS.
+        return _processlist_owner(rows[0], session_id) if rows else None
 
     def session_id(self) -> int:
         return int(self._connection().thread_id())
@@ -303,6 +295,18 @@ class MySQLBackend(ServerBackend):
 
     def _unreachable(self, exc: pymysql.MySQLError | OSError) -> BackendUnavailableError:
         return unreachable(exc, self.url, self._settings, self._where(), self._mask)
+
+
+def _processlist_owner(row: tuple[Any, ...], session_id: int) -> LockOwner:
+    """The lock holder as a PROCESSLIST row (USER, HOST, TIME) describes it."""
+    user, host, seconds = row
+    started = datetime.now(UTC) - timedelta(seconds=int(seconds or 0))
+    return LockOwner(
+        host=_client_host(str(host or "")) or "unknown",
+        pid=0,
+        started_at=started.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        command=f"{user} (MySQL connection {session_id})",
+    )
 
 
 def _client_host(host: str) -> str:

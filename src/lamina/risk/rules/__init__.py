@@ -1,6 +1,6 @@
 """The statement rules: each inspects one parsed statement, in the context of the migration.
 
-A rule takes a sqlglot expression and the :class:`~lamina.risk.state.MigrationState` as it
+A rule takes a sqlglot expression and the :class:`~lamina.risk.state.SchemaSoFar` as it
 stands before the statement, and yields hits. Rules never see raw SQL text, so no
 regular expression ever decides what a statement does. Levels, explanations and alternatives
 live in :mod:`lamina.risk.catalogue`; a hit carries only what is specific to the statement.

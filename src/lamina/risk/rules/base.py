@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from sqlglot import exp
 
-from lamina.risk.state import MigrationState
+from lamina.risk.state import SchemaSoFar
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +25,7 @@ class Context:
 
     dialect: str
     direction: str
-    state: MigrationState
+    state: SchemaSoFar
 
     @property
     def down(self) -> bool:

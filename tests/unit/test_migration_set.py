@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lamina.catalog import MigrationSet
+from lamina.migration_set import MigrationSet
 from lamina.models import (
     AppliedMigration,
     MigrationFile,
