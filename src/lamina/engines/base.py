@@ -29,7 +29,7 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
-from lamina.errors import StatementError
+from lamina.errors import BackendError, LaminaError, StatementError
 from lamina.models import LockOwner
 from lamina.urls import DatabaseURL
 
@@ -211,7 +211,10 @@ class Backend(abc.ABC):
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:
-        self._begin()
+        try:
+            self._begin()
+        except self.driver_errors as exc:
+            raise self._begin_refused(exc) from exc
         try:
             yield
             try:
@@ -225,6 +228,12 @@ class Backend(abc.ABC):
             self._rollback(exc)
             self._transaction_failed(exc)
             raise
+
+    def _begin_refused(self, exc: BaseException) -> LaminaError:
+        """The error for a BEGIN the engine refused (SQLite: a busy file is a lock timeout)."""
+        return BackendError(
+            f"cannot begin a transaction on {self.target()}: {self.describe_error(exc)}"
+        )
 
     def execute(self, sql: str, params: Sequence[object] = ()) -> None:
         """Run one statement.

@@ -127,12 +127,7 @@ class DuckDBBackend(FileBackend):
         yield
 
     def _begin(self) -> None:
-        try:
-            self._connection().begin()
-        except duckdb.Error as exc:
-            raise BackendError(
-                f"cannot begin a transaction on {self.path}: {self.describe_error(exc)}"
-            ) from exc
+        self._connection().begin()
         self._failed_in_transaction = False
 
     def _aborted(self) -> BaseException | None:

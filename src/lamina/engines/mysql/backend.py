@@ -148,12 +148,7 @@ class MySQLBackend(ServerBackend):
     # statements run in autocommit, so a migration that caught it would commit half its work.
     # _run() notes it, and COMMIT is refused, as on PostgreSQL.
     def _begin(self) -> None:
-        try:
-            self._connection().begin()
-        except pymysql.MySQLError as exc:
-            raise BackendError(
-                f"cannot begin a transaction on {self.target()}: {self.describe_error(exc)}"
-            ) from exc
+        self._connection().begin()
         self._transaction_lost = False
 
     def _aborted(self) -> BaseException | None:

@@ -121,12 +121,7 @@ class PostgresBackend(ServerBackend):
 
     # -- statements -----------------------------------------------------------------------------
     def _begin(self) -> None:
-        try:
-            self._connection().execute("BEGIN")
-        except psycopg.Error as exc:
-            raise BackendError(
-                f"cannot begin a transaction on {self.target()}: {self.describe_error(exc)}"
-            ) from exc
+        self._connection().execute("BEGIN")
 
     def _aborted(self) -> BaseException | None:
         # PostgreSQL answers COMMIT of an aborted transaction with ROLLBACK, not an error:

@@ -36,7 +36,13 @@ from lamina.engines.base import (
 )
 from lamina.engines.filelock import FileBackend
 from lamina.engines.sqlite.connect import connect_target
-from lamina.errors import BackendError, BackendUnavailableError, LockTimeoutError, StatementError
+from lamina.errors import (
+    BackendError,
+    BackendUnavailableError,
+    LaminaError,
+    LockTimeoutError,
+    StatementError,
+)
 from lamina.urls import DatabaseURL
 
 __all__ = ["SQLiteBackend"]
@@ -199,13 +205,12 @@ class SQLiteBackend(FileBackend):
     def _begin(self) -> None:
         # IMMEDIATE takes the write lock up front: a concurrent writer then waits on the busy
         # timeout here, instead of failing halfway through a migration on its first write.
-        begin = "BEGIN" if self.read_only else "BEGIN IMMEDIATE"
-        try:
-            self._connection().execute(begin)
-        except sqlite3.Error as exc:
-            if _is_busy(exc):
-                raise LockTimeoutError(self.target(), self._busy_s, self.other_holder()) from exc
-            raise BackendError(f"cannot begin a transaction on {self.path}: {exc}") from exc
+        self._connection().execute("BEGIN" if self.read_only else "BEGIN IMMEDIATE")
+
+    def _begin_refused(self, exc: BaseException) -> LaminaError:
+        if isinstance(exc, sqlite3.Error) and _is_busy(exc):
+            return LockTimeoutError(self.target(), self._busy_s, self.other_holder())
+        return super()._begin_refused(exc)
 
     def _commit(self) -> None:
         conn = self._connection()
