@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 import pytest
+from click.testing import Result
 
 from lamina.config import Settings, load_settings
 
@@ -520,3 +521,17 @@ def raw_db(db_url: str) -> RawDatabase:
 def raw_database() -> type[RawDatabase]:
     """:class:`RawDatabase`, for any URL (test modules do not import conftest)."""
     return RawDatabase
+
+
+@pytest.fixture
+def run(tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Result]:
+    """Invoke ``lamina ARGS`` in-process with the test database and ``tmp_path/migrations``
+    (every other setting cleared; ``env=`` adds some)."""
+    from support.cli import invoke_on
+
+    monkeypatch.chdir(tmp_path)
+
+    def invoke(*args: str, env: dict[str, str | None] | None = None) -> Result:
+        return invoke_on(db_url, tmp_path / "migrations", *args, env=env)
+
+    return invoke

@@ -13,10 +13,8 @@ import re
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 
 from lamina import Lamina
-from lamina.cli import cli
 from lamina.errors import (
     ExecutionError,
     IrreversibleMigrationError,
@@ -56,29 +54,6 @@ OWN_TRANSACTION = """
     DROP TABLE inside;
     DROP TABLE outside;
 """
-
-ENV_KEYS = (
-    "DATABASE_URL",
-    "DB_PATH",
-    "LAMINA_MIGRATIONS_DIR",
-    "LAMINA_ENV",
-    "MIGRATION_REQUIRE_CONFIRMATION",
-    "BACKUP_ENABLED",
-    "NO_COLOR",
-)
-
-
-@pytest.fixture
-def run(tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch):
-    """``lamina ARGS`` in-process, on the test database and ``tmp_path/migrations``."""
-    monkeypatch.chdir(tmp_path)
-
-    def invoke(*args: str) -> Result:
-        env: dict[str, str | None] = dict.fromkeys(ENV_KEYS)
-        env.update(DATABASE_URL=db_url, LAMINA_MIGRATIONS_DIR=str(tmp_path / "migrations"))
-        return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
-
-    return invoke
 
 
 def _user_tables(raw_db) -> set[str]:

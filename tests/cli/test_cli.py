@@ -7,10 +7,8 @@ import re
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 
 from lamina import __version__
-from lamina.cli import cli
 
 USERS = """
     -- name: Create users
@@ -27,37 +25,6 @@ SEED = """
     -- migrate:down
     DELETE FROM users WHERE id = 1;
 """
-ENV_KEYS = (
-    "DATABASE_URL",
-    "DB_PATH",
-    "LAMINA_MIGRATIONS_DIR",
-    "LAMINA_ENV",
-    "LAMINA_LOCK_TIMEOUT",
-    "LAMINA_STRICT_ORDER",
-    "MIGRATION_REQUIRE_CONFIRMATION",
-    "MAX_MIGRATION_TIME",
-    "LAMINA_LOCK_MODE",
-    "LAMINA_LOCK_TTL",
-    "LAMINA_TABLE_LOCK_TIMEOUT",
-    "BACKUP_ENABLED",
-    "LAMINA_BACKUP_DIR",
-    "LAMINA_BACKUP_KEEP",
-    "NO_COLOR",
-)
-
-
-@pytest.fixture
-def run(tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch):
-    """Invoke ``lamina ARGS`` with the test database and migrations folder in the environment."""
-    monkeypatch.chdir(tmp_path)
-
-    def invoke(*args: str, env: dict[str, str | None] | None = None) -> Result:
-        base: dict[str, str | None] = dict.fromkeys(ENV_KEYS)
-        base.update(DATABASE_URL=db_url, LAMINA_MIGRATIONS_DIR=str(tmp_path / "migrations"))
-        base.update(env or {})
-        return CliRunner().invoke(cli, list(args), env=base, catch_exceptions=False)
-
-    return invoke
 
 
 def test_version_and_help(run) -> None:

@@ -5,28 +5,12 @@ stays readable (refusals, backup notes, one-line statements). CliRunner, every e
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import CliRunner
 
 from lamina.cli import cli
-
-ENV_KEYS = (
-    "DATABASE_URL",
-    "DB_PATH",
-    "LAMINA_MIGRATIONS_DIR",
-    "LAMINA_ENV",
-    "LAMINA_LOCK_TIMEOUT",
-    "LAMINA_STRICT_ORDER",
-    "MIGRATION_REQUIRE_CONFIRMATION",
-    "MAX_MIGRATION_TIME",
-    "LAMINA_LOCK_MODE",
-    "LAMINA_TABLE_LOCK_TIMEOUT",
-    "BACKUP_ENABLED",
-    "LAMINA_BACKUP_DIR",
-    "NO_COLOR",
-)
+from support.cli import cleared
 
 A = "-- migrate:up\nCREATE TABLE a (id INTEGER);\n-- migrate:down\nDROP TABLE a;\n"
 B = "-- migrate:up\nCREATE TABLE b (id INTEGER);\n-- migrate:down\nDROP TABLE b;\n"
@@ -35,19 +19,6 @@ QUIET = "-- migrate:up\nSELECT 1;\n-- migrate:down\nSELECT 1;\n"
 BAD_DOWN = (
     "-- migrate:up\nCREATE TABLE d (id INTEGER);\n-- migrate:down\nDROP TABLE no_such_table;\n"
 )
-
-
-@pytest.fixture
-def run(tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.chdir(tmp_path)
-
-    def invoke(*args: str, env: dict[str, str | None] | None = None) -> Result:
-        base: dict[str, str | None] = dict.fromkeys(ENV_KEYS)
-        base.update(DATABASE_URL=db_url, LAMINA_MIGRATIONS_DIR=str(tmp_path / "migrations"))
-        base.update(env or {})
-        return CliRunner().invoke(cli, list(args), env=base, catch_exceptions=False)
-
-    return invoke
 
 
 # -- 1. exit codes --------------------------------------------------------------------------
@@ -156,7 +127,7 @@ def test_a_rollback_whose_down_kept_work_names_repair(
         }
     )
     monkeypatch.chdir(tmp_path)
-    env = dict.fromkeys(ENV_KEYS) | {
+    env = cleared() | {
         "DATABASE_URL": mysql_url,
         "LAMINA_MIGRATIONS_DIR": str(tmp_path / "migrations"),
     }
@@ -225,7 +196,7 @@ def test_a_failed_backup_before_a_risky_step_is_shown_as_a_warning(
     empty = tmp_path / "empty-bin"
     empty.mkdir()
     monkeypatch.chdir(tmp_path)
-    env = dict.fromkeys(ENV_KEYS) | {
+    env = cleared() | {
         "DATABASE_URL": mysql_url,
         "LAMINA_MIGRATIONS_DIR": str(tmp_path / "migrations"),
         "PATH": str(empty),

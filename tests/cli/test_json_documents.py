@@ -30,6 +30,7 @@ from lamina.cli import cli
 from lamina.config import Settings, load_settings
 from lamina.models import LockOwner, StatusReport
 from lamina.verify import VerifyResult, verify
+from support.cli import cleared
 
 USERS = """
     -- migrate:up
@@ -56,20 +57,6 @@ LOOSE = """
     -- migrate:down
     DROP TABLE half;
 """
-ENV_KEYS = (
-    "DATABASE_URL",
-    "DB_PATH",
-    "LAMINA_MIGRATIONS_DIR",
-    "LAMINA_ENV",
-    "LAMINA_LOCK_TIMEOUT",
-    "LAMINA_LOCK_MODE",
-    "LAMINA_STRICT_ORDER",
-    "MIGRATION_REQUIRE_CONFIRMATION",
-    "BACKUP_ENABLED",
-    "LAMINA_BACKUP_DIR",
-    "LAMINA_BACKUP_KEEP",
-    "NO_COLOR",
-)
 SNAKE_CASE = re.compile(r"^[a-z][a-z0-9_]*$")
 EMBEDDED_ENGINES = ("duckdb", "sqlite")
 
@@ -107,7 +94,7 @@ class Place:
         return Lamina(self.settings())
 
     def cli(self, *args: str) -> Result:
-        env: dict[str, str | None] = dict.fromkeys(ENV_KEYS)
+        env: dict[str, str | None] = cleared()
         env.update(
             DATABASE_URL=self.url,
             LAMINA_MIGRATIONS_DIR=str(self.folder / "migrations"),

@@ -5,13 +5,11 @@ a harmless edit of an applied file (`repair --accept-checksum`)."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
 from lamina.checksum import checksum
-from lamina.cli import cli
 
 USERS = """
     -- migrate:up
@@ -37,28 +35,6 @@ NO_DOWN = """
     -- migrate:up
     CREATE TABLE t{n} (id INTEGER);
 """
-ENV_KEYS = (
-    "DATABASE_URL",
-    "DB_PATH",
-    "LAMINA_MIGRATIONS_DIR",
-    "LAMINA_ENV",
-    "LAMINA_LOCK_TIMEOUT",
-    "LAMINA_LOCK_MODE",
-    "BACKUP_ENABLED",
-    "NO_COLOR",
-)
-
-
-@pytest.fixture
-def run(tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.chdir(tmp_path)
-
-    def invoke(*args: str) -> Result:
-        env: dict[str, str | None] = dict.fromkeys(ENV_KEYS)
-        env.update(DATABASE_URL=db_url, LAMINA_MIGRATIONS_DIR=str(tmp_path / "migrations"))
-        return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
-
-    return invoke
 
 
 def problems(result: Result) -> list[tuple[str, str]]:
