@@ -153,9 +153,7 @@ class Runner:
         if meta is None:
             transactional = migration.transactional
         else:
-            transactional = (
-                meta.transactional if direction is Direction.UP else meta.transactional_down
-            )
+            transactional = meta.runs_in_transaction(direction)
         announced, atomic, statements = atomicity(self.backend, migration, direction, transactional)
         self._emit(
             "start", plan, step, migration, index, total, atomic=announced, statements=statements

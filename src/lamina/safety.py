@@ -14,7 +14,7 @@ or refuse (exit 3, nothing changed), by the rules of the environment:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -25,7 +25,7 @@ from lamina.loader import load_migration, transaction_control_error
 from lamina.migration import Migration
 from lamina.models import Direction, MigrationFile, StatementRecord
 from lamina.planning import Plan, PlanStep
-from lamina.risk import RiskFinding, RiskLevel, RiskReport, analyze
+from lamina.risk import LiveFacts, RiskFinding, RiskLevel, RiskReport, analyze
 from lamina.runner import record_statements
 from lamina.sqltext import find_transaction_control
 
@@ -66,7 +66,8 @@ def assess(
     dialect: str,
     category: str,
     reversible: bool,
-    indexed_tables: Mapping[str, Collection[str]],
+    facts: LiveFacts,
+    transactional: bool = True,
 ) -> tuple[tuple[StatementRecord, ...], RiskReport]:
     """Record what ``migration`` runs in ``direction`` and assess it, with its allowances.
 
@@ -90,7 +91,8 @@ def assess(
         reversible=reversible,
         down_defined=migration.declares_down(),
         up_statements=up_statements,
-        indexed_tables=indexed_tables,
+        facts=facts,
+        transactional=transactional,
         allowed=migration.risk_allow,
     )
     if failures:
@@ -124,7 +126,7 @@ def preview_steps(
     *,
     dialect: str,
     transactional_ddl: bool,
-    indexed_tables: Mapping[str, Collection[str]],
+    facts: LiveFacts,
     allow_unsafe: bool = False,
 ) -> tuple[tuple[StepPreview, ...], dict[str, Migration]]:
     """Load each step, record its SQL and assess its risk (``allow_unsafe``: as for
@@ -141,6 +143,7 @@ def preview_steps(
             step.file, dialect=dialect, allow_unsafe=allow_unsafe
         )
         meta = step.file.meta
+        transactional = meta.runs_in_transaction(plan.direction)
         statements, risk = assess(
             migration,
             step.migration_id,
@@ -148,14 +151,12 @@ def preview_steps(
             dialect=dialect,
             category=meta.category.value,
             reversible=meta.reversible,
-            indexed_tables=indexed_tables,
+            facts=facts,
+            transactional=transactional,
         )
         error = check_transaction_control(step.file, plan.direction, statements, dialect)
         if error is not None:
             raise error
-        transactional = (
-            meta.transactional if plan.direction is Direction.UP else meta.transactional_down
-        )
         # Not atomic only when true: on MySQL a step of row changes alone (or of nothing)
         # rolls back as a whole; one statement that commits implicitly, or code that could
         # not be recorded, makes it not atomic.
@@ -177,9 +178,7 @@ def check_transaction_control(
     """The refusal of a step whose recorded statements control the transaction it runs in
     (COMMIT, BEGIN, ``SET autocommit``...), or None. Python migrations are judged here, on what
     their dry pass ran; ``.sql`` files are refused when loaded already."""
-    meta = file.meta
-    transactional = meta.transactional if direction is Direction.UP else meta.transactional_down
-    if not transactional:
+    if not file.meta.runs_in_transaction(direction):
         return None
     found = find_transaction_control(((s.sql, s.line) for s in statements), dialect)
     if found is None:

@@ -21,6 +21,7 @@ from lamina.risk import (
     ALL_DIALECTS,
     CATALOGUE,
     RULES,
+    LiveFacts,
     RiskFinding,
     RiskLevel,
     RiskReport,
@@ -224,7 +225,7 @@ POSITIVE = (
         ("ALTER TABLE users RENAME COLUMN name TO full_name",),
         ("duckdb-alter-indexed-table", "rename-column"),
         ("duckdb",),
-        {"indexed_tables": ["Users"]},
+        {"facts": LiveFacts.of_indexes(["Users"])},
     ),
     Case(
         "duckdb-alter-indexed-table",
@@ -240,7 +241,7 @@ POSITIVE = (
         ("DROP INDEX users_name", "ALTER TABLE users RENAME TO people"),
         ("duckdb-alter-indexed-table", "rename-table"),
         ("duckdb",),
-        {"indexed_tables": {"users": ["users_name", "users_email"]}},
+        {"facts": LiveFacts.of_indexes({"users": ["users_name", "users_email"]})},
     ),
     Case("unparsed-sql", ("SELECT FROM WHERE (",), ("unparsed-sql",)),
     Case("unparsed-sql", ("CREATE EXTENSION pgcrypto",), ("unparsed-sql",)),
@@ -417,19 +418,19 @@ NEGATIVE = (
             "ALTER TABLE users ALTER COLUMN age SET DEFAULT 0",
         ),
         dialects=("duckdb",),
-        kwargs={"indexed_tables": ["users"]},
+        kwargs={"facts": LiveFacts.of_indexes(["users"])},
     ),
     Case(
         "duckdb-alter-indexed-table",
         ("DROP INDEX users_name", "ALTER TABLE users RENAME COLUMN name TO full_name"),
         dialects=("duckdb",),
-        kwargs={"indexed_tables": {"users": ["users_name"]}},
+        kwargs={"facts": LiveFacts.of_indexes({"users": ["users_name"]})},
     ),
     Case(
         "duckdb-alter-indexed-table",
         ("ALTER TABLE users RENAME COLUMN name TO full_name",),
         dialects=("duckdb",),
-        kwargs={"indexed_tables": ["orders"]},
+        kwargs={"facts": LiveFacts.of_indexes(["orders"])},
     ),
     Case("unparsed-sql", ("SELECT 1",)),
     Case("unparsed-sql", ("INSERT INTO users (id) VALUES (1)",)),
@@ -660,7 +661,9 @@ def test_duckdb_rule_matches_what_duckdb_refuses(alter: str) -> None:
         assert "depend" in str(exc)
     finally:
         connection.close()
-    flagged = "duckdb-alter-indexed-table" in fired([alter], "duckdb", indexed_tables=["t"])
+    flagged = "duckdb-alter-indexed-table" in fired(
+        [alter], "duckdb", facts=LiveFacts.of_indexes(["t"])
+    )
     assert flagged == refused
 
 
@@ -673,7 +676,7 @@ def test_duckdb_rule_names_the_known_indexes() -> None:
     result = report(
         ["ALTER TABLE users DROP COLUMN age"],
         "duckdb",
-        indexed_tables={"users": ["users_email", "users_name"]},
+        facts=LiveFacts.of_indexes({"users": ["users_email", "users_name"]}),
     )
     assert [f.rule for f in result.findings] == ["drop-column", "duckdb-alter-indexed-table"]
     assert "which has an index (users_email, users_name)" in result.findings[1].message

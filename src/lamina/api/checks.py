@@ -13,6 +13,7 @@ from lamina.errors import MigrationLoadError, UsageError, ValidationError
 from lamina.loader import load_migration
 from lamina.migration_set import MigrationSet
 from lamina.models import Direction, MigrationFile, Problem, Severity
+from lamina.risk import LiveFacts
 from lamina.safety import assess, check_transaction_control
 
 __all__ = ["lint", "matches", "ordered_files", "validate"]
@@ -59,8 +60,8 @@ def lint(session: Session, selection: Sequence[str]) -> LintResult:
     settings = session.settings
     scanned = session.scan()
     files = _select(scanned.files, selection, settings)
-    with session.reader() as (backend, history):
-        indexed = backend.indexed_tables() if history else {}
+    with session.reader() as (backend, _):
+        facts = backend.risk_facts() if backend.exists() else LiveFacts()
     dialect = session.dialect()
     entries: list[LintEntry] = []
     problems = list(scanned.problems)
@@ -75,11 +76,11 @@ def lint(session: Session, selection: Sequence[str]) -> LintResult:
         category, reversible = file.meta.category.value, file.meta.reversible
         up_sql, up_risk = assess(
             migration, file.id, direction=Direction.UP, dialect=dialect,
-            category=category, reversible=reversible, indexed_tables=indexed,
+            category=category, reversible=reversible, facts=facts,
         )  # fmt: skip
         down_sql, down_risk = assess(
             migration, file.id, direction=Direction.DOWN, dialect=dialect,
-            category=category, reversible=reversible, indexed_tables=indexed,
+            category=category, reversible=reversible, facts=facts,
         )  # fmt: skip
         for direction, recorded in ((Direction.UP, up_sql), (Direction.DOWN, down_sql)):
             refused = check_transaction_control(file, direction, recorded, dialect)

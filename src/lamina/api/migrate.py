@@ -9,7 +9,7 @@ Only planning differs between the two directions.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -44,6 +44,7 @@ from lamina.models import (
     Severity,
 )
 from lamina.planning import Plan, compute_status, in_progress, plan_rollback, plan_up
+from lamina.risk import LiveFacts
 from lamina.runner import EventSink
 from lamina.safety import ConfirmCallback, Safeguard, StepPreview, listing, preview_steps
 
@@ -128,11 +129,11 @@ def _migrate(
     if dry_run:
         with session.reader() as (backend, history):
             applied = history.applied() if history else []
-            indexed = backend.indexed_tables() if history else {}
+            facts = backend.risk_facts() if backend.exists() else LiveFacts()
             holder = backend.lock_holder() if any(r.dirty for r in applied) else None
         refuse_dirty(applied, holder)
         plan, warnings = planner(scanned, applied)
-        previews, _ = _previews(session, plan, indexed)
+        previews, _ = _previews(session, plan, facts)
         return _Outcome(plan, warnings, previews)
     guard = Safeguard(session.settings, confirm)
     guard.check_force(action, force=force, yes=yes)
@@ -140,7 +141,7 @@ def _migrate(
         applied = history.applied()
         refuse_dirty(applied)
         plan, warnings = planner(scanned, applied)
-        previews, loaded = _previews(session, plan, backend.indexed_tables())
+        previews, loaded = _previews(session, plan, backend.risk_facts())
         risky = tuple(p for p in previews if p.risk.risky)
         guard.authorise(action, risky, force=force, yes=yes)
         notes = _forced_notes(action, session.settings, force, warnings, risky)
@@ -195,13 +196,13 @@ def _audit_forced(backend: Backend, history: History, notes: Sequence[str]) -> N
 
 
 def _previews(
-    session: Session, plan: Plan, indexed_tables: Mapping[str, Collection[str]]
+    session: Session, plan: Plan, facts: LiveFacts
 ) -> tuple[tuple[StepPreview, ...], dict[str, Migration]]:
     return preview_steps(
         plan,
         dialect=session.dialect(),
         transactional_ddl=session.backend(read_only=True).capabilities.transactional_ddl,
-        indexed_tables=indexed_tables,
+        facts=facts,
         allow_unsafe=session.settings.allow_unsafe_migrations,
     )
 

@@ -53,6 +53,8 @@ class EngineSpec:
         backend: ``"module:Class"`` of its :class:`Backend`.
         catalog: ``"module:function"`` of its schema reader, ``(backend, whole) -> builder``.
         backup: ``"module:attr"`` of its backup implementation (``lamina.backup.EngineBackup``).
+        facts: ``"module:function"`` reading the live facts the risk rules use,
+            ``(backend) -> lamina.risk.LiveFacts`` (indexes, foreign keys, sizes, version).
         backup_format: the manifest's ``format`` of its backups.
         install_hint: what to run when its module or driver cannot be imported.
         url_check: ``"module:function"`` checking a URL's query options (raises URLError), or
@@ -70,6 +72,7 @@ class EngineSpec:
     backend: str
     catalog: str
     backup: str
+    facts: str
     backup_format: str
     install_hint: str
     file_suffix: str | None = None
@@ -89,6 +92,7 @@ def _spec(name: str, folder: str, **fields: Any) -> EngineSpec:
         backend=f"{module}.backend:{fields.pop('backend_class')}",
         catalog=f"{module}.catalog:read",
         backup=f"{module}.backup:BACKUP",
+        facts=f"{module}.facts:read",
         **fields,
     )
 

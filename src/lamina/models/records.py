@@ -81,6 +81,10 @@ class MigrationMeta:
     #: removes the history row.
     down_empty: bool = False
 
+    def runs_in_transaction(self, direction: Direction) -> bool:
+        """Whether the step in ``direction`` runs in one transaction."""
+        return self.transactional if direction is Direction.UP else self.transactional_down
+
 
 @dataclass(frozen=True, slots=True)
 class MigrationFile:

@@ -8,7 +8,7 @@ there is a statement to parse.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from types import MappingProxyType
 from typing import TYPE_CHECKING
@@ -16,7 +16,15 @@ from typing import TYPE_CHECKING
 from lamina.models import StatementRecord
 from lamina.risk.allow import allowance_errors, parse_allowances
 from lamina.risk.catalogue import CATALOGUE, RULES, alternative
-from lamina.risk.model import ALL_DIALECTS, RiskFinding, RiskLevel, RiskReport, RuleInfo
+from lamina.risk.model import (
+    ALL_DIALECTS,
+    LiveFacts,
+    RiskFinding,
+    RiskLevel,
+    RiskReport,
+    RuleInfo,
+    TableFacts,
+)
 
 if TYPE_CHECKING:
     from lamina.risk.rules import Hit
@@ -25,16 +33,19 @@ __all__ = [
     "ALL_DIALECTS",
     "CATALOGUE",
     "RULES",
+    "LiveFacts",
     "RiskFinding",
     "RiskLevel",
     "RiskReport",
     "RuleInfo",
+    "TableFacts",
     "allowance_errors",
     "analyze",
     "parse_allowances",
 ]
 
 _NOTHING_ALLOWED: Mapping[str, str] = MappingProxyType({})
+_NO_FACTS = LiveFacts()
 
 
 def analyze(
@@ -47,7 +58,8 @@ def analyze(
     reversible: bool = True,
     down_defined: bool | None = None,
     up_statements: Sequence[StatementRecord] = (),
-    indexed_tables: Collection[str] | Mapping[str, Collection[str]] = (),
+    facts: LiveFacts = _NO_FACTS,
+    transactional: bool = True,
     allowed: Mapping[str, str] = _NOTHING_ALLOWED,
 ) -> RiskReport:
     """Assess one migration in one direction.
@@ -64,10 +76,10 @@ def analyze(
             None). A reversible down that records no statement is ``empty-down`` regardless.
         up_statements: the migration's up, when assessing its down: a down that drops what
             the up created is reported as ``down-loses-data``.
-        indexed_tables: the tables that have an index in the live database, for
-            ``duckdb-alter-indexed-table``; either table names, or table → index names, which
-            also lets a ``DROP INDEX`` earlier in the migration clear the table. Names are
-            compared case-insensitively and unqualified.
+        facts: what the live database says (indexes, foreign keys, sizes, server version);
+            empty for an offline lint. Named indexes also let a ``DROP INDEX`` earlier in the
+            migration clear a table.
+        transactional: the step runs in one transaction (locks are held until its end).
         allowed: rule id → reason, from ``-- lamina:allow`` lines or ``risk_allow``: those
             findings stay in the report, marked, but no longer count towards its level.
     """
@@ -78,7 +90,7 @@ def analyze(
     executed = [record for record in statements if not record.is_query]
     if executed:
         hits.extend(
-            _statement_findings(executed, dialect, direction, up_statements, indexed_tables)
+            _statement_findings(executed, dialect, direction, up_statements, facts, transactional)
         )
     findings = tuple(_with_allowance(f, allowed) for f in hits if RULES[f.rule].applies_to(dialect))
     return RiskReport(migration_id, direction, findings)
@@ -89,16 +101,17 @@ def _statement_findings(
     dialect: str,
     direction: str,
     up_statements: Sequence[StatementRecord],
-    indexed_tables: Collection[str] | Mapping[str, Collection[str]],
+    facts: LiveFacts,
+    transactional: bool,
 ) -> Iterable[RiskFinding]:
     """Walk the statements in order, checking each against the schema as it stands then."""
-    from lamina.risk.grammar import opaque_reason, parse
-    from lamina.risk.rules import STATEMENT_RULES, Context
+    from lamina.risk.grammar import opaque_reason, parse, tokens_in
+    from lamina.risk.rules import STATEMENT_RULES, Context, understood
     from lamina.risk.state import SchemaSoFar, rebuilt_tables
 
     up_sql = [r.sql for r in up_statements if not r.is_query] if direction == "down" else []
-    state = SchemaSoFar.start(indexed_tables, up_sql, dialect)
-    context = Context(dialect, direction, state)
+    state = SchemaSoFar.start(facts, up_sql, dialect)
+    context = Context(dialect, direction, state, facts, transactional)
     parsed = [(record, parse(record.sql, dialect)) for record in executed]
     # A DROP TABLE is judged with what follows it: a rebuild renames its copy to the name.
     state.rebuilt = rebuilt_tables(node for _, nodes in parsed for node in nodes or [])
@@ -106,13 +119,15 @@ def _statement_findings(
         if nodes is None:
             yield _unparsed(record, dialect, f"sqlglot cannot parse it as {dialect} SQL")
             continue
+        if not nodes and tokens_in(record.sql, dialect):
+            yield _unparsed(record, dialect, "sqlglot read no statement in it")
         for node in nodes:
+            hits = [hit for rule in STATEMENT_RULES for hit in rule(node, context)]
             reason = opaque_reason(node)
-            if reason is not None:
+            if reason is not None and not hits and not understood(node, dialect):
                 yield _unparsed(record, dialect, reason)
-            for rule in STATEMENT_RULES:
-                for hit in rule(node, context):
-                    yield _finding(hit, record, dialect)
+            for hit in hits:
+                yield _finding(hit, record, dialect)
             state.apply(node)
 
 
@@ -120,11 +135,12 @@ def _finding(hit: Hit, record: StatementRecord, dialect: str) -> RiskFinding:
     info = RULES[hit.rule]
     return RiskFinding(
         hit.rule,
-        info.level,
+        hit.level or info.level,
         hit.message,
-        alternative(hit.rule, dialect),
+        hit.suggestion or alternative(hit.rule, dialect),
         statement=record.sql,
         line=record.line,
+        reason=hit.reason or info.explanation,
     )
 
 
@@ -136,6 +152,7 @@ def _unparsed(record: StatementRecord, dialect: str, reason: str) -> RiskFinding
         alternative("unparsed-sql", dialect),
         statement=record.sql,
         line=record.line,
+        reason=RULES["unparsed-sql"].explanation,
     )
 
 
@@ -198,4 +215,5 @@ def _whole(
         level or info.level,
         message,
         info.alternative if suggestion is None else suggestion,
+        reason=info.explanation,
     )

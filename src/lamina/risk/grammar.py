@@ -21,7 +21,14 @@ from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import SqlglotError
 from sqlglot.parser import Parser
 
-__all__ = ["ValidateConstraint", "opaque_reason", "parse", "renames_a_column"]
+__all__ = [
+    "ValidateConstraint",
+    "command_words",
+    "opaque_reason",
+    "parse",
+    "renames_a_column",
+    "tokens_in",
+]
 
 
 class ValidateConstraint(exp.Expression):
@@ -56,6 +63,33 @@ def opaque_reason(node: exp.Expr) -> str | None:
     if node.find(exp.Command) is not None:
         return "sqlglot understood only part of it"
     return None
+
+
+def command_words(node: exp.Expr, dialect: str) -> tuple[str, ...]:
+    """The words of a statement sqlglot read only as an opaque ``Command``, upper-cased.
+
+    ``VACUUM FULL orders`` gives ``("VACUUM", "FULL", "ORDERS")``. The rest of the statement
+    is split by sqlglot's tokenizer for ``dialect``, so quoted names and strings stay one word
+    each (a string keeps its quotes off: ``'x'`` gives ``X``). Rules match the leading words
+    of statements sqlglot has no grammar for; anything else gives ``()``.
+    """
+    if not isinstance(node, exp.Command):
+        return ()
+    rest = node.expression
+    text = rest.this if isinstance(rest, exp.Literal) else str(rest or "")
+    try:
+        tokens = Dialect.get_or_raise(dialect).tokenize(str(text))
+    except SqlglotError:
+        tokens = []
+    return (str(node.this).upper(), *(token.text.upper() for token in tokens))
+
+
+def tokens_in(sql: str, dialect: str) -> bool:
+    """Whether ``sql`` holds anything but comments and whitespace."""
+    try:
+        return bool(Dialect.get_or_raise(dialect).tokenize(sql))
+    except SqlglotError:
+        return True
 
 
 def renames_a_column(node: exp.Expr) -> bool:

@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
 
-__all__ = ["ALL_DIALECTS", "RiskFinding", "RiskLevel", "RiskReport", "RuleInfo"]
+__all__ = [
+    "ALL_DIALECTS",
+    "LiveFacts",
+    "RiskFinding",
+    "RiskLevel",
+    "RiskReport",
+    "RuleInfo",
+    "TableFacts",
+]
 
 #: The sqlglot dialects of the engines lamina supports.
 ALL_DIALECTS: tuple[str, ...] = ("duckdb", "sqlite", "postgres", "mysql")
@@ -58,8 +67,10 @@ class RuleInfo:
 class RiskFinding:
     """One rule that fired: stable ``rule`` id, level, why it matters and what to do instead.
 
-    ``suppressed`` holds the reason when the migration allows the rule (``lamina:allow``): the
-    finding is still shown, but no longer counts towards the report's level.
+    ``reason`` says in one line why the finding matters (the catalogue's explanation unless
+    the statement or server version makes it more specific). ``suppressed`` holds the reason
+    when the migration allows the rule (``lamina:allow``): the finding is still shown, but no
+    longer counts towards the report's level.
     """
 
     rule: str
@@ -69,6 +80,7 @@ class RiskFinding:
     statement: str | None = None
     line: int | None = None
     suppressed: str | None = None
+    reason: str = ""
 
     def to_dict(self) -> dict[str, object]:
         """This finding as an entry of a document's ``findings`` (docs/json.md)."""
@@ -76,6 +88,7 @@ class RiskFinding:
             "rule": self.rule,
             "level": self.level.label,
             "message": self.message,
+            "reason": self.reason,
             "suggestion": self.suggestion,
             "line": self.line,
             "statement": self.statement,
@@ -124,3 +137,56 @@ class RiskReport:
             "risk": self.level.label if self.level else "low",
             "findings": [f.to_dict() for f in self.findings],
         }
+
+
+@dataclass(frozen=True, slots=True)
+class TableFacts:
+    """What the live database says about one table, for findings that depend on it.
+
+    Attributes:
+        indexes: the names of its indexes (DuckDB refuses most ALTERs of an indexed table).
+        indexed: it has an index even when ``indexes`` does not name it.
+        referenced_by: the tables whose foreign keys point at it.
+        rows: the engine's estimate of its row count, when known.
+        size_bytes: its size on disk with indexes, when known.
+    """
+
+    indexes: tuple[str, ...] = ()
+    indexed: bool = False
+    referenced_by: tuple[str, ...] = ()
+    rows: int | None = None
+    size_bytes: int | None = None
+
+    @property
+    def has_index(self) -> bool:
+        return self.indexed or bool(self.indexes)
+
+
+@dataclass(frozen=True, slots=True)
+class LiveFacts:
+    """The facts of the database a migration will run on; empty for an offline lint.
+
+    Attributes:
+        tables: lower-cased table name (``schema.table`` outside the default schema) -> facts.
+        server_version: the server's version, ``(16, 4)``; None when unknown (offline without
+            ``--server-version``), in which case rules assume the oldest version lamina
+            supports.
+        flavor: ``mariadb`` or ``mysql`` for the MySQL dialect; None elsewhere or unknown.
+    """
+
+    tables: Mapping[str, TableFacts] = field(default_factory=dict)
+    server_version: tuple[int, ...] | None = None
+    flavor: str | None = None
+
+    def table(self, name: str) -> TableFacts | None:
+        """The facts of ``name`` (compared lower-cased), or None when nothing is known."""
+        return self.tables.get(name.lower())
+
+    @classmethod
+    def of_indexes(cls, indexed: Collection[str] | Mapping[str, Collection[str]]) -> LiveFacts:
+        """Facts holding only indexes: table names, or table -> index names."""
+        if isinstance(indexed, Mapping):
+            tables = {t.lower(): TableFacts(indexes=tuple(n)) for t, n in indexed.items()}
+        else:
+            tables = {t.lower(): TableFacts(indexed=True) for t in indexed}
+        return cls(tables)

@@ -12,12 +12,13 @@ Table and column names are compared case-insensitively, by their unqualified nam
 from __future__ import annotations
 
 import itertools
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from sqlglot import exp
 
 from lamina.risk.grammar import parse, renames_a_column
+from lamina.risk.model import LiveFacts
 
 __all__ = ["SchemaSoFar", "column_key", "created_by", "rebuilt_tables", "table_key"]
 
@@ -58,19 +59,13 @@ class SchemaSoFar:
     _anonymous: itertools.count[int] = field(default_factory=itertools.count)
 
     @classmethod
-    def start(
-        cls,
-        indexed_tables: Collection[str] | Mapping[str, Collection[str]],
-        up_statements: Iterable[str],
-        dialect: str,
-    ) -> SchemaSoFar:
+    def start(cls, facts: LiveFacts, up_statements: Iterable[str], dialect: str) -> SchemaSoFar:
         """The state before the first statement: live indexes, and what the up created."""
         state = cls()
-        if isinstance(indexed_tables, Mapping):
-            for table, names in indexed_tables.items():
-                state.indexes.update({name.lower(): table.lower() for name in names})
-        else:
-            state.unnamed_indexed.update(table.lower() for table in indexed_tables)
+        for table, known in facts.tables.items():
+            state.indexes.update({name.lower(): table for name in known.indexes})
+            if known.indexed and not known.indexes:
+                state.unnamed_indexed.add(table)
         state._learn_up(up_statements, dialect)
         return state
 

@@ -189,16 +189,6 @@ class DuckDBBackend(FileBackend):
                 exc.original
             )
 
-    def indexed_tables(self) -> dict[str, list[str]]:
-        sql = (
-            "SELECT table_name, index_name FROM duckdb_indexes() "
-            "WHERE database_name = current_database() AND schema_name = current_schema()"
-        )
-        found: dict[str, list[str]] = {}
-        for table, index in self.query(sql):
-            found.setdefault(str(table), []).append(str(index))
-        return found
-
     def describe_error(self, exc: BaseException) -> str:
         """DuckDB's message on one line, without the ``LINE 1: ...`` caret drawing."""
         kept: list[str] = []

@@ -1,15 +1,23 @@
 """The statement rules: each inspects one parsed statement, in the context of the migration.
 
-A rule takes a sqlglot expression and the :class:`~lamina.risk.state.SchemaSoFar` as it
-stands before the statement, and yields hits. Rules never see raw SQL text, so no
-regular expression ever decides what a statement does. Levels, explanations and alternatives
-live in :mod:`lamina.risk.catalogue`; a hit carries only what is specific to the statement.
+A rule takes a sqlglot expression and the :class:`~lamina.risk.rules.base.Context` (engine,
+server version, whether the migration runs in one transaction, the schema so far and the live
+database's facts) and yields hits. Rules never see raw SQL text, so no regular expression ever
+decides what a statement does. Levels, explanations and alternatives live in
+:mod:`lamina.risk.catalogue`; a hit carries only what is specific to the statement.
+
+Rules for every engine live in ``data_loss`` and ``rewrites``; each engine's own rules live in
+the module named after it, and fire only on that engine (the catalogue says which).
 
 This package imports sqlglot at the top: only ``lamina.risk.analyze`` imports it, lazily.
 """
 
 from __future__ import annotations
 
+from sqlglot import exp
+
+from lamina.risk.grammar import command_words
+from lamina.risk.rules import duckdb, mysql, postgres, sqlite
 from lamina.risk.rules.base import Context, Hit, Rule
 from lamina.risk.rules.data_loss import (
     delete_without_where,
@@ -18,12 +26,6 @@ from lamina.risk.rules.data_loss import (
     drop_table,
     truncate,
     update_without_where,
-)
-from lamina.risk.rules.engines import (
-    concurrent_index,
-    create_index_not_concurrently,
-    drop_index_not_concurrently,
-    duckdb_alter_indexed_table,
 )
 from lamina.risk.rules.rewrites import (
     add_check,
@@ -37,7 +39,7 @@ from lamina.risk.rules.rewrites import (
     set_not_null,
 )
 
-__all__ = ["STATEMENT_RULES", "Context", "Hit"]
+__all__ = ["STATEMENT_RULES", "Context", "Hit", "understood"]
 
 #: Every statement rule, in the order their findings are listed.
 STATEMENT_RULES: tuple[Rule, ...] = (
@@ -47,7 +49,7 @@ STATEMENT_RULES: tuple[Rule, ...] = (
     truncate,
     delete_without_where,
     update_without_where,
-    duckdb_alter_indexed_table,
+    *duckdb.STATEMENT_RULES,
     column_type_change,
     rename_table,
     rename_column,
@@ -57,7 +59,23 @@ STATEMENT_RULES: tuple[Rule, ...] = (
     add_check,
     add_unique_constraint,
     change_primary_key,
-    create_index_not_concurrently,
-    drop_index_not_concurrently,
-    concurrent_index,
+    *postgres.STATEMENT_RULES,
+    *mysql.STATEMENT_RULES,
+    *sqlite.STATEMENT_RULES,
 )
+
+#: Leading words of statements sqlglot has no grammar for, that lamina knows take no lock
+#: worth reporting and lose nothing, per dialect. A statement that starts with one of them
+#: gets no finding; any other opaque statement is ``unparsed-sql``, with its kind named.
+UNDERSTOOD: dict[str, tuple[tuple[str, ...], ...]] = {
+    "postgres": postgres.UNDERSTOOD,
+    "mysql": mysql.UNDERSTOOD,
+    "sqlite": sqlite.UNDERSTOOD,
+    "duckdb": duckdb.UNDERSTOOD,
+}
+
+
+def understood(node: exp.Expr, dialect: str) -> bool:
+    """Whether an opaque statement is one lamina knows to be harmless on ``dialect``."""
+    words = command_words(node, dialect)
+    return any(words[: len(known)] == known for known in UNDERSTOOD.get(dialect, ()))

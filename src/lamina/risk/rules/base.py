@@ -4,28 +4,53 @@ that read the sqlglot tree."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlglot import exp
 
+from lamina.risk.model import LiveFacts, RiskLevel
 from lamina.risk.state import SchemaSoFar
 
 
 @dataclass(frozen=True, slots=True)
 class Hit:
-    """A rule that fired on a statement, with the message naming what it touches."""
+    """A rule that fired on a statement, with the message naming what it touches.
+
+    ``level``, ``reason`` and ``suggestion`` replace the catalogue's when the statement or the
+    server version makes them different (an ALTER that MySQL 8.0 runs INSTANT is not the one
+    5.7 copies).
+    """
 
     rule: str
     message: str
+    level: RiskLevel | None = None
+    reason: str | None = None
+    suggestion: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Context:
-    """What a rule may consult besides the statement: engine, direction, schema so far."""
+    """What a rule may consult besides the statement.
+
+    Attributes:
+        dialect: the sqlglot dialect of the target engine.
+        direction: ``up`` or ``down``.
+        state: the schema as the migration has left it so far.
+        facts: the live database's facts (empty offline), server version included.
+        transactional: the step runs in one transaction, so a lock taken by an earlier
+            statement is held until its end (False for ``-- transactional: false``).
+    """
 
     dialect: str
     direction: str
     state: SchemaSoFar
+    facts: LiveFacts = field(default_factory=LiveFacts)
+    transactional: bool = True
+
+    def version_at_least(self, *version: int) -> bool:
+        """Whether the server is at least ``version``; False when it is unknown."""
+        known = self.facts.server_version
+        return known is not None and known >= version
 
     @property
     def down(self) -> bool:

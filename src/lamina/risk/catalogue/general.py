@@ -1,21 +1,14 @@
-"""The rule catalogue as data: every rule lamina checks, its level, and the dialects it covers.
-
-The analyzer, the CLI's rule listing, ``lamina:allow`` validation and docs/risk-rules.md all
-read this one table, so a rule cannot exist in one place and be missing in another. Nothing
-here imports sqlglot.
-"""
+"""Rules for every engine, some with an engine's own safer way (``dialect_alternatives``)."""
 
 from __future__ import annotations
 
 from lamina.risk.model import RiskLevel, RuleInfo
 
-__all__ = ["CATALOGUE", "RULES", "alternative", "rule"]
-
-_PG = ("postgres",)
 _SERVERS_AND_DUCKDB = ("duckdb", "postgres", "mysql")
 
-#: Every rule, in the order the docs present them.
-CATALOGUE: tuple[RuleInfo, ...] = (
+
+#: The rules of every engine, in the order the docs present them.
+ENTRIES: tuple[RuleInfo, ...] = (
     RuleInfo(
         "drop-table",
         RiskLevel.DANGER,
@@ -181,32 +174,6 @@ CATALOGUE: tuple[RuleInfo, ...] = (
         ),
     ),
     RuleInfo(
-        "create-index-not-concurrently",
-        RiskLevel.WARNING,
-        "CREATE INDEX without CONCURRENTLY on an existing PostgreSQL table",
-        "the build blocks every write to the table until it finishes",
-        "CREATE INDEX CONCURRENTLY, in a migration marked `-- transactional: false` (it cannot "
-        "run inside a transaction)",
-        _PG,
-    ),
-    RuleInfo(
-        "drop-index-not-concurrently",
-        RiskLevel.WARNING,
-        "DROP INDEX without CONCURRENTLY on PostgreSQL",
-        "takes an ACCESS EXCLUSIVE lock on the index's table: reads and writes wait",
-        "DROP INDEX CONCURRENTLY, in a migration marked `-- transactional: false`",
-        _PG,
-    ),
-    RuleInfo(
-        "concurrent-index",
-        RiskLevel.INFO,
-        "CREATE or DROP INDEX CONCURRENTLY",
-        "it cannot run inside a transaction, and a build that fails leaves an INVALID index behind",
-        "mark the migration `-- transactional: false`, keep the statement alone in it, and use "
-        "IF NOT EXISTS / DROP INDEX CONCURRENTLY IF EXISTS so a retry works",
-        _PG,
-    ),
-    RuleInfo(
         "add-unique-constraint",
         RiskLevel.WARNING,
         "adding a UNIQUE constraint or CREATE UNIQUE INDEX on an existing table",
@@ -240,19 +207,6 @@ CATALOGUE: tuple[RuleInfo, ...] = (
                 "ADD CONSTRAINT ... PRIMARY KEY USING INDEX ...",
             ),
         ),
-    ),
-    RuleInfo(
-        "duckdb-alter-indexed-table",
-        RiskLevel.WARNING,
-        "ALTER TABLE on a DuckDB table that has an index",
-        "DuckDB refuses most ALTER TABLE forms on a table with an index (CREATE INDEX): "
-        "'Dependency Error: Cannot alter entry ... because there are entries that depend on "
-        "it'. Adding a nullable column and SET/DROP DEFAULT still work",
-        "drop the index, alter the table, and create the index again in the same migration; "
-        "when the ALTER drops or retypes a column the index covered, DuckDB refuses even that "
-        "inside one transaction, so drop the index in an earlier migration or mark this one "
-        "`-- transactional: false`",
-        ("duckdb",),
     ),
     RuleInfo(
         "unparsed-sql",
@@ -295,16 +249,3 @@ CATALOGUE: tuple[RuleInfo, ...] = (
         "take a backup before rolling back, or roll forward with a new migration instead",
     ),
 )
-
-#: The catalogue by rule id.
-RULES: dict[str, RuleInfo] = {info.id: info for info in CATALOGUE}
-
-
-def rule(rule_id: str) -> RuleInfo:
-    """The catalogue entry of ``rule_id`` (KeyError for an unknown id: a bug in lamina)."""
-    return RULES[rule_id]
-
-
-def alternative(rule_id: str, dialect: str) -> str:
-    """The safer alternative for this engine, or the general one."""
-    return rule(rule_id).alternative_for(dialect)

@@ -1,5 +1,4 @@
-"""Engine-specific rules: PostgreSQL's index builds and drops that block writes (or run
-concurrently), and DuckDB's ALTER TABLE of an indexed table."""
+"""PostgreSQL's own rules: index builds and drops that block writes, or run concurrently."""
 
 from __future__ import annotations
 
@@ -7,16 +6,7 @@ from collections.abc import Iterator
 
 from sqlglot import exp
 
-from lamina.risk.grammar import ValidateConstraint
-from lamina.risk.rules.base import (
-    Context,
-    Hit,
-    _alter_actions,
-    _column_constraints,
-    _created_index,
-    _drop_kind,
-    _name,
-)
+from lamina.risk.rules.base import Context, Hit, Rule, _created_index, _drop_kind, _name
 from lamina.risk.state import table_key
 
 
@@ -60,32 +50,13 @@ def concurrent_index(node: exp.Expr, _ctx: Context) -> Iterator[Hit]:
         )
 
 
-def duckdb_alter_indexed_table(node: exp.Expr, ctx: Context) -> Iterator[Hit]:
-    """DuckDB refuses most ALTERs of a table an index depends on (duckdb#6737, #14664)."""
-    table, actions = _alter_actions(node)
-    indexes = ctx.state.index_names(table)
-    if indexes is None:
-        return
-    refused = [action for action in actions if not _duckdb_allows_with_index(action)]
-    if not refused:
-        return
-    named = f" ({', '.join(indexes)})" if indexes else ""
-    yield Hit(
-        "duckdb-alter-indexed-table",
-        f"alters {_name(table)}, which has an index{named}: DuckDB refuses this ALTER with "
-        "'Cannot alter entry ... because there are entries that depend on it'",
-    )
+#: PostgreSQL's statement rules, in the order their findings are listed.
+STATEMENT_RULES: tuple[Rule, ...] = (
+    create_index_not_concurrently,
+    drop_index_not_concurrently,
+    concurrent_index,
+)
 
-
-def _duckdb_allows_with_index(action: exp.Expr) -> bool:
-    """Verified on DuckDB 2.0: a nullable ADD COLUMN and SET/DROP DEFAULT still work."""
-    if isinstance(action, exp.ColumnDef):
-        return all(
-            isinstance(c, exp.DefaultColumnConstraint)
-            or (isinstance(c, exp.NotNullColumnConstraint) and c.args.get("allow_null"))
-            for c in _column_constraints(action)
-        )
-    if isinstance(action, exp.AlterColumn):
-        changes = {k for k, v in action.args.items() if v not in (None, False) and k != "this"}
-        return changes in ({"default"}, {"drop"})
-    return isinstance(action, ValidateConstraint)
+#: Leading words of statements sqlglot reads only as a Command that are harmless here (see
+#: :data:`lamina.risk.rules.UNDERSTOOD`).
+UNDERSTOOD: tuple[tuple[str, ...], ...] = ()
