@@ -1,4 +1,5 @@
-"""Rules for every engine, some with an engine's own safer way (``dialect_alternatives``)."""
+"""Rules for every engine. An engine's own safer way for one of them lives in that engine's
+module (``ALTERNATIVES``), with the rest of what lamina knows about the engine."""
 
 from __future__ import annotations
 
@@ -72,22 +73,6 @@ ENTRIES: tuple[RuleInfo, ...] = (
         "add a column of the new type, backfill it in batches, switch the code, then drop the "
         "old column in a later release",
         _SERVERS_AND_DUCKDB,
-        dialect_alternatives=(
-            (
-                "postgres",
-                "PostgreSQL rewrites the table under an ACCESS EXCLUSIVE lock unless the change "
-                "is binary-compatible (varchar(n) to text, widening varchar(n)); otherwise add a "
-                "new column, backfill it in batches, switch the code, and drop the old column",
-            ),
-            (
-                "mysql",
-                "a type change copies the table (ALGORITHM=COPY) and blocks writes; use an "
-                "online schema-change tool (gh-ost, pt-online-schema-change) or a new column "
-                "plus backfill. MODIFY/CHANGE restate the type, so lamina reports them even when "
-                "the type stays the same: use RENAME COLUMN or ALTER COLUMN ... SET DEFAULT for "
-                "changes that are not type changes",
-            ),
-        ),
     ),
     RuleInfo(
         "rename-table",
@@ -121,14 +106,6 @@ ENTRIES: tuple[RuleInfo, ...] = (
         "every row is scanned under an exclusive lock, and the statement fails on any NULL",
         "backfill the NULLs first",
         ("duckdb", "postgres"),
-        dialect_alternatives=(
-            (
-                "postgres",
-                "backfill the NULLs, add CHECK (col IS NOT NULL) NOT VALID, VALIDATE CONSTRAINT "
-                "(which does not block writes), then SET NOT NULL (PostgreSQL 12+ skips the scan "
-                "when a valid CHECK proves it) and drop the CHECK",
-            ),
-        ),
     ),
     RuleInfo(
         "add-foreign-key",
@@ -138,19 +115,6 @@ ENTRIES: tuple[RuleInfo, ...] = (
         "duration, and fails on any orphan row",
         "add the constraint without validation, then validate it separately",
         ("postgres", "mysql"),
-        dialect_alternatives=(
-            (
-                "postgres",
-                "ADD CONSTRAINT ... FOREIGN KEY ... NOT VALID (instant), then ALTER TABLE ... "
-                "VALIDATE CONSTRAINT ..., which does not block writes",
-            ),
-            (
-                "mysql",
-                "InnoDB copies the table (ALGORITHM=COPY) unless foreign_key_checks=0, when it "
-                "builds the key in place without validating: check for orphan rows with a query "
-                "first, then add the key with SET foreign_key_checks = 0 in the same session",
-            ),
-        ),
     ),
     RuleInfo(
         "add-check",
@@ -160,18 +124,6 @@ ENTRIES: tuple[RuleInfo, ...] = (
         "copied (MySQL), and the statement fails on any row that violates it",
         "add the constraint without validation, then validate it separately",
         ("postgres", "mysql"),
-        dialect_alternatives=(
-            (
-                "postgres",
-                "ADD CONSTRAINT ... CHECK (...) NOT VALID (instant), then ALTER TABLE ... "
-                "VALIDATE CONSTRAINT ..., which does not block writes",
-            ),
-            (
-                "mysql",
-                "MySQL has no NOT VALID: check the rows with a query first, and run it off-peak "
-                "or with an online schema-change tool (gh-ost, pt-online-schema-change)",
-            ),
-        ),
     ),
     RuleInfo(
         "add-unique-constraint",
@@ -179,18 +131,6 @@ ENTRIES: tuple[RuleInfo, ...] = (
         "adding a UNIQUE constraint or CREATE UNIQUE INDEX on an existing table",
         "builds an index over every row and fails on the first duplicate",
         "look for duplicates with a GROUP BY ... HAVING count(*) > 1 query first",
-        dialect_alternatives=(
-            (
-                "postgres",
-                "CREATE UNIQUE INDEX CONCURRENTLY (in a `-- transactional: false` migration), "
-                "then ALTER TABLE ... ADD CONSTRAINT ... UNIQUE USING INDEX ...",
-            ),
-            (
-                "mysql",
-                "InnoDB builds it online, but look for duplicates with a GROUP BY ... HAVING "
-                "count(*) > 1 query first",
-            ),
-        ),
     ),
     RuleInfo(
         "change-primary-key",
@@ -200,13 +140,6 @@ ENTRIES: tuple[RuleInfo, ...] = (
         "or NULLs, and breaks foreign keys and replication that rely on the key",
         "add the new key in a dedicated migration after checking for duplicates and NULLs",
         _SERVERS_AND_DUCKDB,
-        dialect_alternatives=(
-            (
-                "postgres",
-                "CREATE UNIQUE INDEX CONCURRENTLY on the key columns first, then ALTER TABLE ... "
-                "ADD CONSTRAINT ... PRIMARY KEY USING INDEX ...",
-            ),
-        ),
     ),
     RuleInfo(
         "unparsed-sql",

@@ -36,3 +36,37 @@ ENTRIES: tuple[RuleInfo, ...] = (
         _PG,
     ),
 )
+
+#: General rules' safer way on this engine, by rule id (merged into the catalogue).
+ALTERNATIVES: dict[str, str] = {
+    "column-type-change": (
+        "PostgreSQL rewrites the table under an ACCESS EXCLUSIVE lock unless the change "
+        "is binary-compatible (varchar(n) to text, widening varchar(n)); otherwise add a "
+        "new column, backfill it in batches, switch the code, and drop the old column"
+    ),
+    "set-not-null": (
+        "backfill the NULLs, add CHECK (col IS NOT NULL) NOT VALID, VALIDATE CONSTRAINT "
+        "(which does not block writes), then SET NOT NULL (PostgreSQL 12+ skips the scan "
+        "when a valid CHECK proves it) and drop the CHECK"
+    ),
+    "add-foreign-key": (
+        "ADD CONSTRAINT ... FOREIGN KEY ... NOT VALID (instant), then ALTER TABLE ... "
+        "VALIDATE CONSTRAINT ..., which does not block writes"
+    ),
+    "add-check": (
+        "ADD CONSTRAINT ... CHECK (...) NOT VALID (instant), then ALTER TABLE ... "
+        "VALIDATE CONSTRAINT ..., which does not block writes"
+    ),
+    "add-unique-constraint": (
+        "CREATE UNIQUE INDEX CONCURRENTLY (in a `-- transactional: false` migration), "
+        "then ALTER TABLE ... ADD CONSTRAINT ... UNIQUE USING INDEX ..."
+    ),
+    "change-primary-key": (
+        "CREATE UNIQUE INDEX CONCURRENTLY on the key columns first, then ALTER TABLE ... "
+        "ADD CONSTRAINT ... PRIMARY KEY USING INDEX ..."
+    ),
+}
+
+#: General rules that do not apply on this engine, because one of its own rules above judges
+#: the same statements with what the engine really does.
+REPLACES: frozenset[str] = frozenset()
