@@ -185,9 +185,15 @@ def rollback_document(result: RollbackResult) -> Document:
 
 def lint_document(result: LintResult, level: RiskLevel) -> Document:
     """``level`` is the threshold ``ok`` is judged against (``lint --level``)."""
+    target = result.target
+    version = target.facts.server_version if target else None
     return _document(
         ok=not result.fails(level),
         level=level.label,
+        dialect=target.dialect if target else None,
+        server_version=".".join(map(str, version)) if version else None,
+        live_facts=target.live if target else False,
+        note=target.note if target else None,
         migrations=[
             {
                 "id": e.file.id,

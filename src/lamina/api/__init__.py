@@ -164,15 +164,27 @@ class Lamina:
         with self.session.reader() as (_, history):
             return history.events(limit) if history else []
 
-    def lint(self, selection: Sequence[str] = ()) -> LintResult:
+    def lint(
+        self,
+        selection: Sequence[str] = (),
+        *,
+        dialect: str | None = None,
+        server_version: str | None = None,
+    ) -> LintResult:
         """Assess every migration (or those ``selection`` names by id or version), up and down.
         Reads no history, changes nothing; a file that cannot be loaded is a problem in the
         result, not an exception.
 
+        With ``dialect`` (``postgresql``, ``mysql``, ``mariadb``, ``sqlite``, ``duckdb``) it
+        works offline; otherwise it judges against the configured database and its live
+        facts (indexes, sizes, server version), or without them when it cannot be reached.
+        ``server_version`` (``"16"``, ``"8.0.36"``) sets the version rules assume.
+
         Raises:
             ConfigError: the migrations folder is unusable, or ``selection`` names no file.
+            UsageError: an unknown dialect or a malformed server version.
         """
-        return checks.lint(self.session, selection)
+        return checks.lint(self.session, selection, dialect=dialect, server_version=server_version)
 
     # -- changing -----------------------------------------------------------------------------
     def up(

@@ -4,12 +4,14 @@ lamina applies them in."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from lamina.api.drift import drift_problems, survey
-from lamina.api.results import LintEntry, LintResult, ValidationResult
+from lamina.api.results import LintEntry, LintResult, LintTarget, ValidationResult
 from lamina.api.session import Session
 from lamina.config import Settings
-from lamina.errors import MigrationLoadError, UsageError, ValidationError
+from lamina.engines import ENGINES, EngineSpec, spec_for
+from lamina.errors import BackendError, MigrationLoadError, UsageError, ValidationError
 from lamina.loader import load_migration
 from lamina.migration_set import MigrationSet
 from lamina.models import Direction, MigrationFile, Problem, Severity
@@ -55,41 +57,108 @@ def ordered_files(session: Session) -> list[MigrationFile]:
     return migrations.ordered()
 
 
-def lint(session: Session, selection: Sequence[str]) -> LintResult:
+def lint(
+    session: Session,
+    selection: Sequence[str],
+    *,
+    dialect: str | None = None,
+    server_version: str | None = None,
+) -> LintResult:
     """See :meth:`lamina.api.Lamina.lint`."""
     settings = session.settings
     scanned = session.scan()
     files = _select(scanned.files, selection, settings)
-    with session.reader() as (backend, _):
-        facts = backend.risk_facts() if backend.exists() else LiveFacts()
-    dialect = session.dialect()
+    target = lint_target(session, dialect, server_version)
     entries: list[LintEntry] = []
     problems = list(scanned.problems)
     for file in files:
         try:
             migration = load_migration(
-                file, allow_unsafe=settings.allow_unsafe_migrations, dialect=dialect
+                file, allow_unsafe=settings.allow_unsafe_migrations, dialect=target.dialect
             )
         except MigrationLoadError as exc:
             problems.append(Problem(Severity.ERROR, exc.problem, file.path, exc.line))
             continue
         category, reversible = file.meta.category.value, file.meta.reversible
-        up_sql, up_risk = assess(
-            migration, file.id, direction=Direction.UP, dialect=dialect,
-            category=category, reversible=reversible, facts=facts,
-        )  # fmt: skip
-        down_sql, down_risk = assess(
-            migration, file.id, direction=Direction.DOWN, dialect=dialect,
-            category=category, reversible=reversible, facts=facts,
-        )  # fmt: skip
-        for direction, recorded in ((Direction.UP, up_sql), (Direction.DOWN, down_sql)):
-            refused = check_transaction_control(file, direction, recorded, dialect)
+        risks = []
+        for direction in (Direction.UP, Direction.DOWN):
+            recorded, risk = assess(
+                migration, file.id, direction=direction, dialect=target.dialect,
+                category=category, reversible=reversible, facts=target.facts,
+                transactional=file.meta.runs_in_transaction(direction),
+            )  # fmt: skip
+            risks.append(risk)
+            refused = check_transaction_control(file, direction, recorded, target.dialect)
             if refused is not None:
                 problems.append(
                     Problem(Severity.ERROR, refused.problem, file.path, refused.line, "load")
                 )
-        entries.append(LintEntry(file, up_risk, down_risk))
-    return LintResult(tuple(entries), tuple(problems))
+        entries.append(LintEntry(file, risks[0], risks[1]))
+    return LintResult(tuple(entries), tuple(problems), target)
+
+
+def lint_target(session: Session, dialect: str | None, server_version: str | None) -> LintTarget:
+    """What lint judges the SQL against: a dialect named on the command line (offline), or
+    the configured database's engine with its live facts when it can be reached.
+
+    Raises:
+        UsageError: an unknown ``--dialect``, a malformed ``--server-version``, or a server
+            version without a dialect to go with it on an unreachable database.
+    """
+    version = _parse_version(server_version)
+    if dialect is not None:
+        spec, flavor = _engine_named(dialect)
+        facts = LiveFacts(server_version=version, flavor=flavor)
+        note = f"linted offline as {spec.title} SQL (--dialect {dialect})"
+        return LintTarget(spec.dialect, facts, note, live=False)
+    settings = session.settings
+    spec = spec_for(settings.database_url)
+    if settings.database_origin.source == "default":
+        note = (
+            f"no database URL or --dialect given: linted as {spec.title} SQL, lamina's default "
+            "engine (pass --dialect postgresql|mysql|mariadb|sqlite|duckdb to choose)"
+        )
+        return LintTarget(spec.dialect, LiveFacts(server_version=version), note, live=False)
+    try:
+        with session.reader() as (backend, _):
+            facts = backend.risk_facts() if backend.exists() else LiveFacts()
+    except BackendError as exc:
+        note = (
+            f"could not read the database ({exc.message}): linted as {spec.title} SQL without "
+            "its live facts (indexes, sizes, server version)"
+        )
+        return LintTarget(spec.dialect, LiveFacts(server_version=version), note, live=False)
+    if version is not None:
+        facts = replace(facts, server_version=version)
+    return LintTarget(spec.dialect, facts, f"linted against {settings.database_url.redacted()}")
+
+
+def _engine_named(name: str) -> tuple[EngineSpec, str | None]:
+    """The engine of ``--dialect NAME`` (an engine, a URL scheme or a sqlglot dialect;
+    ``mariadb`` is MySQL's dialect with MariaDB's online DDL), and its flavour."""
+    key = name.strip().lower()
+    if key == "mariadb":
+        return ENGINES["mysql"], "mariadb"
+    for spec in ENGINES.values():
+        if key in (spec.name, spec.dialect, *spec.schemes):
+            return spec, "mysql" if spec.name == "mysql" else None
+    known = "postgresql, mysql, mariadb, sqlite, duckdb"
+    raise UsageError("--dialect", "command line", f"unknown dialect {name!r} (known: {known})")
+
+
+def _parse_version(text: str | None) -> tuple[int, ...] | None:
+    """``16``, ``8.0.36`` or ``10.11`` as a tuple of numbers."""
+    if text is None:
+        return None
+    parts = text.strip().split(".")
+    if not all(part.isdigit() for part in parts):
+        raise UsageError(
+            "--server-version",
+            "command line",
+            f"{text!r} is not a version",
+            hint="write it as numbers and dots, e.g. 16, 8.0.36 or 10.11",
+        )
+    return tuple(int(part) for part in parts)
 
 
 def matches(file: MigrationFile, ref: str) -> bool:

@@ -16,7 +16,7 @@ from lamina.models import (
     warnings_in,
 )
 from lamina.planning import Plan
-from lamina.risk import RiskLevel, RiskReport
+from lamina.risk import LiveFacts, RiskLevel, RiskReport
 from lamina.safety import StepPreview
 
 if TYPE_CHECKING:
@@ -122,11 +122,29 @@ class LintEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class LintTarget:
+    """What a lint judged the SQL against.
+
+    Attributes:
+        dialect: the sqlglot dialect the statements were parsed in.
+        facts: the live database's facts (empty offline, but for ``--server-version``).
+        note: one line for people: the database, or the dialect and why it was chosen.
+        live: whether ``facts`` came from the database.
+    """
+
+    dialect: str
+    facts: LiveFacts
+    note: str
+    live: bool = True
+
+
+@dataclass(frozen=True, slots=True)
 class LintResult:
     """The risk report of every migration linted, and files that could not be loaded."""
 
     entries: tuple[LintEntry, ...]
     problems: tuple[Problem, ...] = ()
+    target: LintTarget | None = None
 
     def fails(self, level: RiskLevel) -> bool:
         """Whether anything is at or above ``level``, or a file could not be loaded."""

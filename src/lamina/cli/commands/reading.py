@@ -129,18 +129,35 @@ def graph(ctx: click.Context, fmt: str) -> None:
     show_default=True,
     help="Exit 1 when anything at or above this level is found.",
 )
+@click.option(
+    "--dialect",
+    metavar="ENGINE",
+    help="Lint offline as this engine's SQL: postgresql, mysql, mariadb, sqlite or duckdb.",
+)
+@click.option(
+    "--server-version",
+    metavar="VERSION",
+    help="The server version the rules assume (16, 8.0.36, 10.11); default: the database's.",
+)
 @click.option("--rules", "show_rules", is_flag=True, help="List the rule catalogue and exit.")
 @json_option
 @click.pass_context
 def lint(
-    ctx: click.Context, selection: tuple[str, ...], level: str, show_rules: bool, as_json: bool
+    ctx: click.Context,
+    selection: tuple[str, ...],
+    level: str,
+    dialect: str | None,
+    server_version: str | None,
+    show_rules: bool,
+    as_json: bool,
 ) -> None:
     """Assess the SQL of each migration, up and down, against the risk rules.
 
-    Checks every migration (or the IDs or versions given) for the target's dialect; nothing
-    is run and no history is read. Allow a rule in a migration, with a reason, by a comment
-    `-- lamina:allow RULE-ID reason` (or `risk_allow = {...}` in Python). See
-    docs/risk-rules.md.
+    Checks every migration (or the IDs or versions given); nothing is run and no history is
+    read. With --dialect no database is needed; otherwise the configured database's engine is
+    used, with its live facts (indexes, table sizes, server version) when it can be reached.
+    Allow a rule in a migration, with a reason, by a comment `-- lamina:allow RULE-ID reason`
+    (or `risk_allow = {...}` in Python). See docs/risk-rules.md.
     """
     from lamina.cli import render
     from lamina.risk import RiskLevel
@@ -153,7 +170,7 @@ def lint(
         else:
             render.rules()
         return
-    result = open_lamina(ctx).lint(selection)
+    result = open_lamina(ctx).lint(selection, dialect=dialect, server_version=server_version)
     threshold = RiskLevel[level.upper()]
     if as_json:
         render.emit_json(result.to_document(threshold))

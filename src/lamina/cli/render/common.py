@@ -65,6 +65,8 @@ def print_findings(findings: Sequence[RiskFinding], *, indent: str) -> None:
         out.print(
             f"{indent}[{style}]{finding.level.label}[/] {finding.rule}{where}: {finding.message}"
         )
+        if finding.reason:
+            out.print(f"{indent}  [dim]why: {finding.reason}")
         if finding.suggestion:
             out.print(f"{indent}  [dim]→ {finding.suggestion}")
 

@@ -14,6 +14,8 @@ if TYPE_CHECKING:
 
 def lint(result: LintResult, *, level: RiskLevel) -> None:
     out = console()
+    if result.target is not None:
+        out.print(f"[dim]{result.target.note}[/]")
     print_problems(result.problems)
     for entry in result.entries:
         worst = entry.worst()
