@@ -71,6 +71,19 @@ def test_all_is_sorted_and_complete() -> None:
         assert getattr(lamina, name) is not None
 
 
+def test_every_error_lamina_raises_can_be_caught_from_the_package() -> None:
+    import inspect
+
+    from lamina import errors
+
+    raised = {
+        name
+        for name, cls in inspect.getmembers(errors, inspect.isclass)
+        if issubclass(cls, errors.LaminaError) and cls.__module__ == errors.__name__
+    }
+    assert raised - set(lamina.__all__) == set()
+
+
 @pytest.mark.parametrize("path", sorted(SRC.rglob("*.py")), ids=lambda p: p.name)
 def test_layering(path: Path) -> None:
     module = _module_name(path)

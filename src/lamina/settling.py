@@ -21,7 +21,7 @@ from lamina.errors import ExecutionError, StatementError
 from lamina.executors import LiveExecutor
 from lamina.history import History
 from lamina.migration import Migration, SqlMigration
-from lamina.models import AppliedMigration, AuditAction, Direction
+from lamina.models import AppliedMigration, AuditAction, Direction, RowState
 from lamina.planning import PlanStep
 from lamina.signals import StopPoint, reason, received
 from lamina.watchdog import MigrationTimeout, Watchdog
@@ -43,12 +43,19 @@ class StepBook:
         detail = f"{direction.value} started {History.now()} by {self.user}@{self.host}"
         with self.backend.transaction():
             if direction is Direction.UP:
-                self.history.record_apply(self.applied_row(step, 0, state="running", detail=detail))
+                self.history.record_apply(
+                    self.applied_row(step, 0, state=RowState.RUNNING, detail=detail)
+                )
             else:
-                self.history.mark(step.migration_id, "running", detail=detail)
+                self.history.mark(step.migration_id, RowState.RUNNING, detail=detail)
 
     def applied_row(
-        self, step: PlanStep, elapsed_ms: int, *, state: str = "applied", detail: str | None = None
+        self,
+        step: PlanStep,
+        elapsed_ms: int,
+        *,
+        state: RowState = RowState.APPLIED,
+        detail: str | None = None,
     ) -> AppliedMigration:
         assert step.file is not None
         return AppliedMigration(
@@ -135,7 +142,7 @@ class StepBook:
             if kept:
                 self.history.mark(
                     step.migration_id,
-                    "failed",
+                    RowState.FAILED,
                     failed_statement=executor.reached or None,
                     detail=detail
                     or f"{direction.value} failed at statement {executor.reached}: {error}",
@@ -143,7 +150,7 @@ class StepBook:
             elif not atomic and direction is Direction.UP:
                 self.history.record_rollback(step.migration_id)
             elif not atomic:
-                self.history.mark(step.migration_id, "applied")
+                self.history.mark(step.migration_id, RowState.APPLIED)
             self.history.audit(
                 AuditAction.FAIL,
                 migration_id=step.migration_id,
@@ -161,7 +168,7 @@ class StepBook:
             return None
         row = rows.get(step.migration_id)
         if direction is Direction.UP:
-            return row is not None and row.state == "applied"
+            return row is not None and row.state is RowState.APPLIED
         return row is None
 
     def failed(

@@ -15,15 +15,7 @@ from lamina import Lamina
 from lamina.cli import cli
 from lamina.errors import DirtyDatabaseError, ExecutionError, PlanError
 from lamina.models import MigrationState
-
-LOOSE = """
-    -- transactional: false
-    -- migrate:up
-    CREATE TABLE kept (id INTEGER);
-    SELECT * FROM missing_table;
-    -- migrate:down
-    DROP TABLE kept;
-"""
+from support.texts import LOOSE
 
 NEXT = """
     -- migrate:up

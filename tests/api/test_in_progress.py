@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from subprocess import Popen
+from typing import Any
 
 import pytest
 
@@ -24,7 +25,7 @@ from lamina import Lamina
 from lamina.engines import open_backend
 from lamina.errors import LockTimeoutError, RunInProgressError
 from lamina.health import check, http_status
-from lamina.models import LockOwner, MigrationState
+from lamina.models import LockOwner, MigrationState, StatusReport
 from lamina.urls import parse_url
 from support.processes import HANGING, lamina_env, start, wait_for
 
@@ -151,6 +152,24 @@ def test_a_run_in_progress_is_not_a_failure_and_a_killed_one_is(
         assert http_status(document) == 200
 
 
+def _running_row_seen_under_a_live_lock(
+    lamina: Lamina, settings: Any, raw_db: Any, db_url: str, started: str
+) -> tuple[StatusReport, dict[str, Any]]:
+    """Mark 001_first ``running`` since ``started``, then read status and health while a
+    live run (this process) holds the lock it took at 10:00:00."""
+    raw_db.execute(
+        "UPDATE lamina_migrations SET state = 'running', "
+        f"detail = 'up started {started} by ana@host'"
+    )
+    holder = open_backend(parse_url(db_url))
+    owner = LockOwner(socket.gethostname(), os.getpid(), "2026-11-25T10:00:00Z", "lamina up")
+    try:
+        with holder.lock(owner, 5):
+            return lamina.status(), check(settings)
+    finally:
+        holder.close()
+
+
 def test_a_running_row_older_than_the_lock_holder_is_dirty(
     make_migrations, settings_for, raw_db, db_url
 ) -> None:
@@ -159,18 +178,9 @@ def test_a_running_row_older_than_the_lock_holder_is_dirty(
     make_migrations({"001_first.sql": FIRST})
     lamina = Lamina(settings_for())
     lamina.up()
-    raw_db.execute(
-        "UPDATE lamina_migrations SET state = 'running', "
-        "detail = 'up started 2020-01-01T00:00:00.000000Z by ana@old-host'"
+    report, document = _running_row_seen_under_a_live_lock(
+        lamina, settings_for(), raw_db, db_url, "2020-01-01T00:00:00.000000Z"
     )
-    holder = open_backend(parse_url(db_url))
-    owner = LockOwner(socket.gethostname(), os.getpid(), "2026-11-25T10:00:00Z", "lamina up")
-    try:
-        with holder.lock(owner, 5):
-            report = lamina.status()
-            document = check(settings_for())
-    finally:
-        holder.close()
     assert [m.id for m in report.dirty] == ["001_first"]
     assert report.in_progress == ()
     assert document["status"] == "unhealthy"
@@ -182,18 +192,9 @@ def test_a_running_row_written_under_the_current_lock_is_in_progress(
     make_migrations({"001_first.sql": FIRST})
     lamina = Lamina(settings_for())
     lamina.up()
-    raw_db.execute(
-        "UPDATE lamina_migrations SET state = 'running', "
-        "detail = 'up started 2026-11-25T10:00:05.000000Z by ana@host'"
+    report, document = _running_row_seen_under_a_live_lock(
+        lamina, settings_for(), raw_db, db_url, "2026-11-25T10:00:05.000000Z"
     )
-    holder = open_backend(parse_url(db_url))
-    owner = LockOwner(socket.gethostname(), os.getpid(), "2026-11-25T10:00:00Z", "lamina up")
-    try:
-        with holder.lock(owner, 5):
-            report = lamina.status()
-            document = check(settings_for())
-    finally:
-        holder.close()
     assert [m.id for m in report.in_progress] == ["001_first"]
     assert report.dirty == ()
     assert document["status"] == "degraded"

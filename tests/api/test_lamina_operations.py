@@ -13,19 +13,8 @@ import pytest
 import lamina
 from lamina import Lamina
 from lamina.verify import VerifyResult, verify
+from support.texts import POSTS, USERS
 
-USERS = """
-    -- migrate:up
-    CREATE TABLE users (id INTEGER PRIMARY KEY, email VARCHAR(200));
-    -- migrate:down
-    DROP TABLE users;
-"""
-POSTS = """
-    -- migrate:up
-    CREATE TABLE posts (id INTEGER PRIMARY KEY);
-    -- migrate:down
-    DROP TABLE posts;
-"""
 LEAKY = """
     -- migrate:up
     CREATE TABLE tags (id INTEGER PRIMARY KEY);

@@ -19,16 +19,10 @@ from lamina.engines import BackendOptions, open_backend
 from lamina.errors import BackendUnavailableError, ExecutionError, LockLostError, LockTimeoutError
 from lamina.models import LockOwner
 from lamina.urls import parse_url
+from support.texts import USERS
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 servers = pytest.mark.parametrize("engine", ["postgresql", "mysql"])
-
-USERS = """
-    -- migrate:up
-    CREATE TABLE users (id INTEGER PRIMARY KEY, email VARCHAR(200));
-    -- migrate:down
-    DROP TABLE users;
-"""
 
 
 def owner(command: str = "lamina up") -> LockOwner:

@@ -16,19 +16,8 @@ from lamina.engines import open_backend
 from lamina.errors import ExecutionError
 from lamina.models import LockOwner
 from lamina.urls import parse_url
+from support.texts import POSTS, USERS
 
-USERS = """
-    -- migrate:up
-    CREATE TABLE users (id INTEGER PRIMARY KEY, email VARCHAR(200));
-    -- migrate:down
-    DROP TABLE users;
-"""
-POSTS = """
-    -- migrate:up
-    CREATE TABLE posts (id INTEGER PRIMARY KEY);
-    -- migrate:down
-    DROP TABLE posts;
-"""
 DROP_POSTS = "-- migrate:up\nDROP TABLE posts;\n-- migrate:down\nCREATE TABLE posts (id INTEGER);\n"
 LOOSE = """
     -- transactional: false

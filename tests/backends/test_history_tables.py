@@ -22,6 +22,7 @@ from lamina.history.tables import (
     create_statements,
     upgrade_statements,
 )
+from lamina.models import RowState
 
 # -- the DDL earlier releases wrote by hand (fixtures: never generate these) ---------------------
 _MIGRATIONS_V1 = (
@@ -238,9 +239,19 @@ def test_a_layout_1_history_is_read_as_it_is_and_upgraded_by_the_next_writer(
         ("001_old", "applied", None)
     ]
     with backend.transaction():
-        writer.mark("001_old", "failed", failed_statement=3, detail="boom")
+        writer.mark("001_old", RowState.FAILED, failed_statement=3, detail="boom")
     [row] = History(backend, user="u", host="h").applied()
     assert (row.state, row.failed_statement, row.detail, row.dirty) == ("failed", 3, "boom", True)
+
+
+def test_a_state_lamina_does_not_know_is_dirty_never_applied(backend: Backend) -> None:
+    """A newer lamina's state, or a hand edit, must block runs rather than pass as applied."""
+    create_layout_1(backend)
+    History(backend, user="u", host="h").ensure()
+    with backend.transaction():
+        backend.execute("UPDATE lamina_migrations SET state = 'paused' WHERE id = '001_old'")
+    [row] = History(backend, user="u", host="h").applied()
+    assert (row.state, row.dirty) == (RowState.FAILED, True)
 
 
 def test_an_interrupted_upgrade_is_finished_by_the_next_writer(backend: Backend) -> None:

@@ -31,13 +31,8 @@ from lamina.config import Settings, load_settings
 from lamina.models import LockOwner, StatusReport
 from lamina.verify import VerifyResult, verify
 from support.cli import cleared
+from support.texts import USERS
 
-USERS = """
-    -- migrate:up
-    CREATE TABLE users (id INTEGER PRIMARY KEY, email VARCHAR(255));
-    -- migrate:down
-    DROP TABLE users;
-"""
 SEED = """
     -- category: data
     -- migrate:up

@@ -10,27 +10,8 @@ import pytest
 from click.testing import Result
 
 from lamina.checksum import checksum
+from support.texts import LOOSE, POSTS, USERS
 
-USERS = """
-    -- migrate:up
-    CREATE TABLE users (id INTEGER PRIMARY KEY, email VARCHAR(255));
-    -- migrate:down
-    DROP TABLE users;
-"""
-POSTS = """
-    -- migrate:up
-    CREATE TABLE posts (id INTEGER PRIMARY KEY);
-    -- migrate:down
-    DROP TABLE posts;
-"""
-LOOSE = """
-    -- transactional: false
-    -- migrate:up
-    CREATE TABLE kept (id INTEGER);
-    SELECT * FROM missing_table;
-    -- migrate:down
-    DROP TABLE kept;
-"""
 NO_DOWN = """
     -- migrate:up
     CREATE TABLE t{n} (id INTEGER);

@@ -32,6 +32,7 @@ from lamina.errors import ConfigError, ExecutionError
 from lamina.server import create_app, health_routes
 from support.processes import child_env
 from support.serving import first_answer, free_port
+from support.texts import LOOSE, creates_table
 
 SRC = Path(lamina.__file__).parent.parent
 EXAMPLES = SRC.parent / "examples" / "migrations"
@@ -40,27 +41,8 @@ TOKEN = "t0ken-for-the-details"
 PASSWORD = "Pw-Never-Shown-42"
 ISO_SECONDS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 
-PEOPLE = """
-    -- migrate:up
-    CREATE TABLE people (id INTEGER PRIMARY KEY);
-    -- migrate:down
-    DROP TABLE people;
-"""
-PETS = """
-    -- migrate:up
-    CREATE TABLE pets (id INTEGER PRIMARY KEY);
-    -- migrate:down
-    DROP TABLE pets;
-"""
-# Not rolled back as a whole: the CREATE stays, the SELECT fails, the database is dirty.
-LOOSE = """
-    -- transactional: false
-    -- migrate:up
-    CREATE TABLE kept (id INTEGER);
-    SELECT * FROM missing_table;
-    -- migrate:down
-    DROP TABLE kept;
-"""
+PEOPLE = creates_table("people")
+PETS = creates_table("pets")
 
 
 @contextmanager

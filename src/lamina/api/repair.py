@@ -10,7 +10,7 @@ from lamina.api.drift import record_schema
 from lamina.api.results import ChecksumAccepted, CreateResult, RepairMark, RepairResult
 from lamina.api.session import Session
 from lamina.errors import ConfigError, PlanError, UsageError
-from lamina.models import AppliedMigration, AuditAction, Category, MigrationFile
+from lamina.models import AppliedMigration, AuditAction, Category, MigrationFile, RowState
 from lamina.templates import next_version, render_template, slugify
 
 __all__ = ["accept_checksum", "create", "repair"]
@@ -43,7 +43,7 @@ def repair(session: Session, migration_id: str, mark: RepairMark) -> RepairResul
             )
         with backend.transaction():
             if mark == "applied":
-                history.mark(migration_id, "applied")
+                history.mark(migration_id, RowState.APPLIED)
             else:
                 history.record_rollback(migration_id)
             history.audit(

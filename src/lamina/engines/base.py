@@ -159,6 +159,9 @@ class Backend(abc.ABC):
     """
 
     name: ClassVar[str]
+    #: How messages name the engine; with ``dialect`` and ``capabilities``, copied from the
+    #: engine's registry entry when a subclass sets ``name`` (see ``__init_subclass__``).
+    title: ClassVar[str]
     dialect: ClassVar[str]
     capabilities: ClassVar[Capabilities] = Capabilities()
     #: The driver's exception classes: the database refusing SQL (not a bug in lamina).
@@ -168,6 +171,18 @@ class Backend(abc.ABC):
     #: How the engine spells the column types of lamina's own tables (their DDL is generated
     #: from :mod:`lamina.history.tables`); most engines need only override ``sequence_key``.
     history_types: ClassVar[HistoryTypes] = HistoryTypes()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """A backend that names a registered engine takes its title, dialect and
+        capabilities from the registry, so they are written once."""
+        super().__init_subclass__(**kwargs)
+        if "name" not in cls.__dict__:
+            return
+        from lamina.engines import ENGINES
+
+        spec = ENGINES.get(cls.name)
+        if spec is not None:
+            cls.title, cls.dialect, cls.capabilities = spec.title, spec.dialect, spec.capabilities
 
     def __init__(
         self,
@@ -179,6 +194,11 @@ class Backend(abc.ABC):
         self.url = url
         self.read_only = read_only
         self.options = options or BackendOptions()
+        self._configure()
+
+    def _configure(self) -> None:  # noqa: B027 - a hook most engines need not override
+        """Read the engine's own settings from ``self.url`` when the backend is made;
+        raise :class:`lamina.errors.ConfigError` (or ``UsageError``) for a bad one."""
 
     # -- connection -------------------------------------------------------------------------
     @abc.abstractmethod

@@ -23,10 +23,9 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from typing import ClassVar
 
-from lamina.engines.base import Backend, BackendOptions
+from lamina.engines.base import Backend
 from lamina.errors import BackendError, BackendUnavailableError, LockTimeoutError
 from lamina.models import LockOwner
-from lamina.urls import DatabaseURL
 
 __all__ = ["LOCK_SUFFIX", "FileBackend", "hold", "owner_of_process", "read_holder"]
 
@@ -109,14 +108,8 @@ class FileBackend(Backend):
     in-memory database lives in one process, so it needs none.
     """
 
-    def __init__(
-        self,
-        url: DatabaseURL,
-        *,
-        read_only: bool = False,
-        options: BackendOptions | None = None,
-    ) -> None:
-        super().__init__(url, read_only=read_only, options=options)
+    def _configure(self) -> None:
+        url = self.url
         if url.path is None:
             raise ValueError(f"{url.scheme} URL without a file path")
         self.path = url.path if url.is_memory else os.path.abspath(url.path)
@@ -128,8 +121,7 @@ class FileBackend(Backend):
     def lock_path(self) -> str:
         return self.path + LOCK_SUFFIX
 
-    #: How messages name the engine, and which URL opens the other file engine's files.
-    title: ClassVar[str]
+    #: Which URL opens the other file engine's files.
     other_engine_hint: ClassVar[str]
 
     def exists(self) -> bool:

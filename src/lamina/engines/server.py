@@ -59,8 +59,6 @@ class ServerBackend(Backend):
     Subclasses implement the abstract hooks below plus the :class:`Backend` contract.
     """
 
-    #: Human name for messages ("PostgreSQL", "MySQL").
-    title: ClassVar[str]
     #: SQL expression for "now" in seconds since the epoch, on the server's clock.
     clock_sql: ClassVar[str]
     #: ``CREATE TABLE lamina_lock`` in the engine's dialect.

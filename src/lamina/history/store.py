@@ -41,7 +41,7 @@ from lamina.history.tables import (
     SNAPSHOT_KEY,
     SNAPSHOT_OF_KEY,
 )
-from lamina.models import AppliedMigration, AuditAction, AuditEvent
+from lamina.models import AppliedMigration, AuditAction, AuditEvent, RowState
 
 __all__ = ["History"]
 
@@ -109,7 +109,7 @@ class History(Layout):
             if self._verified or self._stored_layout() != 1:
                 raise
             rows = [
-                (*row, "applied", None, None, None)
+                (*row, RowState.APPLIED, None, None, None)
                 for row in self._read_layout_and(_APPLIED_V1, [LAYOUT_KEY])
             ]
         try:
@@ -124,7 +124,7 @@ class History(Layout):
                     execution_ms=int(row[6]),
                     applied_by=str(row[7]),
                     host=str(row[8]),
-                    state=str(row[9]),
+                    state=RowState.read(str(row[9])),
                     failed_statement=_optional_int(row[10]),
                     detail=None if row[11] is None else str(row[11]),
                     schema_hash=None if row[12] is None else str(row[12]),
@@ -190,7 +190,7 @@ class History(Layout):
     def mark(
         self,
         migration_id: str,
-        state: str,
+        state: RowState,
         *,
         failed_statement: int | None = None,
         detail: str | None = None,

@@ -37,6 +37,25 @@ class MigrationState(enum.StrEnum):
     RUNNING = "running"
 
 
+class RowState(enum.StrEnum):
+    """The state a row of ``lamina_migrations`` records; anything but APPLIED is dirty."""
+
+    APPLIED = "applied"
+    #: Written (and committed) before a non-atomic step starts; left behind if lamina dies.
+    RUNNING = "running"
+    #: A non-atomic step stopped half-way: some of its work was kept.
+    FAILED = "failed"
+
+    @classmethod
+    def read(cls, text: str) -> RowState:
+        """The state stored as ``text``; an unknown value (a newer lamina's, or a hand edit)
+        counts as FAILED, so it is dirty and never taken for applied."""
+        try:
+            return cls(text)
+        except ValueError:
+            return cls.FAILED
+
+
 class Direction(enum.StrEnum):
     UP = "up"
     DOWN = "down"
@@ -112,9 +131,8 @@ class AppliedMigration:
     execution_ms: int
     applied_by: str
     host: str
-    #: ``applied``; ``running`` while a non-atomic migration runs (left behind if lamina was
-    #: killed); ``failed`` when it stopped half-way. Anything but ``applied`` is dirty.
-    state: str = "applied"
+    #: See :class:`RowState`; anything but APPLIED is dirty.
+    state: RowState = RowState.APPLIED
     #: For a dirty row: the 1-based statement that failed or was running.
     failed_statement: int | None = None
     #: For a dirty row: what happened, in words.
@@ -125,7 +143,7 @@ class AppliedMigration:
 
     @property
     def dirty(self) -> bool:
-        return self.state != "applied"
+        return self.state is not RowState.APPLIED
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,10 +15,7 @@ from typing import Any, ClassVar
 
 import duckdb
 
-from lamina.engines import ENGINES
 from lamina.engines.base import (
-    BackendOptions,
-    Capabilities,
     HistoryTypes,
     RefusedInTransaction,
 )
@@ -31,7 +28,6 @@ from lamina.errors import (
     StatementError,
 )
 from lamina.models import LockOwner
-from lamina.urls import DatabaseURL
 
 __all__ = ["DuckDBBackend"]
 
@@ -57,10 +53,7 @@ class DuckDBBackend(FileBackend):
     """
 
     name: ClassVar[str] = "duckdb"
-    title: ClassVar[str] = ENGINES[name].title
     other_engine_hint: ClassVar[str] = "sqlite:/// opens SQLite files"
-    dialect: ClassVar[str] = ENGINES[name].dialect
-    capabilities: ClassVar[Capabilities] = ENGINES[name].capabilities
     driver_errors: ClassVar[tuple[type[BaseException], ...]] = (duckdb.Error,)
     # DuckDB has neither AUTOINCREMENT nor identity columns: the log's key comes from a sequence.
     history_types: ClassVar[HistoryTypes] = HistoryTypes(
@@ -68,16 +61,8 @@ class DuckDBBackend(FileBackend):
         sequence_ddl="CREATE SEQUENCE {sequence}",
     )
 
-    def __init__(
-        self,
-        url: DatabaseURL,
-        *,
-        read_only: bool = False,
-        options: BackendOptions | None = None,
-    ) -> None:
-        super().__init__(url, read_only=read_only, options=options)
-        self._conn: duckdb.DuckDBPyConnection | None = None
-        self._failed_in_transaction = False
+    _conn: duckdb.DuckDBPyConnection | None = None
+    _failed_in_transaction = False
 
     # -- connection -----------------------------------------------------------------------------
     def connect(self, timeout_s: float = 0.0) -> None:

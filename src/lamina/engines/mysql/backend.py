@@ -28,7 +28,7 @@ from typing import Any, ClassVar
 import pymysql  # untyped: pyproject's mypy override for pymysql.* makes it Any
 
 from lamina.engines import ENGINES
-from lamina.engines.base import BackendOptions, Capabilities, HistoryTypes
+from lamina.engines.base import HistoryTypes
 from lamina.engines.mysql.connect import (
     DEFAULT_PORT,
     MySQLOptions,
@@ -40,7 +40,7 @@ from lamina.engines.mysql.failures import error_code, error_message, unreachable
 from lamina.engines.server import ServerBackend
 from lamina.errors import BackendError, BackendUnavailableError, StatementError, UsageError
 from lamina.models import LockOwner
-from lamina.urls import DatabaseURL, URLError
+from lamina.urls import URLError
 
 __all__ = ["MySQLBackend"]
 
@@ -60,9 +60,7 @@ class MySQLBackend(ServerBackend):
     """
 
     name: ClassVar[str] = "mysql"
-    title: ClassVar[str] = ENGINES[name].title  # MariaDB speaks the same protocol and SQL
-    dialect: ClassVar[str] = ENGINES[name].dialect
-    capabilities: ClassVar[Capabilities] = ENGINES[name].capabilities
+    # MariaDB speaks the same protocol and SQL: one backend, titled MySQL in messages.
     driver_errors: ClassVar[tuple[type[BaseException], ...]] = (pymysql.MySQLError,)
     scratch_privilege: ClassVar[str] = "CREATE"
     param: ClassVar[str] = "%s"
@@ -75,26 +73,20 @@ class MySQLBackend(ServerBackend):
         "TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', UTC_TIMESTAMP(6)) / 1e6"
     )
 
-    def __init__(
-        self,
-        url: DatabaseURL,
-        *,
-        read_only: bool = False,
-        options: BackendOptions | None = None,
-    ) -> None:
-        super().__init__(url, read_only=read_only, options=options)
+    _conn: pymysql.Connection | None = None
+    # Read by interrupt() from another thread, so it never touches the connection itself.
+    _thread_id: int | None = None
+    _transaction_lost = False
+
+    def _configure(self) -> None:
         try:
-            parsed = parse_options(url)
+            parsed = parse_options(self.url)
         except URLError as exc:
             raise UsageError(
                 "DATABASE_URL query", "database URL", str(exc), hint=exc.hint
             ) from None
         self._parsed: MySQLOptions = parsed
         self._settings: dict[str, object] = dict(parsed.connect)
-        self._conn: pymysql.Connection | None = None
-        # Read by interrupt() from another thread, so it never touches the connection itself.
-        self._thread_id: int | None = None
-        self._transaction_lost = False
 
     # -- connection -----------------------------------------------------------------------------
     def connect(self, timeout_s: float = 0.0) -> None:

@@ -22,12 +22,10 @@ from psycopg import errors as pg_errors
 from psycopg.pq import TransactionStatus
 
 from lamina.engines import ENGINES
-from lamina.engines.base import BackendOptions, Capabilities
 from lamina.engines.postgresql.connect import DEFAULT_PORT, IDENTIFIER, driver_args, unreachable
 from lamina.engines.server import ServerBackend
 from lamina.errors import BackendError, BackendUnavailableError, ConfigError, StatementError
 from lamina.models import LockOwner
-from lamina.urls import DatabaseURL
 
 __all__ = ["PostgresBackend"]
 
@@ -48,23 +46,15 @@ class PostgresBackend(ServerBackend):
     """
 
     name: ClassVar[str] = "postgresql"
-    title: ClassVar[str] = ENGINES[name].title
-    dialect: ClassVar[str] = ENGINES[name].dialect
-    capabilities: ClassVar[Capabilities] = ENGINES[name].capabilities
     driver_errors: ClassVar[tuple[type[BaseException], ...]] = (psycopg.Error,)
     scratch_privilege: ClassVar[str] = "CREATEDB"
     param: ClassVar[str] = "%s"
     clock_sql: ClassVar[str] = "EXTRACT(EPOCH FROM clock_timestamp())::float8"
 
-    def __init__(
-        self,
-        url: DatabaseURL,
-        *,
-        read_only: bool = False,
-        options: BackendOptions | None = None,
-    ) -> None:
-        super().__init__(url, read_only=read_only, options=options)
-        self.schema = url.option("schema")
+    _conn: psycopg.Connection[Any] | None = None
+
+    def _configure(self) -> None:
+        self.schema = self.url.option("schema")
         if self.schema is not None and not IDENTIFIER.fullmatch(self.schema):
             raise ConfigError(
                 "schema",
@@ -72,7 +62,6 @@ class PostgresBackend(ServerBackend):
                 f"{self.schema!r} is not a plain schema name",
                 hint="use letters, digits and underscores, starting with a letter (max 63)",
             )
-        self._conn: psycopg.Connection[Any] | None = None
 
     # -- connection -----------------------------------------------------------------------------
     def connect(self, timeout_s: float = 0.0) -> None:

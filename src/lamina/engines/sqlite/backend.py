@@ -27,10 +27,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
 from typing import Any, ClassVar
 
-from lamina.engines import ENGINES
 from lamina.engines.base import (
-    BackendOptions,
-    Capabilities,
     HistoryTypes,
     RefusedInTransaction,
 )
@@ -43,7 +40,6 @@ from lamina.errors import (
     LockTimeoutError,
     StatementError,
 )
-from lamina.urls import DatabaseURL
 
 __all__ = ["SQLiteBackend"]
 
@@ -100,30 +96,19 @@ class SQLiteBackend(FileBackend):
     """
 
     name: ClassVar[str] = "sqlite"
-    title: ClassVar[str] = ENGINES[name].title
     other_engine_hint: ClassVar[str] = "duckdb:/// opens DuckDB files"
-    dialect: ClassVar[str] = ENGINES[name].dialect
-    capabilities: ClassVar[Capabilities] = ENGINES[name].capabilities
     driver_errors: ClassVar[tuple[type[BaseException], ...]] = (sqlite3.Error,)
     history_types: ClassVar[HistoryTypes] = HistoryTypes(
         # AUTOINCREMENT: a rolled-back or deleted row's number is never handed out again.
         sequence_key="INTEGER PRIMARY KEY AUTOINCREMENT"
     )
 
-    def __init__(
-        self,
-        url: DatabaseURL,
-        *,
-        read_only: bool = False,
-        options: BackendOptions | None = None,
-    ) -> None:
-        super().__init__(url, read_only=read_only, options=options)
-        self._conn: sqlite3.Connection | None = None
-        self._busy_s = _MIN_BUSY_S
-        # While a transactional migration runs (migration_session): whether lamina turned
-        # foreign keys off before its BEGIN, so its COMMIT must check them first.
-        self._in_migration = False
-        self._check_foreign_keys = False
+    _conn: sqlite3.Connection | None = None
+    _busy_s = _MIN_BUSY_S
+    # While a transactional migration runs (migration_session): whether lamina turned
+    # foreign keys off before its BEGIN, so its COMMIT must check them first.
+    _in_migration = False
+    _check_foreign_keys = False
 
     # -- connection -----------------------------------------------------------------------------
     def connect(self, timeout_s: float = 0.0) -> None:
