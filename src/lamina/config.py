@@ -61,8 +61,8 @@ class Settings:
     #: Table mode: how long a lock row outlives its last heartbeat. None means the migration
     #: time limit plus :data:`LOCK_TTL_MARGIN_S`.
     lock_ttl_s: float | None = None
-    #: Take a backup before every risky (danger-level) step; in production a failed backup
-    #: stops the run before the step.
+    #: Take one backup before a run that has risky (danger-level) steps; in production a
+    #: failed backup stops the run before its first step.
     backup_enabled: bool = True
     backup_dir: Path = Path(".lamina/backups")
     #: How many backups to keep (oldest removed first); None keeps every one.

@@ -63,9 +63,10 @@ def test_rollback_reverts_newest_first_and_records_it(make_migrations, settings_
     assert applied(raw_db) == []
     assert "users" not in raw_db.tables()
     log = raw_db.query("SELECT action FROM lamina_migration_log ORDER BY seq")
-    # every step is risky (each down drops data), so each is preceded by its backup
-    assert [row[0] for row in log] == ["apply"] * 3 + ["force"] + ["backup", "rollback"] * 3
-    assert [b.trigger for b in result.backups] == list(result.reverted)
+    # every step is risky (each down drops data): one backup before the run covers them all
+    assert [row[0] for row in log] == ["apply"] * 3 + ["force", "backup"] + ["rollback"] * 3
+    [backup] = result.backups
+    assert (backup.trigger, backup.covers) == ("003_seed", result.reverted)
 
 
 def test_rollback_to_a_version_keeps_what_is_below(make_migrations, settings_for, raw_db):

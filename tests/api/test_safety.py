@@ -127,12 +127,54 @@ def test_in_development_a_failed_backup_is_reported_and_the_step_runs(
     assert result.applied == ("003_drop_legacy",)
     assert result.backups == ()
     notes = [e.detail or "" for e in events if e.kind == "note"]
-    assert any("backup before 003_drop_legacy failed" in n for n in notes)
+    assert any("backup before this run failed" in n and "003_drop_legacy" in n for n in notes)
 
 
 def test_backups_can_be_switched_off(prepared, settings_for, tmp_path) -> None:
     result = Lamina(settings_for(backup_enabled=False)).up()
     assert result.applied == ("003_drop_legacy",)
+    assert result.backups == ()
+    assert not (tmp_path / ".lamina" / "backups").exists()
+
+
+def test_one_backup_covers_every_risky_step_of_a_run_and_restores_to_before_it(
+    make_migrations, settings_for, raw_db
+) -> None:
+    """One dump per deploy: taken before the run's first step, naming its risky steps."""
+    make_migrations({"001_users.sql": USERS, "002_legacy.sql": LEGACY})
+    lamina = Lamina(settings_for())
+    lamina.up()
+    make_migrations(
+        {
+            "003_notes.sql": "-- migrate:up\nCREATE TABLE notes (id INTEGER);\n"
+            "-- migrate:down\nDROP TABLE notes;\n",
+            "004_drop_legacy.sql": DROP_LEGACY,
+            "005_clear_users.sql": "-- migrate:up\nDELETE FROM users;\n-- migrate:down\n",
+        }
+    )
+    result = lamina.up()
+    assert result.applied == ("003_notes", "004_drop_legacy", "005_clear_users")
+    [backup] = result.backups
+    assert (backup.trigger, backup.covers) == ("003_notes", ("004_drop_legacy", "005_clear_users"))
+    [listed] = lamina.backups()[0]
+    assert listed.covers == backup.covers  # the manifest keeps it
+    audit = raw_db.query(
+        "SELECT migration_id, detail FROM lamina_migration_log WHERE action = 'backup'"
+    )
+    assert len(audit) == 1
+    assert audit[0][0] == "003_notes"
+    assert "covering this run's risky steps 004_drop_legacy, 005_clear_users" in audit[0][1]
+
+    lamina.restore(backup.id, yes=True)
+    assert {"users", "legacy"} <= raw_db.tables()
+    assert "notes" not in raw_db.tables()
+    assert raw_db.query("SELECT count(*) FROM users") == [(1,)]
+    assert raw_db.applied_ids() == ["001_users", "002_legacy"]
+
+
+def test_a_run_without_risky_steps_takes_no_backup(make_migrations, settings_for, tmp_path):
+    make_migrations({"001_users.sql": USERS, "002_legacy.sql": LEGACY})
+    result = Lamina(settings_for()).up()
     assert result.backups == ()
     assert not (tmp_path / ".lamina" / "backups").exists()
 

@@ -203,9 +203,9 @@ def test_a_failed_backup_before_a_risky_step_is_shown_as_a_warning(
     }
     result = CliRunner().invoke(cli, ["up"], env=env, catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    [note] = [line for line in result.output.splitlines() if "backup before 002_drop" in line]
+    [note] = [line for line in result.output.splitlines() if "backup before this run" in line]
     assert note.startswith("⚠ ")
-    assert "failed" in note and "running it anyway" in note
+    assert "failed" in note and "(002_drop) anyway" in note
     [taken] = [line for line in result.output.splitlines() if "002_drop" in line and "✓" in line]
     assert taken
 

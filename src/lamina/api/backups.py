@@ -1,11 +1,11 @@
 """Backups: "take a backup and write it to the audit log", once, for ``lamina backup create``
-and for the backup before each risky step of a run (:class:`BackupBeforeRisk`); listing and
+and for the one backup a run with risky steps takes (:class:`BackupBeforeRisk`); listing and
 restoring backups.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from lamina.api.session import Session
@@ -41,11 +41,13 @@ def backup_and_audit(
     history: History,
     *,
     step: PlanStep | None = None,
+    covers: tuple[str, ...] = (),
     progress: Progress | None = None,
     failed: Callable[[LaminaError], None] | None = None,
 ) -> BackupRecord | None:
     """Back up the database ``backend`` is connected to (under the migration lock), then write
-    the backup to the audit log: before ``step``, or a manual one when ``step`` is None.
+    the backup to the audit log: before ``step`` (the first step of a run whose risky steps
+    are ``covers``), or a manual one when ``step`` is None.
 
     ``failed`` receives the error when the backup cannot be taken (it raises, or returns to
     go on without one: then nothing is audited and None returned); without it the error
@@ -63,6 +65,7 @@ def backup_and_audit(
             store(settings),
             schema_version=version,
             trigger="manual" if step is None else step.migration_id,
+            covers=covers,
             progress=progress,
             # DuckDB: flush the WAL through lamina's own connection, which holds the file.
             checkpoint=backend.backup_checkpoint(),
@@ -73,6 +76,8 @@ def backup_and_audit(
         failed(exc)
         return None
     why = "(manual)" if step is None else f"before {step.migration_id}"
+    if covers:
+        why += f", covering this run's risky steps {', '.join(covers)}"
     with backend.transaction():
         history.audit(
             AuditAction.BACKUP,
@@ -140,11 +145,14 @@ def _audit_restore(backend: Backend, history: History, record: BackupRecord) -> 
 
 
 class BackupBeforeRisk:
-    """Takes a backup right before each risky step runs, and logs it.
+    """Takes one backup before a run that has risky steps, and logs it.
 
-    Called by the runner before every step (``before_step``); does something only for the
-    steps named risky. In production a backup that fails stops the run before the step
-    ("no backup, no change"); in development the step runs and the failure is reported.
+    Called by the runner before every step (``before_step``); the first call of a run with
+    any risky step takes the backup, so restoring it returns the database to before the whole
+    run (one dump per deploy, not one per risky step), and the manifest and audit log name
+    the risky steps it covers. In production a backup that fails stops the run before its
+    first step ("no backup, no change"); in development the run goes on and the failure is
+    reported.
     """
 
     def __init__(
@@ -152,43 +160,48 @@ class BackupBeforeRisk:
         settings: Settings,
         backend: Backend,
         history: History,
-        risky: Collection[str],
+        risky: Sequence[str],
         notify: Callable[[PlanStep, str], None],
     ) -> None:
         self.settings = settings
         self.backend = backend
         self.history = history
-        self.risky = frozenset(risky) if settings.backup_enabled else frozenset()
+        self.risky = tuple(risky) if settings.backup_enabled else ()
         self.notify = notify
         self.taken: list[BackupRecord] = []
+        self._done = False
 
     def __call__(self, step: PlanStep) -> None:
-        if step.migration_id not in self.risky:
+        if self._done or not self.risky:
             return
+        self._done = True
+        covered = ", ".join(self.risky)
 
         def failed(exc: LaminaError) -> None:
             from lamina.backup import BackupError
 
             if self.settings.is_production:
                 raise BackupError(
-                    f"backup before risky step {step.migration_id} failed, so it did not run "
+                    f"backup before this run (risky steps: {covered}) failed, so nothing ran "
                     f"(production: no backup, no change): {exc.message}",
                     hint=exc.hint or "fix the backup, or set BACKUP_ENABLED=false to run without",
                 ) from exc
             self.notify(
                 step,
-                f"backup before {step.migration_id} failed ({exc.message}); running it anyway "
-                "(development). In production this stops the run.",
+                f"backup before this run failed ({exc.message}); running its risky steps "
+                f"({covered}) anyway (development). In production this stops the run.",
             )
 
         record = backup_and_audit(
-            self.settings, self.backend, self.history, step=step, failed=failed
+            self.settings, self.backend, self.history, step=step, covers=self.risky, failed=failed
         )
         if record is None:
             return
         self.taken.append(record)
         self.notify(
-            step, f"backed up to {record.id} ({_size(record.size)}) before {step.migration_id}"
+            step,
+            f"backed up to {record.id} ({_size(record.size)}) before this run; it covers the "
+            f"risky steps {covered}",
         )
 
 

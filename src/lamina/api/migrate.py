@@ -3,7 +3,8 @@
 A run reads history (read-only for a dry run, under the migration lock otherwise), refuses a
 dirty database, plans, records and assesses every step's SQL (:mod:`lamina.safety`), lets the
 :class:`~lamina.safety.Safeguard` decide about risky steps, writes forced actions to the audit
-log, then runs the plan, backing up before each risky step, and records the schema it left.
+log, then runs the plan (one backup first when it has risky steps) and records the schema it
+left.
 Only planning differs between the two directions.
 """
 

@@ -32,6 +32,7 @@ def create_backup(
     *,
     schema_version: int,
     trigger: str | None,
+    covers: tuple[str, ...] = (),
     progress: Progress | None = None,
     checkpoint: Callable[[], None] | None = None,
 ) -> BackupRecord:
@@ -40,6 +41,7 @@ def create_backup(
     Args:
         schema_version: lamina's schema version now, recorded in the manifest.
         trigger: the migration id the backup precedes, ``"manual"``, or None.
+        covers: the risky steps of the run the backup is taken for (see BackupRecord).
         progress: called as bytes are written, ``progress(done, total_or_None)``.
         checkpoint: DuckDB only: when the caller holds the database's read-write connection,
             a function running ``CHECKPOINT`` on it (``lambda: backend.execute("CHECKPOINT")``).
@@ -71,6 +73,7 @@ def create_backup(
             file=f"{backup_id}.{EXTENSIONS[format_name]}",
             format=produced.format,
             tool=produced.tool,
+            covers=covers,
         )
         store.commit(partial, record)
     except BaseException:

@@ -58,10 +58,14 @@ class BackupRecord:
         created_at: ISO 8601 UTC with microseconds; orders backups taken in the same second.
         size: bytes of the data file.
         sha256: hex SHA-256 of the data file.
-        trigger: the migration id the backup was taken before, ``"manual"``, or None.
+        trigger: the migration id the backup was taken before (the first step of the run
+            it covers), ``"manual"``, or None.
         file: the data file's name inside the backup folder.
         format: duckdb-file, sqlite-file, pg_dump-custom or mysqldump-sql.
         tool: what wrote the file (``pg_dump (PostgreSQL) 15.20``, ``duckdb 1.2.0``).
+        covers: for the backup a run takes before its first step, the run's risky steps:
+            restoring it returns the database to before all of them. Empty for a manual
+            backup (and in manifests written before runs took one backup each).
     """
 
     id: str
@@ -77,10 +81,13 @@ class BackupRecord:
     file: str
     format: str
     tool: str | None
+    covers: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """The manifest's fields, JSON-ready (``lamina backup list --json`` prints these)."""
-        return asdict(self)
+        fields = asdict(self)
+        fields["covers"] = list(self.covers)
+        return fields
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> BackupRecord:
@@ -96,7 +103,10 @@ class BackupRecord:
             if not isinstance(value, kinds) or isinstance(value, bool):
                 raise ValueError(f"field {name!r} is missing or not {_describe(kinds)}")
             values[name] = value
-        record = cls(**values)
+        covers = data.get("covers", [])
+        if not isinstance(covers, list) or not all(isinstance(c, str) for c in covers):
+            raise ValueError("field 'covers' is not a list of migration ids")
+        record = cls(**values, covers=tuple(covers))
         if not _ID.fullmatch(record.id):
             raise ValueError(f"id {record.id!r} is not a backup id")
         extension = EXTENSIONS.get(record.format)

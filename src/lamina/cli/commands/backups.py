@@ -13,7 +13,7 @@ def backup() -> None:
 
     Backups go to LAMINA_BACKUP_DIR (default ./.lamina/backups), readable by the owner only,
     each with a manifest: database, schema version, time, size, SHA-256, and what triggered
-    it. lamina also takes one before every risky step (BACKUP_ENABLED, default true).
+    it. lamina also takes one before each run that has risky steps (BACKUP_ENABLED, default true).
     """
 
 

@@ -22,14 +22,21 @@ def backups(records: Sequence[BackupRecord], broken: Sequence[BrokenManifest]) -
     from rich.table import Table
 
     table = Table(box=None, pad_edge=False, header_style="bold")
-    for column in ("id", "taken", "version", "size", "trigger", "database"):
+    for column in ("id", "taken", "version", "size", "taken before", "database"):
         table.add_column(column, no_wrap=True)
     for r in records:
         table.add_row(
             r.id, short_time(r.created_at), str(r.schema_version), _bytes(r.size),
-            r.trigger or "", r.database,
+            _before(r), r.database,
         )  # fmt: skip
     out.print(table)
+
+
+def _before(record: BackupRecord) -> str:
+    """``003_notes (run; risky: 004_drop)``: the step it precedes and the risky steps it covers."""
+    if not record.covers:
+        return record.trigger or ""
+    return f"{record.trigger} (run; risky: {', '.join(record.covers)})"
 
 
 def backup_taken(record: BackupRecord) -> None:
