@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from lamina.cli.render.common import RISK_STYLE, console, print_findings, print_problems
+from lamina.cli.render.common import RISK_STYLE, Painter, console, print_findings, print_problems
 from lamina.models import errors_in
 
 if TYPE_CHECKING:
@@ -14,17 +14,19 @@ if TYPE_CHECKING:
 
 def lint(result: LintResult, *, level: RiskLevel) -> None:
     out = console()
+    painter = Painter(out)
+    paint = painter.paint
     if result.target is not None:
-        out.print(f"[dim]{result.target.note}[/]")
+        painter.line(paint("dim", result.target.note))
     print_problems(result.problems)
     for entry in result.entries:
         worst = entry.worst()
-        label = f"[{RISK_STYLE[worst.label]}]{worst.label}[/]" if worst else "[green]low[/]"
-        out.print(f"[bold]{entry.file.id}[/]  {entry.file.meta.name}  risk: {label}")
+        label = paint(RISK_STYLE[worst.label], worst.label) if worst else paint("green", "low")
+        painter.line(f"{paint('bold', entry.file.id)}  {entry.file.meta.name}  risk: {label}")
         for report in (entry.up, entry.down):
             if report.findings:
-                out.print(f"  {report.direction}:")
-                print_findings(report.findings, indent="    ")
+                painter.line(f"  {report.direction}:")
+                print_findings(report.findings, indent="    ", painter=painter)
     flagged = sum(1 for e in result.entries if (w := e.worst()) is not None and w >= level)
     style = "bold red" if result.fails(level) else "green"
     out.print(

@@ -5,55 +5,23 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from lamina.cli.render.common import RISK_STYLE, console, print_findings, print_problems
+from lamina.cli.render.common import (
+    RISK_STYLE,
+    Painter,
+    console,
+    print_findings,
+    print_problems,
+)
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
     from lamina.api import RollbackResult, StepPreview, UpResult
     from lamina.runner import RunEvent
-
-
-class _Painter:
-    """The per-step lines, written without rich's markup parser and layout.
-
-    A run of 1,000 steps prints 1,000 lines: through ``Console.print`` each cost about half a
-    millisecond, a tenth of a trivial step. The lines are plain text with a few coloured
-    words, so they are written straight to the console's file, with the ANSI codes of each
-    style worked out once (none when the console has no colour: a pipe, ``NO_COLOR``).
-    """
-
-    def __init__(self, out: Console) -> None:
-        self.out = out
-        self.colour = out.color_system if out.is_terminal and not out.no_color else None
-        self._codes: dict[str, tuple[str, str]] = {}
-
-    def paint(self, style: str, text: str) -> str:
-        if self.colour is None:
-            return text
-        codes = self._codes.get(style)
-        if codes is None:
-            from rich.color import ColorSystem
-            from rich.style import Style
-
-            system = {"256": ColorSystem.EIGHT_BIT}.get(self.colour) or ColorSystem[
-                self.colour.upper()
-            ]
-            rendered = Style.parse(style).render("\0", color_system=system)
-            before, _, after = rendered.partition("\0")
-            codes = self._codes[style] = (before, after)
-        return f"{codes[0]}{text}{codes[1]}"
-
-    def line(self, text: str, end: str = "\n") -> None:
-        file = self.out.file
-        file.write(text + end)
-        file.flush()
 
 
 def progress_printer() -> Callable[[RunEvent], None]:
     """An ``on_event`` callback printing one line per finished (or failed) step."""
     out = console()
-    painter = _Painter(out)
+    painter = Painter(out)
     paint = painter.paint
 
     def on_event(event: RunEvent) -> None:
