@@ -10,6 +10,7 @@ imports that one file instead.
 from __future__ import annotations
 
 import ast
+import functools
 from dataclasses import dataclass
 from typing import Final
 
@@ -124,9 +125,13 @@ def read_sql_file(text: str, slug: str) -> tuple[MigrationMeta, tuple[MetaWarnin
     return meta, tuple(warnings)
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_checked(text: str) -> SqlSource:
     """Parse a ``.sql`` migration and refuse an up section that runs nothing (an unedited
     ``lamina create`` template) unless the file says so with ``-- empty: true``.
+
+    Scanning the folder and loading a migration both need the parse: it is a pure function
+    of the text with an immutable result, so the second asks a bounded cache.
 
     Raises:
         MetaError: what :func:`~lamina.sqltext.parse_sql_migration` refuses, or the empty up.
