@@ -23,10 +23,15 @@ Settings.database_origin  # public: which setting gave the URL (status shows it)
 EngineSpec.schemes  # public: the URL schemes an engine answers to
 DependencyGraph.ancestors  # public graph API, used by tests and library users
 DependencyGraph.descendants
-Category.INDEX  # an enum member users write in their migrations
+Category.INDEX  # enum members users write in their migrations
+Category.CONSTRAINT
 arg_types
 Snapshot.sequences  # public: the names of the snapshot's sequences
 pytest_addoption
 pytest_generate_tests
 _read_timeout  # set on PyMySQL's connection (no public setter): the driver reads it
 FileCache.reads  # what tests observe of the cache (tests/api/test_lamina_operations.py)
+LockMode.ROW_SHARE  # a PostgreSQL lock mode: tests and LockMode[...] look it up by name
+LockMode.pg_locks_name
+TableFacts.has_index  # public: the facts a rule may read
+LiveFacts.of_indexes  # building facts by hand: tests and library users

@@ -180,3 +180,14 @@ def test_help_imports_no_driver_sqlglot_or_rich() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert "HEAVY=\n" in out, out
+
+
+@pytest.mark.parametrize("path", sorted(SRC.rglob("*.py")), ids=lambda p: str(p.relative_to(SRC)))
+def test_no_module_over_400_lines_and_no_class_over_250(path: Path) -> None:
+    """docs/architecture.md, "Size": small modules with one job, classes that fit in a head."""
+    text = path.read_text(encoding="utf-8")
+    assert len(text.splitlines()) <= 400
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, ast.ClassDef):
+            assert node.end_lineno is not None
+            assert node.end_lineno - node.lineno + 1 <= 250, node.name

@@ -146,7 +146,7 @@ def atomicity(
 
     ``announced`` is what the user is told: a step is *not atomic* only when it runs
     outside a transaction, or when one of its statements commits implicitly (MySQL DDL
-    and the other statements of :mod:`lamina.engines.mysql.commits`). A MySQL step of
+    and the other statements of :mod:`lamina.sqltext.implicit_commits`). A MySQL step of
     row changes only, or of no statement at all, rolls back as a whole and is atomic.
     ``tracked_atomic`` decides whether the step skips its ``running`` row: only when its
     statements are known for sure beforehand (a ``.sql`` file); Python code may run other

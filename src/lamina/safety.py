@@ -25,7 +25,7 @@ from lamina.loader import load_migration, transaction_control_error
 from lamina.migration import Migration
 from lamina.models import Direction, MigrationFile, StatementRecord
 from lamina.planning import Plan, PlanStep
-from lamina.risk import LiveFacts, RiskFinding, RiskLevel, RiskReport, analyze
+from lamina.risk import LiveFacts, ParseCache, RiskFinding, RiskLevel, RiskReport, analyze
 from lamina.runner import record_statements
 from lamina.sqltext import find_transaction_control
 
@@ -68,6 +68,7 @@ def assess(
     reversible: bool,
     facts: LiveFacts,
     transactional: bool = True,
+    parse_cache: ParseCache | None = None,
 ) -> tuple[tuple[StatementRecord, ...], RiskReport]:
     """Record what ``migration`` runs in ``direction`` and assess it, with its allowances.
 
@@ -94,6 +95,7 @@ def assess(
         facts=facts,
         transactional=transactional,
         allowed=migration.risk_allow,
+        parse_cache=parse_cache,
     )
     if failures:
         risk = replace(risk, findings=(*failures, *risk.findings))
@@ -137,6 +139,7 @@ def preview_steps(
     """
     previews = []
     loaded: dict[str, Migration] = {}
+    cache = ParseCache()  # a statement parsed for one step is not parsed again
     for step in plan.steps:
         assert step.file is not None
         migration = loaded[step.migration_id] = load_migration(
@@ -153,6 +156,7 @@ def preview_steps(
             reversible=meta.reversible,
             facts=facts,
             transactional=transactional,
+            parse_cache=cache,
         )
         error = check_transaction_control(step.file, plan.direction, statements, dialect)
         if error is not None:

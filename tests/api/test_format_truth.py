@@ -19,6 +19,7 @@ from lamina.errors import (
     ExecutionError,
     IrreversibleMigrationError,
     MigrationLoadError,
+    RiskRefusedError,
     ValidationError,
 )
 from lamina.models import Severity
@@ -294,8 +295,12 @@ def test_transaction_false_is_honoured_for_each_direction(
     # The down has no option: it runs in a transaction, where CONCURRENTLY fails.
     back = Lamina(settings_for()).rollback(1, dry_run=True)
     assert [p.atomic for p in back.previews] == [True]
-    with pytest.raises(ExecutionError, match="transaction block") as caught:
+    # lamina sees it coming: the rollback is refused before anything runs...
+    with pytest.raises(RiskRefusedError, match="cannot-run-in-transaction"):
         Lamina(settings_for()).rollback(1)
+    # ...and forced, PostgreSQL refuses it, and the transaction rolls back whole.
+    with pytest.raises(ExecutionError, match="transaction block") as caught:
+        Lamina(settings_for()).rollback(1, force=True, yes=True)
     assert caught.value.rolled_back
     assert _index_exists(raw_db) and raw_db.applied_ids() == ["001_items", "002_index"]
 

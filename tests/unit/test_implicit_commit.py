@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from lamina.engines.mysql.commits import commits_implicitly, runs_in_transaction
 from lamina.errors import ExecutionError, one_line_sql
+from lamina.sqltext.implicit_commits import commits_implicitly, runs_in_transaction
 
 
 @pytest.mark.parametrize(

@@ -88,14 +88,43 @@ def test_postgres_only_index_rules_stay_silent_elsewhere() -> None:
         assert fired(sql, dialect) == []
 
 
-def test_safe_postgres_foreign_key_in_two_steps_is_clean() -> None:
-    """NOT VALID, then VALIDATE CONSTRAINT: the path lamina recommends reports nothing."""
-    sql = (
-        "ALTER TABLE orders ADD CONSTRAINT fk FOREIGN KEY (user_id) REFERENCES users (id) "
-        "NOT VALID",
-        "ALTER TABLE orders VALIDATE CONSTRAINT fk",
-    )
-    assert fired(sql, "postgres") == []
+FK_IN_TWO_STEPS = (
+    "ALTER TABLE orders ADD CONSTRAINT fk FOREIGN KEY (user_id) REFERENCES users (id) NOT VALID",
+    "ALTER TABLE orders VALIDATE CONSTRAINT fk",
+)
+
+
+def test_safe_postgres_foreign_key_in_two_migrations_is_clean() -> None:
+    """NOT VALID, then VALIDATE CONSTRAINT in the next migration (or without a transaction):
+    the path lamina recommends reports nothing."""
+    assert fired(FK_IN_TWO_STEPS[:1], "postgres") == []
+    assert fired(FK_IN_TWO_STEPS[1:], "postgres") == []
+    # Without a transaction, a failed VALIDATE leaves the constraint: a second run must not
+    # trip on it, hence the DROP CONSTRAINT IF EXISTS the advice asks for.
+    retry_safe = ("ALTER TABLE orders DROP CONSTRAINT IF EXISTS fk", *FK_IN_TWO_STEPS)
+    assert fired(retry_safe, "postgres", transactional=False) == []
+    assert fired(FK_IN_TWO_STEPS, "postgres", transactional=False) == ["not-retry-safe"]
+
+
+def test_the_two_steps_in_one_transaction_validate_under_the_first_lock() -> None:
+    """Until issue 15 this was reported clean: but the ADD's lock is held by the VALIDATE."""
+    (finding,) = report(FK_IN_TWO_STEPS, "postgres").findings
+    assert finding.rule == "validate-in-same-transaction"
+    assert finding.line == 2
+    assert "SHARE ROW EXCLUSIVE" in finding.message and "(line 1)" in finding.message
+    assert "separate migration" in finding.suggestion
+
+
+def test_drop_not_null_is_a_note_and_its_rollback_a_warning() -> None:
+    """Dropping NOT NULL is instant (info); the hazard is the way back: the down's SET NOT
+    NULL scans every row and fails on the NULLs written since."""
+    up = ("ALTER TABLE users ALTER COLUMN phone DROP NOT NULL",)
+    down = ("ALTER TABLE users ALTER COLUMN phone SET NOT NULL",)
+    (finding,) = report(up, "postgres").findings
+    assert (finding.rule, finding.level) == ("drop-not-null", RiskLevel.INFO)
+    (back,) = report(down, "postgres", direction="down", up=up).findings
+    assert (back.rule, back.level) == ("set-not-null", RiskLevel.WARNING)
+    assert "fails on any NULL" in back.message
 
 
 # --------------------------------------------------------------------------------------------
@@ -182,9 +211,10 @@ def test_a_drop_table_without_the_whole_copy_and_rename_is_still_danger(sql, dia
 
 
 def test_a_rebuilt_table_is_not_new_for_the_statements_after_it() -> None:
-    """After the rename, the table holds the old rows: a NOT NULL column needs a default."""
+    """After the rename, the table holds the old rows: a NOT NULL column needs a default.
+    (On PostgreSQL: on SQLite it is sqlite-unsupported, which checks the table's rows.)"""
     sql = (*REBUILD, "ALTER TABLE users ADD COLUMN email TEXT NOT NULL")
-    result = report(sql, "sqlite")
+    result = report(sql, "postgres")
     assert [f.rule for f in result.findings] == [
         "table-rebuild",
         "add-not-null-column-without-default",
@@ -382,3 +412,40 @@ def test_importing_risk_does_not_import_sqlglot() -> None:
         "assert 'sqlglot' not in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "mysql"])
+def test_a_trigger_body_is_part_of_its_create_not_statements_of_the_migration(
+    dialect: str,
+) -> None:
+    """sqlglot cuts ``CREATE TRIGGER ... BEGIN ...; END`` at the body's semicolons; the body's
+    DELETE runs later, on the rows the event touches, not when the migration runs."""
+    trigger = (
+        "CREATE TRIGGER purge AFTER DELETE ON users FOR EACH ROW "
+        "BEGIN DELETE FROM sessions; UPDATE stats SET n = n - 1; END"
+    )
+    assert fired([trigger], dialect) == []
+
+
+def test_duckdb_checkpoint_outside_a_transaction_is_understood() -> None:
+    assert fired(["CHECKPOINT"], "duckdb", transactional=False) == []
+    assert fired(["CHECKPOINT"], "duckdb") == ["duckdb-not-in-transaction"]
+
+
+def test_a_mysql_foreign_key_added_with_checks_off_checks_no_row() -> None:
+    add = "ALTER TABLE orders ADD CONSTRAINT fk FOREIGN KEY (user_id) REFERENCES users (id)"
+    assert "add-foreign-key" in fired([add], "mysql")
+    off_and_on = ["SET foreign_key_checks = 0", add, "SET foreign_key_checks = 1"]
+    assert "add-foreign-key" not in fired(off_and_on, "mysql")
+
+
+def test_a_check_on_mysql_before_8_0_16_is_reported_as_ignored_not_as_a_scan() -> None:
+    add = "ALTER TABLE users ADD CONSTRAINT positive CHECK (age > 0)"
+    old = report([add], "mysql", facts=LiveFacts(server_version=(5, 7, 40), flavor="mysql"))
+    [finding] = [f for f in old.findings if f.rule == "add-check"]
+    assert finding.level is RiskLevel.INFO
+    assert "ignores" in finding.message
+    new = report([add], "mysql", facts=LiveFacts(server_version=(8, 0, 36), flavor="mysql"))
+    [checked] = [f for f in new.findings if f.rule == "add-check"]
+    assert checked.level is RiskLevel.WARNING
+    assert "checking every existing row" in checked.message

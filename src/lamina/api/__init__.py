@@ -165,37 +165,23 @@ class Lamina:
             return history.events(limit) if history else []
 
     def lint(
-        self,
-        selection: Sequence[str] = (),
-        *,
-        dialect: str | None = None,
+        self, selection: Sequence[str] = (), *, dialect: str | None = None,
         server_version: str | None = None,
-    ) -> LintResult:
-        """Assess every migration (or those ``selection`` names by id or version), up and down.
-        Reads no history, changes nothing; a file that cannot be loaded is a problem in the
-        result, not an exception.
-
-        With ``dialect`` (``postgresql``, ``mysql``, ``mariadb``, ``sqlite``, ``duckdb``) it
-        works offline; otherwise it judges against the configured database and its live
-        facts (indexes, sizes, server version), or without them when it cannot be reached.
-        ``server_version`` (``"16"``, ``"8.0.36"``) sets the version rules assume.
-
-        Raises:
-            ConfigError: the migrations folder is unusable, or ``selection`` names no file.
-            UsageError: an unknown dialect or a malformed server version.
+    ) -> LintResult:  # fmt: skip
+        """Assess every migration (or those ``selection`` names), up and down; changes nothing.
+        With ``dialect`` (``postgresql``, ``mysql``, ``mariadb``, ``sqlite``, ``duckdb``) no
+        database is needed; else the configured one's live facts are used when it answers.
+        ``server_version`` (``"8.0.36"``) sets the version the rules assume. A file that
+        cannot be loaded is a problem in the result. Raises ConfigError (unusable folder, or
+        ``selection`` names no file) and UsageError (unknown dialect, malformed version).
         """
         return checks.lint(self.session, selection, dialect=dialect, server_version=server_version)
 
     # -- changing -----------------------------------------------------------------------------
     def up(
-        self,
-        *,
-        to_version: int | str | None = None,
-        dry_run: bool = False,
-        force: bool = False,
-        yes: bool = False,
-        deadline: float | None = None,
-    ) -> UpResult:
+        self, *, to_version: int | str | None = None, dry_run: bool = False,
+        force: bool = False, yes: bool = False, deadline: float | None = None,
+    ) -> UpResult:  # fmt: skip
         """Apply pending migrations in order, each in its own transaction with its history row.
 
         Every step's SQL is assessed first (:mod:`lamina.risk`). In production, danger-level

@@ -10,12 +10,12 @@ from lamina.api.drift import drift_problems, survey
 from lamina.api.results import LintEntry, LintResult, LintTarget, ValidationResult
 from lamina.api.session import Session
 from lamina.config import Settings
-from lamina.engines import ENGINES, EngineSpec, spec_for
+from lamina.engines import ENGINES, EngineSpec, risk_facts, spec_for
 from lamina.errors import BackendError, MigrationLoadError, UsageError, ValidationError
 from lamina.loader import load_migration
 from lamina.migration_set import MigrationSet
 from lamina.models import Direction, MigrationFile, Problem, Severity
-from lamina.risk import LiveFacts
+from lamina.risk import LiveFacts, ParseCache
 from lamina.safety import assess, check_transaction_control
 
 __all__ = ["lint", "matches", "ordered_files", "validate"]
@@ -71,6 +71,7 @@ def lint(
     target = lint_target(session, dialect, server_version)
     entries: list[LintEntry] = []
     problems = list(scanned.problems)
+    cache = ParseCache()  # the up's statements, parsed for the up, serve the down's analysis
     for file in files:
         try:
             migration = load_migration(
@@ -85,7 +86,7 @@ def lint(
             recorded, risk = assess(
                 migration, file.id, direction=direction, dialect=target.dialect,
                 category=category, reversible=reversible, facts=target.facts,
-                transactional=file.meta.runs_in_transaction(direction),
+                transactional=file.meta.runs_in_transaction(direction), parse_cache=cache,
             )  # fmt: skip
             risks.append(risk)
             refused = check_transaction_control(file, direction, recorded, target.dialect)
@@ -121,7 +122,7 @@ def lint_target(session: Session, dialect: str | None, server_version: str | Non
         return LintTarget(spec.dialect, LiveFacts(server_version=version), note, live=False)
     try:
         with session.reader() as (backend, _):
-            facts = backend.risk_facts() if backend.exists() else LiveFacts()
+            facts = risk_facts(backend) if backend.exists() else LiveFacts()
     except BackendError as exc:
         note = (
             f"could not read the database ({exc.message}): linted as {spec.title} SQL without "

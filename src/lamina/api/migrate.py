@@ -20,6 +20,7 @@ from lamina.api.results import RollbackResult, UpResult
 from lamina.api.session import Session
 from lamina.config import Settings
 from lamina.discovery import ScanResult
+from lamina.engines import risk_facts
 from lamina.engines.base import Backend
 from lamina.errors import (
     ChecksumMismatchError,
@@ -130,7 +131,7 @@ def _migrate(
     if dry_run:
         with session.reader() as (backend, history):
             applied = history.applied() if history else []
-            facts = backend.risk_facts() if backend.exists() else LiveFacts()
+            facts = risk_facts(backend) if backend.exists() else LiveFacts()
             holder = backend.lock_holder() if any(r.dirty for r in applied) else None
         refuse_dirty(applied, holder)
         plan, warnings = planner(scanned, applied)
@@ -142,7 +143,7 @@ def _migrate(
         applied = history.applied()
         refuse_dirty(applied)
         plan, warnings = planner(scanned, applied)
-        previews, loaded = _previews(session, plan, backend.risk_facts())
+        previews, loaded = _previews(session, plan, risk_facts(backend))
         risky = tuple(p for p in previews if p.risk.risky)
         guard.authorise(action, risky, force=force, yes=yes)
         notes = _forced_notes(action, session.settings, force, warnings, risky)

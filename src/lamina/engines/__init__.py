@@ -13,12 +13,16 @@ backend's :class:`Capabilities`). Adding an engine is one folder plus one regist
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from lamina.engines.base import Backend, BackendOptions, Capabilities
 from lamina.errors import BackendUnavailableError
 from lamina.urls import DatabaseURL
+
+if TYPE_CHECKING:
+    from lamina.risk.model import LiveFacts
 
 __all__ = [
     "ENGINES",
@@ -31,6 +35,7 @@ __all__ = [
     "dialect_for",
     "load",
     "open_backend",
+    "risk_facts",
     "spec_for",
     "spec_for_dialect",
 ]
@@ -121,7 +126,7 @@ ENGINES: dict[str, EngineSpec] = {
               default_port=3306, quote_char="`", scratch="server",
               capabilities=Capabilities(
                   transactional_ddl=False,
-                  implicit_commits="lamina.engines.mysql.commits:commits_implicitly",
+                  implicit_commits="lamina.sqltext.implicit_commits:commits_implicitly",
               ),
               backend_class="MySQLBackend", backup_format="mysqldump-sql",
               install_hint="pip install 'lamina[mysql]'",
@@ -203,6 +208,13 @@ def open_backend(
     if not (isinstance(backend_class, type) and issubclass(backend_class, Backend)):
         raise BackendUnavailableError(f"{path} is not a lamina backend", hint=hint)
     return backend_class(url, read_only=read_only, options=options)
+
+
+def risk_facts(backend: Backend) -> LiveFacts:
+    """What the risk rules may know of ``backend``'s database: indexes, foreign keys, sizes
+    and the server version, read by its engine's ``facts`` module (one round of queries)."""
+    reader: Callable[[Backend], LiveFacts] = load(ENGINES[backend.name].facts)
+    return reader(backend)
 
 
 def dialect_for(url: DatabaseURL) -> str:

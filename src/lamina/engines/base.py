@@ -27,14 +27,11 @@ import importlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from lamina.errors import BackendError, LaminaError, StatementError
 from lamina.models import LockOwner
 from lamina.urls import DatabaseURL
-
-if TYPE_CHECKING:
-    from lamina.risk.model import LiveFacts
 
 __all__ = [
     "Backend",
@@ -317,14 +314,6 @@ class Backend(abc.ABC):
     @abc.abstractmethod
     def table_exists(self, table: str) -> bool:
         """Whether lamina's table ``table`` exists in the target schema."""
-
-    def risk_facts(self) -> LiveFacts:
-        """What the risk rules may know of this database: indexes, foreign keys, sizes and
-        the server version, read by the engine's ``facts`` module (one round of queries)."""
-        from lamina.engines import ENGINES, load
-
-        reader: Callable[[Backend], LiveFacts] = load(ENGINES[self.name].facts)
-        return reader(self)
 
     def describe_error(self, exc: BaseException) -> str:
         """The database's own message for ``exc``, one line, without secrets."""

@@ -8,7 +8,8 @@ there is a statement to parse.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from types import MappingProxyType
 from typing import TYPE_CHECKING
@@ -27,13 +28,15 @@ from lamina.risk.model import (
 )
 
 if TYPE_CHECKING:
-    from lamina.risk.rules import Hit
+    from lamina.risk.grammar import Parsed, Statement
+    from lamina.risk.rules import Context, Hit
 
 __all__ = [
     "ALL_DIALECTS",
     "CATALOGUE",
     "RULES",
     "LiveFacts",
+    "ParseCache",
     "RiskFinding",
     "RiskLevel",
     "RiskReport",
@@ -46,6 +49,32 @@ __all__ = [
 
 _NOTHING_ALLOWED: Mapping[str, str] = MappingProxyType({})
 _NO_FACTS = LiveFacts()
+
+
+class ParseCache:
+    """Parsed statements by SQL text and dialect, for a run that reads the same SQL more than
+    once: ``lamina lint`` assesses each migration's up, then its down, which reads the up
+    again to know what it created.
+
+    Owned by the caller, for one run; bounded (the entries used longest ago go first). The
+    parse trees are shared between the analyses that read the same SQL, so no rule may change
+    them.
+    """
+
+    def __init__(self, size: int = 2048) -> None:
+        self._size = size
+        self._entries: OrderedDict[tuple[str, str], Parsed] = OrderedDict()
+
+    def fetch(self, sql: str, dialect: str, parse: Callable[[str, str], Parsed]) -> Parsed:
+        """``parse(sql, dialect)``, remembered."""
+        key = (sql, dialect)
+        if key in self._entries:
+            self._entries.move_to_end(key)
+            return self._entries[key]
+        parsed = self._entries[key] = parse(sql, dialect)
+        if len(self._entries) > self._size:
+            self._entries.popitem(last=False)
+        return parsed
 
 
 def analyze(
@@ -61,6 +90,7 @@ def analyze(
     facts: LiveFacts = _NO_FACTS,
     transactional: bool = True,
     allowed: Mapping[str, str] = _NOTHING_ALLOWED,
+    parse_cache: ParseCache | None = None,
 ) -> RiskReport:
     """Assess one migration in one direction.
 
@@ -82,6 +112,8 @@ def analyze(
         transactional: the step runs in one transaction (locks are held until its end).
         allowed: rule id → reason, from ``-- lamina:allow`` lines or ``risk_allow``: those
             findings stay in the report, marked, but no longer count towards its level.
+        parse_cache: parses to reuse and keep, for a caller that assesses the same SQL again
+            (the up, then the down that reads the up); a fresh one when None.
     """
     hits: list[RiskFinding] = []
     if direction == "down":
@@ -89,8 +121,11 @@ def analyze(
     hits.extend(_data_migration(category, direction))
     executed = [record for record in statements if not record.is_query]
     if executed:
+        cache = parse_cache if parse_cache is not None else ParseCache()
         hits.extend(
-            _statement_findings(executed, dialect, direction, up_statements, facts, transactional)
+            _statement_findings(
+                executed, dialect, direction, up_statements, facts, transactional, cache
+            )
         )
     findings = tuple(_with_allowance(f, allowed) for f in hits if RULES[f.rule].applies_to(dialect))
     return RiskReport(migration_id, direction, findings)
@@ -103,18 +138,21 @@ def _statement_findings(
     up_statements: Sequence[StatementRecord],
     facts: LiveFacts,
     transactional: bool,
+    cache: ParseCache,
 ) -> Iterable[RiskFinding]:
     """Walk the statements in order, checking each against the schema as it stands then."""
-    from lamina.risk.grammar import opaque_reason, parse, tokens_in
-    from lamina.risk.rules import STATEMENT_RULES, Context, understood
+    from lamina.risk.grammar import opaque_reason, own_statements, parse, tokens_in
+    from lamina.risk.rules import Context, check, understood
     from lamina.risk.state import SchemaSoFar, rebuilt_tables
 
     up_sql = [r.sql for r in up_statements if not r.is_query] if direction == "down" else []
-    state = SchemaSoFar.start(facts, up_sql, dialect)
+    state = SchemaSoFar.start(facts, up_sql, dialect, cache)
     context = Context(dialect, direction, state, facts, transactional)
-    parsed = [(record, parse(record.sql, dialect)) for record in executed]
+    seen: set[int] = set()
+    parsed = [(r, own_statements(parse(r.sql, dialect, cache), seen)) for r in executed]
+    state.statements = tuple(node for _, nodes in parsed for node in nodes or [])
     # A DROP TABLE is judged with what follows it: a rebuild renames its copy to the name.
-    state.rebuilt = rebuilt_tables(node for _, nodes in parsed for node in nodes or [])
+    state.rebuilt = rebuilt_tables(state.statements, dialect)
     for record, nodes in parsed:
         if nodes is None:
             yield _unparsed(record, dialect, f"sqlglot cannot parse it as {dialect} SQL")
@@ -122,13 +160,31 @@ def _statement_findings(
         if not nodes and tokens_in(record.sql, dialect):
             yield _unparsed(record, dialect, "sqlglot read no statement in it")
         for node in nodes:
-            hits = [hit for rule in STATEMENT_RULES for hit in rule(node, context)]
-            reason = opaque_reason(node)
+            hits = check(node, context)
+            reason = opaque_reason(node, dialect)
             if reason is not None and not hits and not understood(node, dialect):
                 yield _unparsed(record, dialect, reason)
             for hit in hits:
                 yield _finding(hit, record, dialect)
-            state.apply(node)
+            _hold_locks(node, record, context)
+            state.apply(node, record.line)
+
+
+def _hold_locks(node: Statement, record: StatementRecord, context: Context) -> None:
+    """Remember the locks a statement takes while the migration's transaction stays open.
+
+    Only PostgreSQL's are known (:data:`lamina.risk.rules.locks.LOCKS`); MySQL commits every
+    DDL statement at once, and SQLite holds one database-wide write lock from the first write
+    to the commit whatever the statement.
+    """
+    from lamina.risk.rules.locks import LOCKS, locks_taken
+    from lamina.risk.state import Held
+
+    if not context.transactional or context.dialect != "postgres":
+        return
+    for taken in locks_taken(node, context.state):
+        held = Held(taken.mode, LOCKS[taken.kind].statement, record.line)
+        context.state.hold(taken.table, held)
 
 
 def _finding(hit: Hit, record: StatementRecord, dialect: str) -> RiskFinding:
@@ -200,7 +256,8 @@ def _data_migration(category: str, direction: str) -> list[RiskFinding]:
         _whole(
             "data-migration",
             "changes data: test it on a copy of production-sized data",
-            "batch large updates so locks stay short",
+            "batch large updates in a migration marked `-- transactional: false`, so each "
+            "batch commits: inside one transaction every lock is held until the end",
             level=RiskLevel.WARNING,
         )
     ]

@@ -3,6 +3,7 @@ import when the answer is certain (see :mod:`lamina.sqltext`)."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -71,13 +72,16 @@ class _Piece:
     statement: tuple[int, int] | None  # [start, end) of the statement within the script
 
 
-def _split(script: str, dialect: str) -> list[_Piece]:
+@functools.lru_cache(maxsize=4096)
+def _split(script: str, dialect: str) -> tuple[_Piece, ...]:
+    """The pieces of ``script``; cached, because one run splits each section several times
+    (emptiness checks, transaction-control checks, the recorder, the real run)."""
     if not script:
-        return []
+        return ()
     pieces = _fast_split(script)
     if pieces is None:
         pieces = _token_split(script, dialect)
-    return pieces
+    return tuple(pieces)
 
 
 # -- the fast path ---------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Cases for the rules of every engine (and, until they move, engine rules too)."""
+"""Cases for the rules of every engine (each engine's own rules have theirs in its module)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from support.risk_cases import Case
 
 SERVERS_AND_DUCKDB = ("duckdb", "postgres", "mysql")
 PG = ("postgres",)
+NOT_MYSQL = ("duckdb", "sqlite", "postgres")
 DOWN = {"direction": "down"}
 
 # SQLite's table rebuild (https://sqlite.org/lang_altertable.html), in every dialect's SQL.
@@ -31,9 +32,20 @@ POSITIVE = (
     ),
     Case("table-rebuild", REBUILD, ("table-rebuild",), kwargs={**DOWN, "up": REBUILD}),
     Case("drop-table", ("DROP TABLE IF EXISTS a, b",), ("drop-table", "drop-table")),
-    Case("drop-column", ("ALTER TABLE users DROP COLUMN phone",), ("drop-column",)),
+    Case("drop-column", ("ALTER TABLE users DROP COLUMN phone",), ("drop-column",), NOT_MYSQL),
+    # MySQL's own rules also say how InnoDB runs the ALTER (catalogue/mysql.py).
+    Case(
+        "drop-column",
+        ("ALTER TABLE users DROP COLUMN phone",),
+        ("drop-column", "mysql-alter-rebuilds"),
+        ("mysql",),
+    ),
     Case("drop-schema", ("DROP SCHEMA archive CASCADE",), ("drop-schema",), SERVERS_AND_DUCKDB),
-    Case("drop-schema", ("DROP DATABASE archive",), ("drop-schema",), ("postgres", "mysql")),
+    Case("drop-schema", ("DROP DATABASE archive",), ("drop-schema",), ("mysql",)),
+    # PostgreSQL also refuses DROP DATABASE inside the migration's transaction.
+    Case(
+        "drop-schema", ("DROP DATABASE archive",), ("drop-schema", "cannot-run-in-transaction"), PG
+    ),
     Case("truncate", ("TRUNCATE TABLE users",), ("truncate",), SERVERS_AND_DUCKDB),
     Case("delete-without-where", ("DELETE FROM users",), ("delete-without-where",)),
     Case("delete-without-where", ("DELETE FROM users WHERE TRUE",), ("delete-without-where",)),
@@ -43,18 +55,6 @@ POSITIVE = (
         ("ALTER TABLE users ALTER COLUMN age TYPE BIGINT",),
         ("column-type-change",),
         ("duckdb", "postgres"),
-    ),
-    Case(
-        "column-type-change",
-        ("ALTER TABLE users MODIFY COLUMN age BIGINT NOT NULL",),
-        ("column-type-change",),
-        ("mysql",),
-    ),
-    Case(
-        "column-type-change",
-        ("ALTER TABLE users CHANGE COLUMN age years BIGINT",),
-        ("column-type-change", "rename-column"),
-        ("mysql",),
     ),
     Case("rename-table", ("ALTER TABLE users RENAME TO people",), ("rename-table",)),
     Case(
@@ -73,6 +73,13 @@ POSITIVE = (
         "add-not-null-column-without-default",
         ("ALTER TABLE users ADD COLUMN age INT NOT NULL",),
         ("add-not-null-column-without-default",),
+        ("duckdb", "postgres"),
+    ),
+    Case(
+        "add-not-null-column-without-default",
+        ("ALTER TABLE users ADD COLUMN age INT NOT NULL",),
+        ("add-not-null-column-without-default", "mysql-alter-rebuilds"),
+        ("mysql",),
     ),
     Case(
         "set-not-null",
@@ -95,26 +102,20 @@ POSITIVE = (
         ("add-check",),
         ("postgres", "mysql"),
     ),
+    # Unnamed: sqlglot reads it only as a command; lamina reads it from its tokens.
+    Case("add-check", ("ALTER TABLE orders ADD CHECK (amount > 0)",), ("add-check",), PG),
     Case(
-        "create-index-not-concurrently",
-        ("CREATE INDEX users_email_idx ON users (email)",),
-        ("create-index-not-concurrently",),
+        "add-foreign-key",
+        ("ALTER TABLE orders ADD COLUMN user_id bigint DEFAULT 1 REFERENCES users (id)",),
+        ("add-foreign-key", "add-column-rewrite"),
         PG,
     ),
     Case(
-        "drop-index-not-concurrently",
-        ("DROP INDEX users_email_idx",),
-        ("drop-index-not-concurrently",),
+        "add-unique-constraint",
+        ("CREATE UNIQUE INDEX CONCURRENTLY users_email_key ON users (email)",),
+        ("add-unique-constraint", "concurrent-index"),
         PG,
-    ),
-    Case(
-        "concurrent-index",
-        ("CREATE INDEX CONCURRENTLY users_email_idx ON users (email)",),
-        ("concurrent-index",),
-        PG,
-    ),
-    Case(
-        "concurrent-index", ("DROP INDEX CONCURRENTLY users_email_idx",), ("concurrent-index",), PG
+        {"transactional": False},
     ),
     Case(
         "add-unique-constraint",
@@ -176,9 +177,22 @@ POSITIVE = (
         {"facts": LiveFacts.of_indexes({"users": ["users_name", "users_email"]})},
     ),
     Case("unparsed-sql", ("SELECT FROM WHERE (",), ("unparsed-sql",)),
-    Case("unparsed-sql", ("CREATE EXTENSION pgcrypto",), ("unparsed-sql",)),
+    # PostgreSQL knows CREATE EXTENSION: it creates functions and types, no table is locked.
+    Case(
+        "unparsed-sql",
+        ("CREATE EXTENSION pgcrypto",),
+        ("unparsed-sql",),
+        ("duckdb", "sqlite", "mysql"),
+    ),
     Case("unparsed-sql", ("THIS IS NOT SQL",), ("unparsed-sql",)),
-    Case("unparsed-sql", ("ALTER TABLE users ADD CHECK (age > 0)",), ("unparsed-sql",)),
+    # An ALTER TABLE mixing an action lamina reads from its tokens with one it leaves to
+    # sqlglot is not half judged: it stays opaque, its kind named.
+    Case(
+        "unparsed-sql",
+        ("ALTER TABLE orders ADD COLUMN note TEXT, VALIDATE CONSTRAINT orders_user_fk",),
+        ("unparsed-sql",),
+        PG,
+    ),
     Case(
         "data-migration",
         ("UPDATE users SET a = 1 WHERE id = 2",),
@@ -197,6 +211,14 @@ POSITIVE = (
         "down-loses-data",
         ("ALTER TABLE users DROP COLUMN phone",),
         ("down-loses-data",),
+        NOT_MYSQL,
+        kwargs={**DOWN, "up": ("ALTER TABLE users ADD COLUMN phone TEXT",)},
+    ),
+    Case(
+        "down-loses-data",
+        ("ALTER TABLE users DROP COLUMN phone",),
+        ("down-loses-data", "mysql-alter-rebuilds"),
+        ("mysql",),
         kwargs={**DOWN, "up": ("ALTER TABLE users ADD COLUMN phone TEXT",)},
     ),
     Case(
@@ -239,11 +261,6 @@ NEGATIVE = (
         "column-type-change",
         ("ALTER TABLE users ADD COLUMN age INT", "ALTER TABLE users ALTER COLUMN age TYPE BIGINT"),
         dialects=("duckdb", "postgres"),
-    ),
-    Case(
-        "column-type-change",
-        ("ALTER TABLE users ADD COLUMN age INT", "ALTER TABLE users MODIFY COLUMN age BIGINT"),
-        dialects=("mysql",),
     ),
     Case("rename-table", ("CREATE TABLE draft (x INT)", "ALTER TABLE draft RENAME TO final")),
     Case("rename-table", ("ALTER TABLE users RENAME COLUMN a TO b",)),
@@ -292,6 +309,7 @@ NEGATIVE = (
             "ALTER TABLE orders VALIDATE CONSTRAINT orders_user_fk",
         ),
         dialects=PG,
+        kwargs={"transactional": False},
     ),
     Case(
         "add-foreign-key",
@@ -307,6 +325,26 @@ NEGATIVE = (
         ("ALTER TABLE orders ADD CONSTRAINT amount_positive CHECK (amount > 0) NOT VALID",),
         dialects=PG,
     ),
+    Case("add-check", ("ALTER TABLE orders ADD CHECK (amount > 0) NOT VALID",), dialects=PG),
+    Case(
+        "add-check",
+        ("CREATE TABLE orders (id INT, amount INT)", "ALTER TABLE orders ADD CHECK (amount > 0)"),
+        dialects=PG,
+    ),
+    Case(
+        "add-foreign-key",
+        (
+            "CREATE TABLE orders (id INT)",
+            "ALTER TABLE orders ADD COLUMN user_id bigint DEFAULT 1 REFERENCES users (id)",
+        ),
+        dialects=PG,
+    ),
+    # Without a DEFAULT the new column is NULL in every row: PostgreSQL checks none.
+    Case(
+        "add-foreign-key",
+        ("ALTER TABLE orders ADD COLUMN user_id bigint REFERENCES users (id)",),
+        dialects=PG,
+    ),
     Case(
         "add-check",
         (
@@ -315,23 +353,6 @@ NEGATIVE = (
         ),
         dialects=("postgres", "mysql"),
     ),
-    Case(
-        "create-index-not-concurrently",
-        ("CREATE INDEX CONCURRENTLY users_email_idx ON users (email)",),
-        dialects=PG,
-    ),
-    Case(
-        "create-index-not-concurrently",
-        ("CREATE TABLE pets (id INT, name TEXT)", "CREATE INDEX pets_name ON pets (name)"),
-        dialects=PG,
-    ),
-    Case("drop-index-not-concurrently", ("DROP INDEX CONCURRENTLY users_email_idx",), dialects=PG),
-    Case(
-        "drop-index-not-concurrently",
-        ("CREATE INDEX CONCURRENTLY t_idx ON users (email)", "DROP INDEX t_idx"),
-        dialects=PG,
-    ),
-    Case("concurrent-index", ("CREATE INDEX users_email_idx ON users (email)",), dialects=PG),
     Case(
         "add-unique-constraint",
         ("CREATE TABLE pets (id INT, tag TEXT)", "CREATE UNIQUE INDEX pets_tag ON pets (tag)"),

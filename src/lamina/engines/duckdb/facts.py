@@ -1,7 +1,10 @@
 """What DuckDB's risk rules need from the live database: indexes and foreign keys.
 
 DuckDB refuses most ALTERs of a table that an index or a foreign key depends on, so the rules
-must know them even on a database lamina has never migrated.
+must know them even on a database lamina has never migrated: both come from DuckDB's own
+catalog (``duckdb_indexes()``, ``duckdb_constraints()``), never from lamina's history. The
+indexes behind PRIMARY KEY and UNIQUE constraints are not listed there: they do not make DuckDB
+refuse ALTERs of the rest of the table.
 """
 
 from __future__ import annotations
@@ -17,12 +20,13 @@ if TYPE_CHECKING:
 
 _INDEXES = (
     "SELECT lower(table_name), index_name FROM duckdb_indexes() "
-    "WHERE database_name = current_database() AND schema_name = current_schema()"
+    "WHERE database_name = current_database() AND schema_name = current_schema() "
+    "ORDER BY 1, 2"
 )
 _REFERENCES = (
     "SELECT lower(referenced_table), lower(table_name) FROM duckdb_constraints() "
     "WHERE constraint_type = 'FOREIGN KEY' AND database_name = current_database() "
-    "AND schema_name = current_schema()"
+    "AND schema_name = current_schema() ORDER BY 1, 2"
 )
 
 

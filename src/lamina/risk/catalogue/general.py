@@ -62,7 +62,8 @@ ENTRIES: tuple[RuleInfo, ...] = (
         "UPDATE without a WHERE clause on existing columns",
         "overwrites a value in every row: the old values are lost and a down cannot restore "
         "them (backfilling a column the same migration added is not reported)",
-        "add a WHERE clause, update in batches, and keep the old values if a rollback needs them",
+        "add a WHERE clause, update in batches that each commit (a migration marked "
+        "`-- transactional: false`), and keep the old values if a rollback needs them",
     ),
     RuleInfo(
         "column-type-change",
@@ -70,8 +71,8 @@ ENTRIES: tuple[RuleInfo, ...] = (
         "changing a column's type (ALTER COLUMN ... TYPE, MODIFY COLUMN, CHANGE COLUMN)",
         "most type changes rewrite the whole table under a lock that blocks writes, can fail on "
         "values that do not convert, and break code that expects the old type",
-        "add a column of the new type, backfill it in batches, switch the code, then drop the "
-        "old column in a later release",
+        "add a column of the new type, backfill it in batches in a separate migration, switch "
+        "the code, then drop the old column in a later release",
         _SERVERS_AND_DUCKDB,
     ),
     RuleInfo(
@@ -94,17 +95,18 @@ ENTRIES: tuple[RuleInfo, ...] = (
         "add-not-null-column-without-default",
         RiskLevel.WARNING,
         "ADD COLUMN ... NOT NULL without a DEFAULT on an existing table",
-        "PostgreSQL, SQLite and DuckDB refuse it as soon as the table has a row; MySQL fills "
+        "PostgreSQL and DuckDB refuse it as soon as the table has a row; MySQL fills "
         "existing rows with the type's implicit default (0, '') and then rejects INSERTs that "
         "leave the column out",
-        "add the column with a DEFAULT, or add it nullable, backfill it, then make it NOT NULL",
+        "add the column with a DEFAULT; or add it nullable, backfill it in a separate "
+        "migration, and make it NOT NULL in a third",
     ),
     RuleInfo(
         "set-not-null",
         RiskLevel.WARNING,
         "ALTER COLUMN ... SET NOT NULL on an existing table",
         "every row is scanned under an exclusive lock, and the statement fails on any NULL",
-        "backfill the NULLs first",
+        "backfill the NULLs first, in a separate migration",
         ("duckdb", "postgres"),
     ),
     RuleInfo(
@@ -113,7 +115,7 @@ ENTRIES: tuple[RuleInfo, ...] = (
         "adding a FOREIGN KEY that validates every existing row",
         "the check of every row holds locks that block writes to both tables for its whole "
         "duration, and fails on any orphan row",
-        "add the constraint without validation, then validate it separately",
+        "add the constraint without validation, then validate it in a separate migration",
         ("postgres", "mysql"),
     ),
     RuleInfo(
@@ -122,7 +124,7 @@ ENTRIES: tuple[RuleInfo, ...] = (
         "adding a CHECK constraint that validates every existing row",
         "every row is checked under a lock that blocks writes (PostgreSQL) or the table is "
         "copied (MySQL), and the statement fails on any row that violates it",
-        "add the constraint without validation, then validate it separately",
+        "add the constraint without validation, then validate it in a separate migration",
         ("postgres", "mysql"),
     ),
     RuleInfo(
@@ -155,8 +157,9 @@ ENTRIES: tuple[RuleInfo, ...] = (
         "a migration in the `data` category (a warning on up, danger on down)",
         "it changes rows, not only schema: reverting it may lose rows it wrote or that were "
         "changed since",
-        "test it on a copy of production-sized data, batch large updates, and take a backup "
-        "before reverting it",
+        "test it on a copy of production-sized data; batch large updates in a migration marked "
+        "`-- transactional: false`, so each batch commits (inside one transaction every lock "
+        "is held until the end); take a backup before reverting it",
     ),
     RuleInfo(
         "missing-down",

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from lamina.risk.grammar import command_words
+from lamina.risk.grammar import Statement, command_words
 from lamina.risk.rules import duckdb, mysql, postgres, sqlite
-from lamina.risk.rules.base import Context, Hit, Rule
+from lamina.risk.rules.base import Context, Hit, RecognisedRule, Rule
 from lamina.risk.rules.data_loss import (
     delete_without_where,
     drop_column,
@@ -39,9 +39,9 @@ from lamina.risk.rules.rewrites import (
     set_not_null,
 )
 
-__all__ = ["STATEMENT_RULES", "Context", "Hit", "understood"]
+__all__ = ["RECOGNISED_RULES", "STATEMENT_RULES", "Context", "Hit", "check", "understood"]
 
-#: Every statement rule, in the order their findings are listed.
+#: Every rule for the statements sqlglot parsed, in the order their findings are listed.
 STATEMENT_RULES: tuple[Rule, ...] = (
     drop_schema,
     drop_table,
@@ -64,6 +64,18 @@ STATEMENT_RULES: tuple[Rule, ...] = (
     *sqlite.STATEMENT_RULES,
 )
 
+#: Every rule for the statements lamina read from their tokens (PostgreSQL's ALTER TABLE ...
+#: VALIDATE CONSTRAINT, CLUSTER...), in the order their findings are listed.
+RECOGNISED_RULES: tuple[RecognisedRule, ...] = (add_check, *postgres.RECOGNISED_RULES)
+
+
+def check(node: Statement, ctx: Context) -> list[Hit]:
+    """Every hit of the rules for the kind of statement ``node`` is."""
+    if isinstance(node, exp.Expr):
+        return [hit for rule in STATEMENT_RULES for hit in rule(node, ctx)]
+    return [hit for rule in RECOGNISED_RULES for hit in rule(node, ctx)]
+
+
 #: Leading words of statements sqlglot has no grammar for, that lamina knows take no lock
 #: worth reporting and lose nothing, per dialect. A statement that starts with one of them
 #: gets no finding; any other opaque statement is ``unparsed-sql``, with its kind named.
@@ -75,7 +87,7 @@ UNDERSTOOD: dict[str, tuple[tuple[str, ...], ...]] = {
 }
 
 
-def understood(node: exp.Expr, dialect: str) -> bool:
+def understood(node: Statement, dialect: str) -> bool:
     """Whether an opaque statement is one lamina knows to be harmless on ``dialect``."""
     words = command_words(node, dialect)
     return any(words[: len(known)] == known for known in UNDERSTOOD.get(dialect, ()))

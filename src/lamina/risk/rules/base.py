@@ -3,11 +3,12 @@ that read the sqlglot tree."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from sqlglot import exp
 
+from lamina.risk.grammar import Recognised, Statement
 from lamina.risk.model import LiveFacts, RiskLevel
 from lamina.risk.state import SchemaSoFar
 
@@ -52,12 +53,41 @@ class Context:
         known = self.facts.server_version
         return known is not None and known >= version
 
+    def version_below(self, *version: int) -> bool:
+        """Whether the server is older than ``version``; False when it is unknown."""
+        known = self.facts.server_version
+        return known is not None and known < version
+
+    @property
+    def version_known(self) -> bool:
+        return self.facts.server_version is not None
+
     @property
     def down(self) -> bool:
         return self.direction == "down"
 
 
+#: A rule for the statements sqlglot parsed into a tree.
 Rule = Callable[[exp.Expr, Context], Iterator[Hit]]
+#: A rule for the statements lamina read from their tokens (:mod:`lamina.risk.recognised`).
+RecognisedRule = Callable[[Recognised, Context], Iterator[Hit]]
+
+
+def split_at(
+    node: Statement, ctx: Context
+) -> tuple[Sequence[Statement], Sequence[Statement]] | None:
+    """The migration's statements before ``node`` and after it (found by identity), or None
+    when ``node`` is not among them."""
+    statements = ctx.state.statements
+    for index, statement in enumerate(statements):
+        if statement is node:
+            return statements[:index], statements[index + 1 :]
+    return None
+
+
+def trees(statements: Iterable[Statement]) -> list[exp.Expr]:
+    """The statements sqlglot parsed, leaving out those lamina read from their tokens."""
+    return [statement for statement in statements if isinstance(statement, exp.Expr)]
 
 
 def _name(node: exp.Expr | None) -> str:
@@ -67,6 +97,34 @@ def _name(node: exp.Expr | None) -> str:
     if isinstance(node, exp.Table):
         return ".".join(part.name for part in node.parts) or "?"
     return node.name or "?"
+
+
+def _size(ctx: Context, table: exp.Expr | str | None) -> str:
+    """`` (≈41 M rows, 12 GB)`` from the live facts, or ``""`` when they say nothing."""
+    key = table if isinstance(table, str) else ctx.state.key(table)
+    known = ctx.facts.table(key)
+    if known is None:
+        return ""
+    parts = []
+    if known.rows is not None:
+        parts.append(f"≈{_count(known.rows)} rows")
+    if known.size_bytes is not None:
+        parts.append(_bytes(known.size_bytes))
+    return f" ({', '.join(parts)})" if parts else ""
+
+
+def _count(rows: int) -> str:
+    for size, unit in ((10**9, " billion"), (10**6, " M"), (10**3, " k")):
+        if rows >= size:
+            return f"{rows / size:.3g}{unit}"
+    return str(rows)
+
+
+def _bytes(size: int) -> str:
+    for power, unit in ((4, "TB"), (3, "GB"), (2, "MB"), (1, "kB")):
+        if size >= 1024**power:
+            return f"{size / 1024**power:.3g} {unit}"
+    return f"{size} bytes"
 
 
 def _alter_actions(node: exp.Expr) -> tuple[exp.Expr | None, Sequence[exp.Expr]]:

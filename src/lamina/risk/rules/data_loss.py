@@ -15,7 +15,6 @@ from lamina.risk.rules.base import (
     _has_where,
     _name,
 )
-from lamina.risk.state import table_key
 
 
 def drop_table(node: exp.Expr, ctx: Context) -> Iterator[Hit]:
@@ -25,7 +24,7 @@ def drop_table(node: exp.Expr, ctx: Context) -> Iterator[Hit]:
     for table in node.args.get("tables") or []:
         if ctx.state.is_new(table):
             continue
-        copy = ctx.state.rebuilt.get(table_key(table))
+        copy = ctx.state.rebuilt.get(ctx.state.key(table))
         if copy is not None:
             yield Hit(
                 "table-rebuild",
