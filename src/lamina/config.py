@@ -24,6 +24,8 @@ DEFAULT_DATABASE_URL = "duckdb:///./app.duckdb"
 #: What a table-mode lock row outlives the migration time limit by, by default.
 LOCK_TTL_MARGIN_S = 60.0
 LOCK_MODES = ("session", "table")
+#: What the backup before a risky run holds: everything, or the tables the run touches.
+BACKUP_SCOPES = ("database", "touched")
 DEFAULT_MAX_MIGRATION_TIME_MS = 300_000
 
 
@@ -67,6 +69,10 @@ class Settings:
     backup_dir: Path = Path(".lamina/backups")
     #: How many backups to keep (oldest removed first); None keeps every one.
     backup_keep: int | None = 10
+    #: What a run's backup holds: "database" (everything) or "touched" (the tables the run
+    #: changes plus lamina's history: fast on a big database; the whole database whenever
+    #: the statements do not say which tables).
+    backup_scope: str = "database"
     #: lamina.startup(): apply pending migrations (under the migration lock) at startup.
     auto_migrate: bool = False
     #: lamina.startup() with pending risky steps that need confirmation: "fail" stops the
@@ -125,6 +131,13 @@ def _parse_lock_mode(text: str) -> str:
     if mode not in LOCK_MODES:
         raise ValueError(f"expected one of {', '.join(LOCK_MODES)}")
     return mode
+
+
+def _parse_backup_scope(text: str) -> str:
+    scope = text.strip().lower()
+    if scope not in BACKUP_SCOPES:
+        raise ValueError(f"expected {' or '.join(BACKUP_SCOPES)}")
+    return scope
 
 
 def _parse_non_negative_int(text: str) -> int:
@@ -192,6 +205,13 @@ _SPECS = (
     _Spec("backup_enabled", "--backup", ("BACKUP_ENABLED",), "backup_enabled", _parse_bool),
     _Spec("backup_dir", "--backup-dir", ("LAMINA_BACKUP_DIR",), "backup_dir", str),
     _Spec("backup_keep", "--backup-keep", ("LAMINA_BACKUP_KEEP",), "backup_keep", _parse_keep),
+    _Spec(
+        "backup_scope",
+        "--backup-scope",
+        ("LAMINA_BACKUP_SCOPE",),
+        "backup_scope",
+        _parse_backup_scope,
+    ),
     _Spec("auto_migrate", "auto_migrate", ("AUTO_MIGRATE",), "auto_migrate", _parse_bool),
     _Spec(
         "startup_on_risk",

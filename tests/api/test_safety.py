@@ -319,3 +319,36 @@ def test_lint_knows_which_duckdb_tables_have_indexes(engine, make_migrations, se
     )
     [entry] = Lamina(settings_for()).lint(["003_alter"]).entries
     assert "duckdb-alter-indexed-table" in {f.rule for f in entry.up.findings}
+
+
+# -- backup_scope = touched ------------------------------------------------------------------------
+def test_a_touched_backup_from_the_cli_is_listed_and_restored_as_just_its_tables(
+    prepared, run, raw_db
+) -> None:
+    result = run("up", "--backup-scope", "touched")
+    assert result.exit_code == 0, result.output
+    assert "only legacy and lamina's history" in result.output
+    raw_db.execute("INSERT INTO users VALUES (2, 'after@example.org')")
+    listed = run("backup", "list")
+    assert "touched: legacy (+ history)" in listed.output
+    [backup_id] = [line.split()[0] for line in listed.output.splitlines() if "touched:" in line]
+
+    restored = run("backup", "restore", backup_id, "--yes")
+    assert restored.exit_code == 0, restored.output
+    assert "Only its tables were restored" in restored.output
+    assert "legacy" in raw_db.tables()
+    assert raw_db.query("SELECT COUNT(*) FROM users") == [(2,)]  # not in the backup: kept
+    assert raw_db.applied_ids() == ["001_users", "002_legacy"]
+
+
+def test_a_touched_rollback_backup_brings_the_reverted_table_back(
+    prepared, settings_for, raw_db
+) -> None:
+    lamina = Lamina(settings_for(backup_scope="touched"))
+    result = lamina.rollback(1, force=True, yes=True)
+    [backup] = result.backups
+    assert backup.touched and "legacy" in backup.tables and "users" not in backup.tables
+    assert "legacy" not in raw_db.tables()
+    lamina.restore(backup.id, yes=True)
+    assert "legacy" in raw_db.tables()
+    assert raw_db.applied_ids() == ["001_users", "002_legacy"]

@@ -15,10 +15,11 @@ from lamina.errors import LaminaError, RiskRefusedError
 from lamina.history import History
 from lamina.models import AuditAction
 from lamina.planning import PlanStep
-from lamina.safety import ConfirmCallback
+from lamina.safety import ConfirmCallback, StepPreview
 
 if TYPE_CHECKING:
     from lamina.backup import BackupRecord, BackupStore, BrokenManifest, Progress
+    from lamina.risk.touched import Touched
 
 __all__ = ["BackupBeforeRisk", "backup_and_audit", "backup_now", "backups", "restore", "store"]
 
@@ -42,6 +43,7 @@ def backup_and_audit(
     *,
     step: PlanStep | None = None,
     covers: tuple[str, ...] = (),
+    touched: Touched | None = None,
     progress: Progress | None = None,
     failed: Callable[[LaminaError], None] | None = None,
 ) -> BackupRecord | None:
@@ -51,7 +53,7 @@ def backup_and_audit(
 
     ``failed`` receives the error when the backup cannot be taken (it raises, or returns to
     go on without one: then nothing is audited and None returned); without it the error
-    propagates.
+    propagates. ``touched`` asks for a backup of just those tables (``backup_scope``).
 
     Raises:
         BackupError: the engine's tool is missing or failed; nothing was kept.
@@ -66,6 +68,7 @@ def backup_and_audit(
             schema_version=version,
             trigger="manual" if step is None else step.migration_id,
             covers=covers,
+            touched=touched,
             progress=progress,
             # DuckDB: flush the WAL through lamina's own connection, which holds the file.
             checkpoint=backend.backup_checkpoint(),
@@ -78,6 +81,7 @@ def backup_and_audit(
     why = "(manual)" if step is None else f"before {step.migration_id}"
     if covers:
         why += f", covering this run's risky steps {', '.join(covers)}"
+    why += f"; {scope_text(record)}"
     with backend.transaction():
         history.audit(
             AuditAction.BACKUP,
@@ -87,6 +91,20 @@ def backup_and_audit(
             f"sha256 {record.sha256}",
         )
     return record
+
+
+def scope_text(record: BackupRecord) -> str:
+    """What a backup holds, for people: "the whole database", or its tables."""
+    from lamina.backup.scope import HISTORY
+
+    if record.touched:
+        tables = [t for t in record.tables if t not in HISTORY]
+        return (
+            f"only {', '.join(tables) or 'no tables'} and lamina's history (backup_scope touched)"
+        )
+    if record.scope_note:
+        return f"the whole database (backup_scope touched fell back: {record.scope_note})"
+    return "the whole database"
 
 
 def backup_now(session: Session, progress: Progress | None = None) -> BackupRecord:
@@ -112,14 +130,17 @@ def restore(
     backup_store = store(settings)
     record = backup_store.get(backup_id)
     if not yes:
+        what = settings.database_url.redacted()
+        if record.touched:
+            what = f"the tables {', '.join(record.tables)} of {what}"
         question = (
-            f"Replace {settings.database_url.redacted()} with backup {record.id} "
+            f"Replace {what} with backup {record.id} "
             f"(schema version {record.schema_version}, taken {record.created_at})?"
         )
         if confirm is None or not confirm(question):
             raise RiskRefusedError(
-                f"restore of {record.id} refused, nothing was changed: it replaces the "
-                "whole database and needs confirmation",
+                f"restore of {record.id} refused, nothing was changed: it replaces "
+                f"{'tables' if record.touched else 'the whole database'} and needs confirmation",
                 [],
                 hint="run it on a terminal to confirm, or pass --yes",
             )
@@ -139,8 +160,8 @@ def _audit_restore(backend: Backend, history: History, record: BackupRecord) -> 
             AuditAction.RESTORE,
             version=record.schema_version,
             detail=f"restored backup {record.id} taken {record.created_at} "
-            f"(trigger: {record.trigger or 'none'}); the audit log before this "
-            "entry is the backup's",
+            f"(trigger: {record.trigger or 'none'}; {scope_text(record)}); the audit log "
+            "before this entry is the backup's",
         )
 
 
@@ -153,6 +174,10 @@ class BackupBeforeRisk:
     the risky steps it covers. In production a backup that fails stops the run before its
     first step ("no backup, no change"); in development the run goes on and the failure is
     reported.
+
+    With ``backup_scope = touched`` the backup holds the tables that *every* step of the run
+    changes (``previews``: restoring it rolls the whole run's history back, so each of its
+    steps' tables must come back with it), plus lamina's history.
     """
 
     def __init__(
@@ -162,12 +187,14 @@ class BackupBeforeRisk:
         history: History,
         risky: Sequence[str],
         notify: Callable[[PlanStep, str], None],
+        previews: Sequence[StepPreview] = (),
     ) -> None:
         self.settings = settings
         self.backend = backend
         self.history = history
         self.risky = tuple(risky) if settings.backup_enabled else ()
         self.notify = notify
+        self.previews = tuple(previews)
         self.taken: list[BackupRecord] = []
         self._done = False
 
@@ -192,17 +219,40 @@ class BackupBeforeRisk:
                 f"({covered}) anyway (development). In production this stops the run.",
             )
 
+        touched = None if self.settings.backup_scope != "touched" else self._touched()
         record = backup_and_audit(
-            self.settings, self.backend, self.history, step=step, covers=self.risky, failed=failed
+            self.settings,
+            self.backend,
+            self.history,
+            step=step,
+            covers=self.risky,
+            touched=touched,
+            failed=failed,
         )
         if record is None:
             return
         self.taken.append(record)
         self.notify(
             step,
-            f"backed up to {record.id} ({_size(record.size)}) before this run; it covers the "
-            f"risky steps {covered}",
+            f"backed up to {record.id} ({_size(record.size)}; {scope_text(record)}) before "
+            f"this run; it covers the risky steps {covered}",
         )
+
+    def _touched(self) -> Touched:
+        """What the run's steps change, read from their recorded statements."""
+        from lamina.engines import dialect_for
+        from lamina.risk.touched import Touched, touched_by
+
+        if not self.previews:  # nothing says what the run changes: never guess
+            return Touched(whole="the run's statements were not given to the backup")
+        for preview in self.previews:
+            unrecorded = [f for f in preview.risk.findings if f.rule == "unparsed-sql"]
+            if any(f.statement is None for f in unrecorded):
+                return Touched(
+                    whole=f"{preview.step.migration_id}: its statements could not be recorded"
+                )
+        steps = [(p.step.migration_id, p.statements) for p in self.previews]
+        return touched_by(steps, dialect_for(self.settings.database_url))
 
 
 def _size(size: int) -> str:

@@ -156,6 +156,7 @@ def _migrate(
             history,
             [p.step.migration_id for p in risky],
             lambda step, text: runner.note(plan, step, text),
+            previews=previews,
         )
         try:
             done = runner.run(plan, loaded, risks=_risk_labels(previews), before_step=backup)

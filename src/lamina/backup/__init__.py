@@ -25,6 +25,11 @@ MySQL       mysqldump --single-transaction              load into a scratch data
 
 Backups stream: nothing holds more than 1 MiB of the database in memory, the SHA-256 is
 computed while writing, and ``progress(bytes_done, bytes_total_or_None)`` is called per chunk.
+
+``create_backup(..., touched=...)`` (``backup_scope = touched``) backs up only the tables a
+run changes, plus lamina's history, and its restore replaces only those: see
+:mod:`lamina.backup.scope` for which tables, and when it falls back to the whole database or
+refuses a restore.
 """
 
 from __future__ import annotations

@@ -11,12 +11,15 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from lamina.backup.errors import BackupError
 from lamina.backup.store import BackupRecord
 from lamina.backup.streams import Produced, Progress
 from lamina.urls import DatabaseURL
+
+if TYPE_CHECKING:
+    from lamina.risk.touched import Touched
 
 __all__ = ["EngineBackup", "error_line", "existing_file", "target_file"]
 
@@ -38,6 +41,18 @@ class RestoreFunction(Protocol):
     ) -> None: ...
 
 
+class TablesBackupFunction(Protocol):
+    def __call__(
+        self,
+        url: DatabaseURL,
+        dest: Path,
+        touched: Touched,
+        *,
+        progress: Progress | None,
+        checkpoint: Callable[[], None] | None,
+    ) -> Produced: ...
+
+
 @dataclass(frozen=True, slots=True)
 class EngineBackup:
     """An engine's backup and atomic restore (see each engine's ``backup`` module).
@@ -46,10 +61,16 @@ class EngineBackup:
         backup: write a backup of ``url`` to ``dest`` (which must not exist yet);
             ``checkpoint`` runs the engine's flush on the caller's connection (DuckDB).
         restore: make ``url`` exactly the backup at ``source``, or leave it untouched.
+        backup_tables: write a backup of just the tables ``touched`` names (and those tied to
+            them, :mod:`lamina.backup.scope`); ``Produced.scope`` says which. Raises
+            :class:`~lamina.backup.scope.WholeDatabase` when they cannot be backed up alone.
+        restore_tables: replace just a touched backup's tables, all or nothing.
     """
 
     backup: BackupFunction
     restore: RestoreFunction
+    backup_tables: TablesBackupFunction
+    restore_tables: RestoreFunction
 
 
 def existing_file(url: DatabaseURL) -> Path:

@@ -12,13 +12,18 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lamina.backup.engine import EngineBackup
 from lamina.backup.errors import BackupError
+from lamina.backup.scope import WholeDatabase
 from lamina.backup.store import EXTENSIONS, BackupRecord, BackupStore
 from lamina.backup.streams import Produced, Progress, remove_quietly
 from lamina.engines import ENGINES, EngineSpec, load
 from lamina.urls import DatabaseURL
+
+if TYPE_CHECKING:
+    from lamina.risk.touched import Touched
 
 __all__ = ["FORMATS", "create_backup", "location_of", "restore_backup"]
 
@@ -33,6 +38,7 @@ def create_backup(
     schema_version: int,
     trigger: str | None,
     covers: tuple[str, ...] = (),
+    touched: Touched | None = None,
     progress: Progress | None = None,
     checkpoint: Callable[[], None] | None = None,
 ) -> BackupRecord:
@@ -42,6 +48,9 @@ def create_backup(
         schema_version: lamina's schema version now, recorded in the manifest.
         trigger: the migration id the backup precedes, ``"manual"``, or None.
         covers: the risky steps of the run the backup is taken for (see BackupRecord).
+        touched: what the run changes, for a backup of just those tables (``backup_scope =
+            touched``); when they cannot be backed up alone the whole database is, and the
+            record's ``scope_note`` says why.
         progress: called as bytes are written, ``progress(done, total_or_None)``.
         checkpoint: DuckDB only: when the caller holds the database's read-write connection,
             a function running ``CHECKPOINT`` on it (``lambda: backend.execute("CHECKPOINT")``).
@@ -58,7 +67,8 @@ def create_backup(
     backup_id, created_at = store.new_id()
     partial = store.partial_path(backup_id, format_name)
     try:
-        produced = _produce(url, partial, progress, checkpoint)
+        produced, note = _produce(url, partial, touched, progress, checkpoint)
+        scope = produced.scope
         record = BackupRecord(
             id=backup_id,
             engine=url.scheme,
@@ -74,6 +84,11 @@ def create_backup(
             format=produced.format,
             tool=produced.tool,
             covers=covers,
+            scope="database" if scope is None else "touched",
+            tables=() if scope is None else scope.tables,
+            absent=() if scope is None else scope.absent,
+            dropped=() if scope is None else scope.dropped,
+            scope_note=note,
         )
         store.commit(partial, record)
     except BaseException:
@@ -86,10 +101,25 @@ def create_backup(
 def _produce(
     url: DatabaseURL,
     dest: Path,
+    touched: Touched | None,
     progress: Progress | None,
     checkpoint: Callable[[], None] | None,
-) -> Produced:
-    return _engine_backup(url).backup(url, dest, progress=progress, checkpoint=checkpoint)
+) -> tuple[Produced, str | None]:
+    """The backup, and why a touched one fell back to the whole database (or None)."""
+    engine = _engine_backup(url)
+    note = None
+    if touched is not None:
+        try:
+            return engine.backup_tables(
+                url, dest, touched, progress=progress, checkpoint=checkpoint
+            ), None
+        except WholeDatabase as exc:
+            note = str(exc)
+            remove_quietly(dest)
+        except BackupError as exc:  # the whole database is always a safe answer
+            note = f"backing up just the touched tables failed: {exc.message}"
+            remove_quietly(dest)
+    return engine.backup(url, dest, progress=progress, checkpoint=checkpoint), note
 
 
 def _engine_backup(url: DatabaseURL) -> EngineBackup:
@@ -107,6 +137,9 @@ def restore_backup(
     allow_other_database: bool = False,
 ) -> BackupRecord:
     """Make the database at ``url`` exactly the backup ``backup_id``, or leave it untouched.
+
+    A touched backup (``record.touched``) replaces just its tables: the other tables are left
+    as they are (see :mod:`lamina.backup.scope` for what it refuses).
 
     Nothing is changed unless the backup is of this engine and, unless
     ``allow_other_database``, of this database (:attr:`BackupRecord.location`), and its file
@@ -132,7 +165,9 @@ def restore_backup(
             "explicitly",
         )
     source = store.verify(record)
-    _engine_backup(url).restore(url, source, record, progress=progress)
+    engine = _engine_backup(url)
+    restore = engine.restore_tables if record.touched else engine.restore
+    restore(url, source, record, progress=progress)
     return record
 
 

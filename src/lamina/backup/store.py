@@ -37,6 +37,10 @@ EXTENSIONS = {
     "mysqldump-sql": "sql",
 }
 MANIFEST_VERSION = 1
+#: The manifest version of a touched backup: lamina releases that know only version 1 list it
+#: as unreadable instead of restoring it as a whole database (which it is not).
+TOUCHED_MANIFEST_VERSION = 2
+SCOPES = ("database", "touched")
 FOLDER_MODE = 0o700
 _ID = re.compile(r"\d{8}T\d{6}Z-[0-9a-f]{6}")
 _MAX_MANIFEST = 64 * 1024
@@ -66,6 +70,13 @@ class BackupRecord:
         covers: for the backup a run takes before its first step, the run's risky steps:
             restoring it returns the database to before all of them. Empty for a manual
             backup (and in manifests written before runs took one backup each).
+        scope: ``database`` (everything; also what a manifest without the field means) or
+            ``touched`` (only ``tables``, lamina's history among them).
+        tables: a touched backup's tables; a restore replaces just those.
+        absent: tables of a touched backup's scope that did not exist yet: a restore drops
+            them.
+        dropped: tables the run drops or renames away: a restore recreates them.
+        scope_note: why a run asked for ``touched`` got the whole database, or None.
     """
 
     id: str
@@ -82,11 +93,22 @@ class BackupRecord:
     format: str
     tool: str | None
     covers: tuple[str, ...] = ()
+    scope: str = "database"
+    tables: tuple[str, ...] = ()
+    absent: tuple[str, ...] = ()
+    dropped: tuple[str, ...] = ()
+    scope_note: str | None = None
+
+    @property
+    def touched(self) -> bool:
+        """Whether the backup holds only some tables (a restore replaces just those)."""
+        return self.scope == "touched"
 
     def to_dict(self) -> dict[str, Any]:
         """The manifest's fields, JSON-ready (``lamina backup list --json`` prints these)."""
         fields = asdict(self)
-        fields["covers"] = list(self.covers)
+        for name in _LISTS:
+            fields[name] = list(getattr(self, name))
         return fields
 
     @classmethod
@@ -103,10 +125,18 @@ class BackupRecord:
             if not isinstance(value, kinds) or isinstance(value, bool):
                 raise ValueError(f"field {name!r} is missing or not {_describe(kinds)}")
             values[name] = value
-        covers = data.get("covers", [])
-        if not isinstance(covers, list) or not all(isinstance(c, str) for c in covers):
-            raise ValueError("field 'covers' is not a list of migration ids")
-        record = cls(**values, covers=tuple(covers))
+        for name in _LISTS:  # absent from older manifests: a whole-database backup
+            items = data.get(name, [])
+            if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+                raise ValueError(f"field {name!r} is not a list of names")
+            values[name] = tuple(items)
+        values["scope"] = data.get("scope", "database")
+        if values["scope"] not in SCOPES:
+            raise ValueError(f"field 'scope' is not one of {', '.join(SCOPES)}")
+        note = data.get("scope_note")
+        if not isinstance(note, str | None):
+            raise ValueError("field 'scope_note' is not text")
+        record = cls(**values, scope_note=note)
         if not _ID.fullmatch(record.id):
             raise ValueError(f"id {record.id!r} is not a backup id")
         extension = EXTENSIONS.get(record.format)
@@ -119,6 +149,8 @@ class BackupRecord:
         return record
 
 
+#: Optional list fields: empty when a manifest lacks them.
+_LISTS = ("covers", "tables", "absent", "dropped")
 _FIELD_TYPES: dict[str, tuple[type, ...]] = {
     "id": (str,),
     "engine": (str,),
@@ -273,8 +305,9 @@ class BackupStore:
         fsync_dir(self.folder)
         manifest = self.folder / f"{record.id}.json"
         temp = self.folder / f".{record.id}.json.tmp"
+        version = TOUCHED_MANIFEST_VERSION if record.touched else MANIFEST_VERSION
         text = json.dumps(
-            {"manifest_version": MANIFEST_VERSION, **record.to_dict()}, indent=2, sort_keys=True
+            {"manifest_version": version, **record.to_dict()}, indent=2, sort_keys=True
         )
         try:
             with create_private(temp) as out:
@@ -318,9 +351,11 @@ def _read_manifest(path: Path) -> BackupRecord:
     if not isinstance(data, dict):
         raise ValueError("not a JSON object")
     version = data.get("manifest_version")
-    if version != MANIFEST_VERSION:
-        raise ValueError(f"manifest version {version!r} is not {MANIFEST_VERSION} (newer lamina?)")
+    if version not in (MANIFEST_VERSION, TOUCHED_MANIFEST_VERSION):
+        raise ValueError(f"manifest version {version!r} is not 1 or 2 (newer lamina?)")
     record = BackupRecord.from_dict(data)
+    if record.touched != (version == TOUCHED_MANIFEST_VERSION):
+        raise ValueError(f"manifest version {version} does not match scope {record.scope!r}")
     if f"{record.id}.json" != path.name:
         raise ValueError(f"the manifest of {record.id} is named {path.name}")
     return record

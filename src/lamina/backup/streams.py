@@ -11,7 +11,10 @@ import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
+
+if TYPE_CHECKING:
+    from lamina.backup.scope import TableScope
 
 __all__ = [
     "CHUNK",
@@ -65,6 +68,7 @@ class Produced:
     size: int
     sha256: str
     schema: str | None = None  # PostgreSQL: the schema the dump holds
+    scope: TableScope | None = None  # a touched backup: the tables it holds
 
 
 class HashingWriter:

@@ -7,6 +7,14 @@ import click
 
 from lamina.cli.commands._shared import CATEGORIES, json_option, migration_ref, open_lamina
 
+#: ``--backup-scope`` of ``up`` and ``rollback``; the value is checked with the other settings.
+backup_scope_option = click.option(
+    "--backup-scope",
+    metavar="database|touched",
+    help="What the backup before risky steps holds: the whole database (default), or only "
+    "the tables this run changes plus lamina's history (LAMINA_BACKUP_SCOPE).",
+)
+
 
 @click.command()
 @click.argument("name")
@@ -62,6 +70,7 @@ def create(
     default=None,
     help="Refuse pending migrations older than the newest applied one.",
 )
+@backup_scope_option
 @json_option
 @click.pass_context
 def up(
@@ -71,6 +80,7 @@ def up(
     force: bool,
     yes: bool,
     strict_order: bool | None,
+    backup_scope: str | None,
     as_json: bool,
 ) -> None:
     """Apply pending migrations, each in its own transaction, showing each step's risk.
@@ -81,7 +91,12 @@ def up(
     from lamina.cli import render
 
     target = migration_ref(to_version, "--to")
-    lamina = open_lamina(ctx, progress=not as_json and not dry_run, strict_order=strict_order)
+    lamina = open_lamina(
+        ctx,
+        progress=not as_json and not dry_run,
+        strict_order=strict_order,
+        backup_scope=backup_scope,
+    )
     result = lamina.up(to_version=target, dry_run=dry_run, force=force, yes=yes)
     if as_json:
         render.emit_json(result.to_document())
@@ -95,6 +110,7 @@ def up(
 @click.option("--dry-run", is_flag=True, help="Show the plan, its SQL and risks; change nothing.")
 @click.option("--force", is_flag=True, help="Run risky steps (data loss possible).")
 @click.option("--yes", "-y", is_flag=True, help="Confirm risky steps without a prompt.")
+@backup_scope_option
 @json_option
 @click.pass_context
 def rollback(
@@ -104,6 +120,7 @@ def rollback(
     dry_run: bool,
     force: bool,
     yes: bool,
+    backup_scope: str | None,
     as_json: bool,
 ) -> None:
     """Revert every applied migration above VERSION, newest first.
@@ -116,7 +133,7 @@ def rollback(
     if (version is None) == (not everything):
         raise click.UsageError("give a VERSION to roll back to, or --all (not both)")
     target = migration_ref(version, "VERSION")
-    lamina = open_lamina(ctx, progress=not as_json and not dry_run)
+    lamina = open_lamina(ctx, progress=not as_json and not dry_run, backup_scope=backup_scope)
     result = lamina.rollback(target, dry_run=dry_run, force=force, yes=yes)
     if as_json:
         render.emit_json(result.to_document())

@@ -22,14 +22,29 @@ def backups(records: Sequence[BackupRecord], broken: Sequence[BrokenManifest]) -
     from rich.table import Table
 
     table = Table(box=None, pad_edge=False, header_style="bold")
-    for column in ("id", "taken", "version", "size", "taken before", "database"):
-        table.add_column(column, no_wrap=True)
+    for column in ("id", "taken", "version", "size", "scope", "taken before", "database"):
+        table.add_column(column, no_wrap=True, min_width=8 if column == "scope" else None)
     for r in records:
         table.add_row(
-            r.id, short_time(r.created_at), str(r.schema_version), _bytes(r.size),
+            r.id, short_time(r.created_at), str(r.schema_version), _bytes(r.size), r.scope,
             _before(r), r.database,
         )  # fmt: skip
     out.print(table)
+    for line in filter(None, map(_scope, records)):
+        out.print(line, soft_wrap=True)
+
+
+def _scope(record: BackupRecord) -> str | None:
+    """What a touched backup holds (``touched: orders (+ history)``), or why a run that asked
+    for one got the whole database; None for a plain whole-database backup."""
+    from lamina.backup.scope import HISTORY
+
+    if record.touched:
+        mine = [t for t in record.tables if t not in HISTORY]
+        return f"{record.id} touched: {', '.join(mine) or 'none'} (+ history)"
+    if record.scope_note:
+        return f"{record.id} database: backup_scope touched fell back: {record.scope_note}"
+    return None
 
 
 def _before(record: BackupRecord) -> str:
@@ -46,10 +61,16 @@ def backup_taken(record: BackupRecord) -> None:
 
 
 def restored(record: BackupRecord) -> None:
-    console().print(
+    out = console()
+    out.print(
         f"[green]✅ Restored backup {record.id}[/] (schema version {record.schema_version}, "
         f"taken {short_time(record.created_at)})."
     )
+    if record.touched:
+        out.print(
+            f"Only its tables were restored: {', '.join(record.tables)}; every other table "
+            "was left as it was."
+        )
 
 
 @contextmanager

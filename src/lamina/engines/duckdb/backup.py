@@ -15,20 +15,36 @@ renamed over the database with ``os.replace``: the database is the old file or t
 one, never a mix. Nobody may have the database open: a connection in another process, or in
 this one, is refused before anything changes. The old database is checkpointed first, so no
 ``.wal`` of the old file survives to be replayed into the new one.
+
+*Touched backup*: in one snapshot, each table is copied (``CREATE TABLE AS``, exact types)
+into an attached new file whose catalog keeps its DDL and indexes (:mod:`lamina.backup.
+filetables`); tables referencing it join (DuckDB cannot drop a referenced table). *Restore*:
+one transaction drops the tables, recreates them from the catalog and copies the rows back.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lamina.backup.engine import EngineBackup, error_line, existing_file, target_file
 from lamina.backup.errors import BackupError
+from lamina.backup.filetables import (
+    CATALOG,
+    Object,
+    literal,
+    quote,
+    replace_tables,
+    to_recreate,
+    write_catalog,
+)
+from lamina.backup.scope import ForeignKey, LiveTables, plan_backup, plan_restore, scope_of
 from lamina.backup.store import BackupRecord
 from lamina.backup.streams import (
     HashingWriter,
@@ -36,11 +52,15 @@ from lamina.backup.streams import (
     Progress,
     create_exclusive,
     create_private,
+    digest_file,
     fsync_dir,
     iter_chunks,
     remove_quietly,
 )
 from lamina.urls import DatabaseURL
+
+if TYPE_CHECKING:
+    from lamina.risk.touched import Touched
 
 __all__ = ["BACKUP", "backup_duckdb", "restore_duckdb"]
 
@@ -253,5 +273,128 @@ def _wal_of(path: Path) -> Path:
     return path.with_name(path.name + ".wal")
 
 
+# -- touched backups ---------------------------------------------------------------------------
+_ALIAS = "lamina_backup"
+
+
+def backup_duckdb_tables(
+    url: DatabaseURL,
+    dest: Path,
+    touched: Touched,
+    *,
+    progress: Progress | None,
+    checkpoint: Callable[[], None] | None,
+) -> Produced:
+    """Copy the touched tables into a new DuckDB file, in one snapshot (see above)."""
+    import duckdb
+
+    path = existing_file(url)
+    try:
+        with _attached(path, dest, "") as (conn, source):
+            live, objects = _live(conn, source)
+            scope = plan_backup(touched, live, "inbound")
+            conn.execute(f"USE {_ALIAS}")
+            write_catalog(
+                conn.execute,
+                to_recreate(objects, scope.tables, live.foreign_keys),
+                lambda t: conn.execute(
+                    f"CREATE TABLE {quote(t)} AS SELECT * FROM {quote(source)}.main.{quote(t)}"
+                ),
+            )
+    except duckdb.Error as exc:
+        raise BackupError(f"DuckDB could not copy tables of {path}: {error_line(exc)}") from exc
+    os.chmod(dest, 0o600)  # DuckDB created it by the umask; backups are the owner's alone
+    size, sha256 = digest_file(dest, progress)
+    return Produced("duckdb-file", f"duckdb {duckdb.__version__}", size, sha256, scope=scope)
+
+
+def restore_duckdb_tables(
+    url: DatabaseURL, source: Path, record: BackupRecord, *, progress: Progress | None
+) -> None:
+    """Replace just the backup's tables, in one DuckDB transaction (see above)."""
+    import duckdb
+
+    path = target_file(url)
+    try:
+        with _attached(path, source, " (READ_ONLY)") as (conn, database):
+            live, _ = _live(conn, database)
+            plan = plan_restore(record.id, scope_of(record), live, "inbound")
+            catalog = conn.execute(
+                f"SELECT kind, tbl, sql FROM {_ALIAS}.main.{CATALOG} ORDER BY position"
+            ).fetchall()
+            replace_tables(
+                conn.execute,
+                plan,
+                live.foreign_keys,
+                catalog,
+                lambda t: conn.execute(
+                    f"INSERT INTO main.{quote(t)} SELECT * FROM {_ALIAS}.main.{quote(t)}"
+                ),
+            )
+    except duckdb.Error as exc:
+        raise BackupError(
+            f"restoring backup {record.id} failed: {error_line(exc)}; nothing was restored"
+        ) from exc
+    if progress is not None:
+        progress(record.size, record.size)
+
+
+@contextmanager
+def _attached(path: Path, other: Path, options: str) -> Iterator[tuple[Any, str]]:
+    """A connection to ``path`` (this process's open database, if any) with ``other``
+    attached, inside one transaction committed when the block ends cleanly; and the name of
+    ``path``'s database."""
+    import duckdb
+
+    conn = _open_duckdb(path)
+    try:
+        database = str(conn.execute("SELECT current_database()").fetchall()[0][0])
+        conn.execute(f"ATTACH {literal(str(other))} AS {_ALIAS}{options}")
+        try:
+            conn.execute("BEGIN")
+            yield conn, database
+            conn.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(duckdb.Error):
+                conn.execute("ROLLBACK")
+            raise
+        finally:
+            conn.execute(f"USE {quote(database)}")
+            conn.execute(f"DETACH {_ALIAS}")
+        conn.execute("CHECKPOINT")
+    finally:
+        conn.close()
+
+
+_HERE = "database_name = current_database() AND schema_name = 'main'"
+#: Every object a touched backup cares about: (kind, name, its table, SQL).
+_CATALOG_SQL = f"""
+SELECT 'table', table_name, table_name, sql FROM duckdb_tables() WHERE {_HERE}
+UNION ALL SELECT 'view', view_name, view_name, sql FROM duckdb_views() WHERE NOT internal
+    AND {_HERE}
+UNION ALL SELECT 'index', index_name, table_name, sql FROM duckdb_indexes() WHERE {_HERE}
+UNION ALL SELECT 'key', table_name, referenced_table, '' FROM duckdb_constraints()
+    WHERE constraint_type = 'FOREIGN KEY' AND {_HERE}
+"""
+
+
+def _live(conn: Any, database: str) -> tuple[LiveTables, list[Object]]:
+    """The main schema of ``database`` (the connection's), as :mod:`lamina.backup.scope` needs
+    it, and the SQL of its objects."""
+    rows = [
+        (str(k), str(n), str(t), str(q or ""))
+        for k, n, t, q in conn.execute(_CATALOG_SQL).fetchall()
+    ]
+    live = LiveTables(
+        tables=frozenset(name for kind, name, _, _ in rows if kind == "table"),
+        others={name: kind for kind, name, _, _ in rows if kind == "view"},
+        foreign_keys=tuple(ForeignKey(a, b) for kind, a, b, _ in rows if kind == "key"),
+        indexes={name: table for kind, name, table, _ in rows if kind == "index"},
+        qualifiers=frozenset({(), ("main",), (database,), (database, "main")}),
+        fold=True,
+    )
+    return live, rows
+
+
 #: What :mod:`lamina.backup.operations` finds through the engine registry.
-BACKUP = EngineBackup(backup=backup_duckdb, restore=restore_duckdb)
+BACKUP = EngineBackup(backup_duckdb, restore_duckdb, backup_duckdb_tables, restore_duckdb_tables)

@@ -23,6 +23,10 @@ routines and events belong to a database, so a restore is refused, before anythi
 when the database or the backup has views, triggers, stored routines or events (restore such
 a backup by hand: ``mariadb db < file``). The user needs CREATE and DROP on databases.
 
+*Touched backup*: the same dump of just the touched tables (and every table a foreign key
+ties to them); *its restore* swaps just those, in the same single RENAME TABLE, and needs no
+refusal of views, routines or events elsewhere in the database.
+
 The password reaches the tools through a temporary 0600 defaults file
 (``--defaults-extra-file``), deleted afterwards; never the command line.
 """
@@ -34,11 +38,13 @@ import secrets
 import subprocess
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from lamina.backup.engine import EngineBackup
 from lamina.backup.errors import BackupError
+from lamina.backup.scope import TableScope, WholeDatabase, plan_backup, plan_restore, scope_of
 from lamina.backup.store import BackupRecord
 from lamina.backup.streams import (
     HashingWriter,
@@ -58,6 +64,7 @@ from lamina.backup.tools import (
     tool_version,
 )
 from lamina.engines import ENGINES
+from lamina.engines.mysql.backup_scope import live_tables
 from lamina.engines.mysql.connect import (
     MySQLOptions,
     client_lines,
@@ -66,6 +73,9 @@ from lamina.engines.mysql.connect import (
     parse_options,
 )
 from lamina.urls import DatabaseURL, URLError
+
+if TYPE_CHECKING:
+    from lamina.risk.touched import Touched
 
 __all__ = ["BACKUP", "INSTALL_HINT", "backup_mysql", "restore_mysql"]
 
@@ -140,21 +150,50 @@ def backup_mysql(
 ) -> Produced:
     """Stream a consistent dump of the URL's database into ``dest`` (``checkpoint`` is for
     file engines: a dump reads through the server)."""
-    dump = require_tool(*DUMP_TOOLS, hint=INSTALL_HINT)
+    return _dump(url, dest, ["--routines", "--events", _database(url)], progress, None)
+
+
+def backup_mysql_tables(
+    url: DatabaseURL,
+    dest: Path,
+    touched: Touched,
+    *,
+    progress: Progress | None,
+    checkpoint: Callable[[], None] | None = None,
+) -> Produced:
+    """Stream a consistent dump of just the touched tables (and their key partners)."""
     database = _database(url)
+    conn = _connect(url)
+    try:
+        scope = plan_backup(touched, live_tables(partial(_query, conn), database), "both")
+    finally:
+        conn.close()
+    if any(table.startswith("-") for table in scope.tables):
+        raise WholeDatabase(
+            "a table name starts with '-', which mysqldump would take for an option"
+        )
+    return _dump(url, dest, [database, *scope.tables], progress, scope)
+
+
+def _dump(
+    url: DatabaseURL,
+    dest: Path,
+    what: list[str],
+    progress: Progress | None,
+    scope: TableScope | None,
+) -> Produced:
+    dump = require_tool(*DUMP_TOOLS, hint=INSTALL_HINT)
     tool = tool_version(dump)
     with _defaults_file(url, dump) as options:
         argv = [
             dump,
             f"--defaults-extra-file={options}",  # must come first
             "--single-transaction",
-            "--routines",
             "--triggers",
-            "--events",
             "--no-tablespaces",
             "--hex-blob",
             "--default-character-set=utf8mb4",
-            database,
+            *what,
         ]
         with create_private(dest) as out:
             writer = HashingWriter(out, progress, None)
@@ -162,27 +201,33 @@ def backup_mysql(
             sha256 = writer.finish()
     if not result.ok:
         raise _failed(os.path.basename(dump), result, f"cannot back up {url.redacted()}")
-    return Produced("mysqldump-sql", tool, writer.size, sha256)
+    return Produced("mysqldump-sql", tool, writer.size, sha256, scope=scope)
 
 
 # -- restore ------------------------------------------------------------------------------------
 def restore_mysql(
     url: DatabaseURL, source: Path, record: BackupRecord, *, progress: Progress | None
 ) -> None:
-    """Load the backup into a scratch database, then swap all tables in one RENAME TABLE."""
+    """Load the backup into a scratch database, then swap the tables (all of them, or a touched
+    backup's) in one RENAME TABLE."""
     client = require_tool(*CLIENT_TOOLS, hint=INSTALL_HINT)
     database = _database(url)
     conn = _connect(url)
     try:
         charset, collation = _prepare_target(conn, database)
-        _refuse_programs(conn, database, f"database {database}")
+        leaving: tuple[str, ...] | None = None  # every table, for a whole-database backup
+        if record.touched:
+            live = live_tables(partial(_query, conn), database)
+            leaving = plan_restore(record.id, scope_of(record), live, "both").drop
+        else:
+            _refuse_programs(conn, database, f"database {database}")
         scratch, trash = _side_name(database, "restore"), _side_name(database, "trash")
         _execute(conn, f"CREATE DATABASE {quote_name(scratch)} {_encoding(charset, collation)}")
         try:
             _load(client, url, scratch, source, progress)
             _refuse_programs(conn, scratch, f"backup {record.id}")
             _execute(conn, f"CREATE DATABASE {quote_name(trash)} {_encoding(charset, collation)}")
-            _swap(conn, database, scratch, trash)
+            _swap(conn, database, scratch, trash, leaving)
         except BaseException as exc:
             _drop_leftovers(conn, (scratch, trash), exc)
             raise
@@ -282,11 +327,14 @@ def _feed(stdin: IO[bytes], source: Path, progress: Progress | None) -> None:
                 progress(done, total)
 
 
-def _swap(conn: Any, database: str, scratch: str, trash: str) -> None:
-    """One RENAME TABLE: the target's tables to trash, the backup's tables into the target."""
+def _swap(
+    conn: Any, database: str, scratch: str, trash: str, leaving: tuple[str, ...] | None
+) -> None:
+    """One RENAME TABLE: the target's tables (``leaving``, else all) to trash, the backup's
+    tables into the target."""
     moves = [
         f"{quote_name(database)}.{quote_name(table)} TO {quote_name(trash)}.{quote_name(table)}"
-        for table in _tables(conn, database)
+        for table in (_tables(conn, database) if leaving is None else leaving)
     ] + [
         f"{quote_name(scratch)}.{quote_name(table)} TO {quote_name(database)}.{quote_name(table)}"
         for table in _tables(conn, scratch)
@@ -345,4 +393,4 @@ def _failed(tool: str, result: ToolResult, what: str) -> BackupError:
 
 
 #: What :mod:`lamina.backup.operations` finds through the engine registry.
-BACKUP = EngineBackup(backup=backup_mysql, restore=restore_mysql)
+BACKUP = EngineBackup(backup_mysql, restore_mysql, backup_mysql_tables, restore_mysql)

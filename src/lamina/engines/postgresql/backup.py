@@ -22,6 +22,13 @@ Refused before anything changes: a backup of another schema, extensions installe
 schema (a schema-scoped dump does not contain them, so the DROP would lose them), and objects
 in other schemas that depend on the schema (views, foreign keys: the CASCADE would drop them).
 
+*Touched backup*: ``pg_dump --format=custom --strict-names --table=S.T ...``. *Its restore*,
+in the same single transaction: foreign keys of other tables into the restored ones are
+dropped, the tables are dropped (no CASCADE) and restored, and those keys are added back,
+which checks every referencing row (a row left without its parent rolls everything back).
+Partitioned and inherited tables, tables with triggers and tables views depend on are never
+backed up alone (the whole schema is).
+
 Connection settings reach the tools through the environment (PGHOST, PGPORT, PGUSER,
 PGPASSWORD, PGDATABASE, PGSSLMODE...), never the command line, where ``ps`` would show them.
 """
@@ -32,10 +39,11 @@ import os
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lamina.backup.engine import EngineBackup
 from lamina.backup.errors import BackupError
+from lamina.backup.scope import TableScope, plan_backup, plan_restore, scope_of
 from lamina.backup.store import BackupRecord
 from lamina.backup.streams import CHUNK, HashingWriter, Produced, Progress, create_private
 from lamina.backup.tools import (
@@ -49,8 +57,11 @@ from lamina.backup.tools import (
     tool_version,
 )
 from lamina.engines.postgresql import connect
-from lamina.errors import StatementError
+from lamina.engines.postgresql.backup_scope import ident, inspect, live_tables, qualified
 from lamina.urls import DatabaseURL, URLError
+
+if TYPE_CHECKING:
+    from lamina.risk.touched import Touched
 
 __all__ = [
     "BACKUP",
@@ -95,53 +106,105 @@ def backup_postgres(
 ) -> Produced:
     """Stream ``pg_dump --format=custom`` of the target schema into ``dest`` (``checkpoint``
     is for file engines: pg_dump reads through the server)."""
+    schema = target_schema(url)
+    return _dump(url, dest, schema, [f'--schema="{schema}"'], progress, None)
+
+
+def backup_postgres_tables(
+    url: DatabaseURL,
+    dest: Path,
+    touched: Touched,
+    *,
+    progress: Progress | None,
+    checkpoint: Callable[[], None] | None = None,
+) -> Produced:
+    """Stream ``pg_dump --format=custom`` of just the touched tables into ``dest``."""
+    schema = target_schema(url)
+    scope = plan_backup(touched, live_tables(url, schema), "cascading")
+    tables = [f"--table={qualified(schema, t)}" for t in scope.tables]
+    return _dump(url, dest, schema, ["--strict-names", *tables], progress, scope)
+
+
+def _dump(
+    url: DatabaseURL,
+    dest: Path,
+    schema: str,
+    what: list[str],
+    progress: Progress | None,
+    scope: TableScope | None,
+) -> Produced:
     pg_dump = require_tool("pg_dump", hint=INSTALL_HINT)
     env = client_env(url)
-    schema = target_schema(url)
     tool = tool_version(pg_dump)
     # --no-password: fail instead of prompting on a terminal nobody watches.
-    argv = [pg_dump, "--format=custom", "--no-password", f'--schema="{schema}"']
+    argv = [pg_dump, "--format=custom", "--no-password", *what]
     with create_private(dest) as out:
         writer = HashingWriter(out, progress, None)
         result = stream_stdout(argv, env, writer.write)
         sha256 = writer.finish()
     if not result.ok:
         raise _failed("pg_dump", result, f"cannot back up schema {schema} of {url.redacted()}")
-    return Produced("pg_dump-custom", tool, writer.size, sha256, schema=schema)
+    return Produced("pg_dump-custom", tool, writer.size, sha256, schema=schema, scope=scope)
 
 
 def restore_postgres(
     url: DatabaseURL, source: Path, record: BackupRecord, *, progress: Progress | None
 ) -> None:
     """Replace the target schema with the backup in one transaction (see the module doc)."""
-    pg_restore = require_tool("pg_restore", hint=INSTALL_HINT)
-    psql = require_tool("psql", hint=INSTALL_HINT)
-    env = client_env(url)
+    schema = _restoring(url, record)
+    _refuse_outside_effects(url, schema)
+    _pipe_restore(
+        url, source, schema, record, progress, f'DROP SCHEMA IF EXISTS "{schema}" CASCADE;'
+    )
+
+
+def restore_postgres_tables(
+    url: DatabaseURL, source: Path, record: BackupRecord, *, progress: Progress | None
+) -> None:
+    """Replace just the backup's tables, in one transaction (see the module doc)."""
+    schema = _restoring(url, record)
+    plan = plan_restore(record.id, scope_of(record), live_tables(url, schema), "cascading")
+    before = [f"ALTER TABLE {k.source_sql} DROP CONSTRAINT {ident(k.name)};" for k in plan.keys]
+    if plan.drop:
+        before.append(f"DROP TABLE {', '.join(qualified(schema, t) for t in plan.drop)};")
+    # The keys' definitions name tables as the target schema's search_path sees them.
+    after = [f'SET search_path = "{schema}";'] + [
+        f"ALTER TABLE {k.source_sql} ADD CONSTRAINT {ident(k.name)} {k.definition};"
+        for k in plan.keys
+    ]
+    _pipe_restore(url, source, schema, record, progress, "\n".join(before), "\n".join(after))
+
+
+def _restoring(url: DatabaseURL, record: BackupRecord) -> str:
+    """The target schema, once it is the one the backup holds."""
     schema = target_schema(url)
     if record.schema != schema:
         raise BackupError(
             f"backup {record.id} holds schema {record.schema}, not {schema}; nothing was restored",
             hint="restore it with a database URL whose ?schema= names the backed-up schema",
         )
-    _refuse_outside_effects(url, schema)
-    _pipe_restore(pg_restore, psql, env, source, schema, record, progress)
+    return schema
 
 
 def _pipe_restore(
-    pg_restore: str,
-    psql: str,
-    env: dict[str, str],
+    url: DatabaseURL,
     source: Path,
     schema: str,
     record: BackupRecord,
     progress: Progress | None,
+    before: str,
+    after: str = "",
 ) -> None:
-    """``pg_restore -f - FILE | psql``, through lamina, so COMMIT follows only a clean read."""
+    """``pg_restore -f - FILE | psql``, through lamina, between ``before`` and ``after`` in
+    one transaction, so COMMIT follows only a clean read."""
+    pg_restore = require_tool("pg_restore", hint=INSTALL_HINT)
+    psql = require_tool("psql", hint=INSTALL_HINT)
+    env = client_env(url)
     prelude = (
         "SET client_min_messages = warning;\n"
         "BEGIN;\n"
         f"SET LOCAL lock_timeout = '{LOCK_WAIT_S}s';\n"
-        f'DROP SCHEMA IF EXISTS "{schema}" CASCADE;\n'
+        f"{before}\n"
     ).encode()
     restore_argv = [pg_restore, "--no-owner", "--exit-on-error", "--file=-", str(source.resolve())]
     psql_argv = [psql, "-X", "-q", "--no-password", "-v", "ON_ERROR_STOP=1", "--file=-"]
@@ -153,7 +216,7 @@ def _pipe_restore(
             psql_argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=psql_err, env=env
         )
         try:
-            reader_rc = _pump(reader, writer, prelude, progress)
+            reader_rc = _pump(reader, writer, prelude, after.encode(), progress)
             psql_rc = writer.wait()
         finally:
             stop(reader)
@@ -171,9 +234,11 @@ def _pump(
     reader: subprocess.Popen[bytes],
     writer: subprocess.Popen[bytes],
     prelude: bytes,
+    postlude: bytes,
     progress: Progress | None,
 ) -> int:
-    """Copy pg_restore's SQL into psql; COMMIT only if pg_restore exits 0. Its exit code."""
+    """Copy pg_restore's SQL into psql; ``postlude`` and COMMIT only if pg_restore exits 0.
+    Its exit code."""
     assert reader.stdout is not None and writer.stdin is not None
     done = 0
     try:
@@ -186,7 +251,7 @@ def _pump(
                 progress(done, None)
         reader_rc = reader.wait()
         if reader_rc == 0:
-            writer.stdin.write(b"COMMIT;\n")
+            writer.stdin.write(postlude + b"\nCOMMIT;\n")
         writer.stdin.close()  # psql sees the end; without COMMIT the server rolls back
     except BrokenPipeError:
         return -1  # psql stopped early (its own error says why) and committed nothing
@@ -254,16 +319,7 @@ ORDER BY 1
 
 def _query(url: DatabaseURL, sql: str, params: tuple[object, ...]) -> list[tuple[Any, ...]]:
     """One read-only query through lamina's PostgreSQL backend (its URL handling, its errors)."""
-    from lamina.engines import open_backend
-
-    backend = open_backend(url, read_only=True)
-    try:
-        backend.connect()
-        return backend.query(sql, params)
-    except StatementError as exc:
-        raise BackupError(f"cannot inspect {url.redacted()}: {exc.detail}") from exc.original
-    finally:
-        backend.close()
+    return inspect(url, [(sql, params)])[0]
 
 
 def _failed(tool: str, result: ToolResult, what: str) -> BackupError:
@@ -280,4 +336,6 @@ def _failed(tool: str, result: ToolResult, what: str) -> BackupError:
 
 
 #: What :mod:`lamina.backup.operations` finds through the engine registry.
-BACKUP = EngineBackup(backup=backup_postgres, restore=restore_postgres)
+BACKUP = EngineBackup(
+    backup_postgres, restore_postgres, backup_postgres_tables, restore_postgres_tables
+)
