@@ -31,13 +31,12 @@ import os
 import platform
 import shlex
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +44,7 @@ import bench_peers
 import realworld_sets
 from bench_engines import ALL_ENGINES, EMBEDDED, AdminConnection, Place, probe
 from realworld_sets import AVOIDED, RealWorldSet
+from run import Measurement
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -265,28 +265,6 @@ def run(commands: list[Invocation], cwd: Path) -> tuple[float, str | None]:
 
 
 @dataclass
-class Measurement:
-    engine: str
-    action: str  # up | rollback
-    tool: str
-    command: str = ""
-    times_s: list[float] = field(default_factory=list)
-    error: str | None = None
-    na: str | None = None
-
-    @property
-    def median_s(self) -> float | None:
-        return statistics.median(self.times_s) if self.times_s and not self.error else None
-
-    def as_dict(self) -> dict[str, object]:
-        data = asdict(self)
-        if self.median_s is not None:
-            data |= {"median_s": self.median_s, "min_s": min(self.times_s)}
-            data["max_s"] = max(self.times_s)
-        return data
-
-
-@dataclass
 class Contender:
     tool: str
     commands: list[Invocation]
@@ -330,7 +308,7 @@ class Bench:
         for tool in TOOLS:
             reason = self.na(tool, engine)
             if reason:
-                self.results.append(Measurement(engine, action, tool, na=reason))
+                self.results.append(Measurement(action, engine, None, tool, na=reason))
                 continue
             place = self.place(engine, tool)
             if action == "up":
@@ -359,7 +337,7 @@ class Bench:
         with a different tool each round; the warm-up rounds are not counted."""
         log(f"W7 {action}, {engine}, {self.setup.count} migrations")
         contenders = self.contenders(engine, action)
-        found = {c.tool: Measurement(engine, action, c.tool) for c in contenders}
+        found = {c.tool: Measurement(action, engine, None, c.tool) for c in contenders}
         for c in contenders:
             found[c.tool].command = self.tools.show(c.commands, c.tool)
         for number in range(self.setup.warmup + self.setup.runs):
@@ -633,7 +611,7 @@ def render(
         "| lamina/dbmate | lamina/alembic | no-backup/dbmate | no-backup/alembic |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    by = {(m.engine, m.action, m.tool): m for m in results}
+    by = {(m.engine, m.workload, m.tool): m for m in results}
     targets: list[Target] = []
     for engine in setup.engines:
         for action in ("up", "rollback"):
@@ -645,9 +623,9 @@ def render(
     notes = [m for m in results if m.na or m.error]
     if notes:
         out += ["", "Not measured:", ""]
-        out += [f"- {m.engine} {m.action} {m.tool}: {m.na or m.error}" for m in notes]
+        out += [f"- {m.engine} {m.workload} {m.tool}: {m.na or m.error}" for m in notes]
     out += ["", "Commands:", ""]
-    out += [f"- {m.engine} {m.action}, {m.tool}: `{m.command}`" for m in results if m.command]
+    out += [f"- {m.engine} {m.workload}, {m.tool}: `{m.command}`" for m in results if m.command]
     out += ["", "The sets (kind of migration: in the whole history / in the last rolled back):", ""]
     for engine, rws in sets.items():
         whole, last = rws.kinds(), rws.kinds(setup.rollback)
@@ -799,7 +777,7 @@ def main(argv: list[str] | None = None) -> int:
         log(f"wrote {setup.json_path}")
     failed = [m for m in bench.results if m.error]
     for m in failed:
-        log(f"error: {m.engine} {m.action} {m.tool}: {m.error}")
+        log(f"error: {m.engine} {m.workload} {m.tool}: {m.error}")
     return 1 if failed else 0
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from urllib.parse import parse_qsl, urlsplit
 
 import psycopg
 import pytest
@@ -15,6 +14,7 @@ from psycopg import errors
 
 from lamina.risk import RiskLevel
 from lamina.risk.rules.locks import LockMode
+from support.pgplace import PgPlace, pg_place
 from support.risk_cases import fired, report
 
 pytestmark = pytest.mark.server
@@ -37,19 +37,8 @@ SETUP = (
 )
 
 
-class Server:
+class Server(PgPlace):
     """A fresh schema with :data:`SETUP` in it; ``session()`` opens another connection."""
-
-    def __init__(self, url: str) -> None:
-        parts = urlsplit(url)
-        self.schema = dict(parse_qsl(parts.query))["schema"]
-        self.conninfo = parts._replace(query="").geturl()
-        self.admin = self.session()
-
-    def session(self) -> Connection:
-        connection = psycopg.connect(self.conninfo, autocommit=True)
-        connection.execute(f'SET search_path = "{self.schema}"')
-        return connection
 
     def modes(self, session: Connection, table: str) -> set[LockMode]:
         """The lock modes ``session`` holds on ``table``."""
@@ -70,15 +59,8 @@ class Server:
 
 @pytest.fixture
 def server(postgresql_url: str) -> Iterator[Server]:
-    place = Server(postgresql_url)
-    place.admin.execute(f'CREATE SCHEMA "{place.schema}"')
-    place.admin.execute(f'SET search_path = "{place.schema}"')
-    for statement in SETUP:
-        place.admin.execute(statement)
-    try:
+    with pg_place(Server(postgresql_url), SETUP) as place:
         yield place
-    finally:
-        place.admin.close()
 
 
 def _in_transaction(server: Server, sql: str) -> tuple[dict[str, set[LockMode]], dict[str, int]]:

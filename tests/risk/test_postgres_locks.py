@@ -12,7 +12,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from urllib.parse import parse_qsl, urlsplit
 
 import psycopg
 import pytest
@@ -29,6 +28,7 @@ from lamina.risk.rules.locks import (
     refused_in_transaction,
 )
 from lamina.risk.state import SchemaSoFar
+from support.pgplace import PgPlace, pg_place
 
 pytestmark = pytest.mark.server
 
@@ -127,20 +127,8 @@ REFUSED_EXAMPLES: dict[str, str] = {
 }
 
 
-class Server:
+class Server(PgPlace):
     """A fresh schema with :data:`SETUP` in it, and sessions that work there."""
-
-    def __init__(self, url: str) -> None:
-        parts = urlsplit(url)
-        self.schema = dict(parse_qsl(parts.query))["schema"]
-        self.conninfo = parts._replace(query="").geturl()
-        self.database = parts.path.lstrip("/")
-        self.admin = self.session()
-
-    def session(self) -> psycopg.Connection[tuple[object, ...]]:
-        connection = psycopg.connect(self.conninfo, autocommit=True)
-        connection.execute(f'SET search_path = "{self.schema}"')
-        return connection
 
     def strongest_locks(self, pid: int, relations: tuple[str, ...]) -> dict[str, LockMode]:
         """The strongest lock ``pid`` holds (or waits for) on each relation."""
@@ -157,15 +145,8 @@ class Server:
 
 @pytest.fixture
 def server(postgresql_url: str) -> Iterator[Server]:
-    place = Server(postgresql_url)
-    place.admin.execute(f'CREATE SCHEMA "{place.schema}"')
-    place.admin.execute(f'SET search_path = "{place.schema}"')
-    for statement in SETUP:
-        place.admin.execute(statement)
-    try:
+    with pg_place(Server(postgresql_url), SETUP) as place:
         yield place
-    finally:
-        place.admin.close()
 
 
 def _kinds(sql: str) -> set[str]:

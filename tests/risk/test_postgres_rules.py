@@ -5,7 +5,6 @@ way lamina advises works, in the transaction shape it advises."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from urllib.parse import parse_qsl, urlsplit
 
 import psycopg
 import pytest
@@ -14,6 +13,7 @@ from psycopg import errors
 from lamina.risk import LiveFacts, RiskLevel
 from lamina.risk.rules.locks import LockMode
 from lamina.risk.rules.postgres_alter import NON_VOLATILE_FUNCTIONS, VOLATILE_FUNCTIONS
+from support.pgplace import PgPlace, pg_place
 from support.risk_cases import fired, report
 
 pytestmark = pytest.mark.server
@@ -33,19 +33,8 @@ SETUP = (
 )
 
 
-class Server:
+class Server(PgPlace):
     """A fresh schema with :data:`SETUP` in it; ``session()`` opens another connection."""
-
-    def __init__(self, url: str) -> None:
-        parts = urlsplit(url)
-        self.schema = dict(parse_qsl(parts.query))["schema"]
-        self.conninfo = parts._replace(query="").geturl()
-        self.admin = self.session()
-
-    def session(self) -> Connection:
-        connection = psycopg.connect(self.conninfo, autocommit=True)
-        connection.execute(f'SET search_path = "{self.schema}"')
-        return connection
 
     @property
     def facts(self) -> LiveFacts:
@@ -58,15 +47,8 @@ class Server:
 
 @pytest.fixture
 def server(postgresql_url: str) -> Iterator[Server]:
-    place = Server(postgresql_url)
-    place.admin.execute(f'CREATE SCHEMA "{place.schema}"')
-    place.admin.execute(f'SET search_path = "{place.schema}"')
-    for statement in SETUP:
-        place.admin.execute(statement)
-    try:
+    with pg_place(Server(postgresql_url), SETUP) as place:
         yield place
-    finally:
-        place.admin.close()
 
 
 ADD_COLUMNS = [
