@@ -17,7 +17,6 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from conftest import admin_address, require_server
 from lamina import Lamina
 from lamina.cli import cli as main
 from lamina.errors import BackendError, VerifyRefusedError
@@ -25,6 +24,7 @@ from lamina.scratch import PREFIX
 from lamina.urls import parse_url
 from lamina.verify import verify
 from support.processes import HANGING, lamina_env, start, wait_for
+from support.servers import admin_address, require_server
 
 #: Per engine: migrations that create schemas, cross-schema references, routines and triggers
 #: (what the engine has), and statements that fill the target afterwards.

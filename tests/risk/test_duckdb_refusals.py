@@ -17,6 +17,7 @@ from typing import Any
 import duckdb
 import pytest
 
+from lamina.engines import risk_facts
 from lamina.engines.base import RefusedInTransaction
 from lamina.engines.duckdb import facts as duckdb_facts
 from lamina.engines.duckdb.backend import DuckDBBackend
@@ -76,7 +77,7 @@ def live_facts(tmp_path: Path) -> Iterator[LiveFacts]:
     backend = _backend(tmp_path / "facts.duckdb")
     try:
         _execute_all(backend, SCHEMA)
-        yield backend.risk_facts()
+        yield risk_facts(backend)
     finally:
         backend.close()
 
@@ -142,7 +143,7 @@ def test_duckdb_facts_of_a_file_lamina_never_touched(tmp_path: Path) -> None:
     backend = _backend(path)
     try:
         assert not backend.table_exists("lamina_migrations")
-        facts = backend.risk_facts()
+        facts = risk_facts(backend)
     finally:
         backend.close()
     assert facts.tables == {
@@ -153,7 +154,7 @@ def test_duckdb_facts_of_a_file_lamina_never_touched(tmp_path: Path) -> None:
 def test_duckdb_facts_of_an_empty_file(tmp_path: Path) -> None:
     backend = _backend(tmp_path / "empty.duckdb")
     try:
-        assert backend.risk_facts().tables == {}
+        assert risk_facts(backend).tables == {}
     finally:
         backend.close()
 

@@ -128,7 +128,7 @@ EXAMPLES: dict[Op, Example] = {
 @pytest.fixture(scope="module")
 def live_version() -> tuple[int, ...]:
     """The test server's version; these tests are about MariaDB."""
-    from conftest import admin_address, require_server
+    from support.servers import admin_address, require_server
 
     require_server("mysql")
     with closing(admin_address("mysql").connect()) as con, con.cursor() as cur:
@@ -146,7 +146,7 @@ class Table:
         self.url = url
         self.example = example
         self.fulltext = fulltext or example.fulltext
-        from conftest import ServerAddress
+        from support.servers import ServerAddress
 
         address = ServerAddress.parse(url)
         self.database = address.database

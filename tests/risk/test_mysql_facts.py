@@ -29,7 +29,7 @@ def test_server_of_reads_version_and_flavour(text, expected) -> None:
 
 @pytest.mark.server
 def test_read_describes_the_live_tables(mysql_url: str) -> None:
-    from conftest import ServerAddress
+    from support.servers import ServerAddress
 
     with closing(ServerAddress.parse(mysql_url).connect()) as con, con.cursor() as cur:
         cur.execute("SELECT VERSION()")

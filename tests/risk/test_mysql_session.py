@@ -54,7 +54,7 @@ def lamina_on(mysql_url: str, tmp_path: Path, make_migrations: Any) -> Callable[
 
 @pytest.fixture
 def sql(mysql_url: str) -> Iterator[Callable[[str], list[tuple[Any, ...]]]]:
-    from conftest import ServerAddress
+    from support.servers import ServerAddress
 
     with closing(ServerAddress.parse(mysql_url).connect()) as con:
 

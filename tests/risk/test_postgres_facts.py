@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from lamina.engines import open_backend
+from lamina.engines import open_backend, risk_facts
 from lamina.engines.base import Backend
 from lamina.risk import LiveFacts
 from lamina.urls import parse_url
@@ -41,7 +41,7 @@ def backend(postgresql_url: str) -> Iterator[Backend]:
 
 @pytest.fixture
 def facts(backend: Backend) -> LiveFacts:
-    return backend.risk_facts()
+    return risk_facts(backend)
 
 
 def test_facts_read_sizes_indexes_foreign_keys_and_version(
@@ -65,7 +65,7 @@ def test_tables_of_other_schemas_are_named_with_their_schema(backend: Backend) -
     backend.execute("CREATE SCHEMA IF NOT EXISTS lamina_facts_other")
     try:
         backend.execute("CREATE TABLE lamina_facts_other.orders (id int)")
-        facts = backend.risk_facts()
+        facts = risk_facts(backend)
         assert facts.table("lamina_facts_other.orders") is not None
         assert facts.table("orders") is not None
         assert facts.table("orders") != facts.table("lamina_facts_other.orders")
