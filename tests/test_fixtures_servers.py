@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -153,6 +154,8 @@ def test_uses_a_server(engine, db_url, raw_db):
 def run_inner_pytest(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
     """Run INNER_TESTS on the server engines with this conftest, in a fresh interpreter."""
     (tmp_path / "conftest.py").write_text(CONFTEST.read_text(encoding="utf-8"), encoding="utf-8")
+    # The conftest imports the test servers' helpers from tests/support.
+    shutil.copytree(CONFTEST.with_name("support"), tmp_path / "support")
     (tmp_path / "test_inner.py").write_text(textwrap.dedent(INNER_TESTS), encoding="utf-8")
     (tmp_path / "pytest.ini").write_text("[pytest]\nmarkers =\n    server: test server\n")
     child_env = {k: v for k, v in os.environ.items() if not k.startswith("LAMINA_TEST_")}
