@@ -18,14 +18,12 @@ import duckdb
 import pytest
 
 from lamina.engines import risk_facts
-from lamina.engines.base import RefusedInTransaction
 from lamina.engines.duckdb import facts as duckdb_facts
 from lamina.engines.duckdb.backend import DuckDBBackend
-from lamina.errors import StatementError
 from lamina.risk import LiveFacts, RiskLevel, TableFacts
 from lamina.risk.catalogue import duckdb as duckdb_catalogue
 from lamina.urls import parse_url
-from support.risk_cases import Case, fired, report
+from support.risk_cases import Case, fired, first_refused, report
 from support.risk_cases.duckdb import FACTS, INDEXED, NEGATIVE, POSITIVE, REFERENCED, SCHEMA
 
 DUCKDB_RULES = {info.id for info in duckdb_catalogue.ENTRIES}
@@ -55,20 +53,9 @@ def run_as_migration(
     try:
         if schema:
             _execute_all(backend, SCHEMA)
-        try:
-            with backend.migration_session(lambda: statements, in_transaction=transactional):
-                if transactional:
-                    with backend.transaction():
-                        _execute_all(backend, statements)
-                else:
-                    _execute_all(backend, statements)
-        except StatementError as exc:
-            return exc.sql
-        except RefusedInTransaction as exc:
-            return exc.statement
+        return first_refused(backend, statements, transactional=transactional)
     finally:
         backend.close()
-    return None
 
 
 @pytest.fixture

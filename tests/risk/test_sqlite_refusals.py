@@ -16,16 +16,14 @@ from typing import Any
 
 import pytest
 
-from lamina.engines.base import RefusedInTransaction
 from lamina.engines.sqlite import backend as sqlite_backend
 from lamina.engines.sqlite import facts as sqlite_facts
 from lamina.engines.sqlite.backend import SQLiteBackend
-from lamina.errors import StatementError
 from lamina.risk import RULES, RiskLevel
 from lamina.risk.catalogue import sqlite as sqlite_catalogue
 from lamina.risk.rules.sqlite import REFUSED_PRAGMAS
 from lamina.urls import parse_url
-from support.risk_cases import Case, fired, report
+from support.risk_cases import Case, fired, first_refused, report
 from support.risk_cases.sqlite import (
     FACTS,
     NEGATIVE,
@@ -69,25 +67,9 @@ def run_as_migration(path: Path, statements: Sequence[str], *, transactional: bo
     try:
         for sql in SCHEMA:
             backend.execute(sql)
-        try:
-            with backend.migration_session(lambda: statements, in_transaction=transactional):
-                if transactional:
-                    with backend.transaction():
-                        _execute_all(backend, statements)
-                else:
-                    _execute_all(backend, statements)
-        except StatementError as exc:
-            return exc.sql
-        except RefusedInTransaction as exc:
-            return exc.statement
+        return first_refused(backend, statements, transactional=transactional)
     finally:
         backend.close()
-    return None
-
-
-def _execute_all(backend: SQLiteBackend, statements: Sequence[str]) -> None:
-    for sql in statements:
-        backend.execute(sql)
 
 
 @pytest.mark.parametrize("case", _params(POSITIVE))

@@ -7,13 +7,16 @@ rule of the catalogue has both kinds of case on every dialect it covers.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from lamina.engines.base import Backend, RefusedInTransaction
+from lamina.errors import StatementError
 from lamina.models import StatementRecord
 from lamina.risk import ALL_DIALECTS, RiskReport, analyze
 
-__all__ = ["Case", "fired", "report"]
+__all__ = ["Case", "fired", "first_refused", "report"]
 
 
 def report(
@@ -54,3 +57,27 @@ class Case:
 
     def label(self, dialect: str) -> str:
         return f"{self.rule}-{dialect}-{' '.join(self.sql)[:40]}"
+
+
+def first_refused(
+    backend: Backend, statements: Sequence[str], *, transactional: bool
+) -> str | None:
+    """Run ``statements`` on ``backend`` as lamina runs a migration (its session, in one
+    transaction or not): the statement the engine or lamina refused, or None when all ran."""
+    try:
+        with backend.migration_session(lambda: statements, in_transaction=transactional):
+            if transactional:
+                with backend.transaction():
+                    _execute_all(backend, statements)
+            else:
+                _execute_all(backend, statements)
+    except StatementError as exc:
+        return exc.sql
+    except RefusedInTransaction as exc:
+        return exc.statement
+    return None
+
+
+def _execute_all(backend: Backend, statements: Sequence[str]) -> None:
+    for sql in statements:
+        backend.execute(sql)
