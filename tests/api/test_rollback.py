@@ -40,7 +40,7 @@ LAYERED = {
     "003_seed.sql": """
         -- category: data
         -- migrate:up
-        INSERT INTO users (id) VALUES (1), (2);
+        INSERT INTO users (id, phone) VALUES (1, '555-0100'), (2, NULL);
         -- migrate:down
         DELETE FROM users WHERE id IN (1, 2);
     """,

@@ -344,6 +344,7 @@ def test_a_touched_backup_from_the_cli_is_listed_and_restored_as_just_its_tables
 def test_a_touched_rollback_backup_brings_the_reverted_table_back(
     prepared, settings_for, raw_db
 ) -> None:
+    raw_db.execute("INSERT INTO legacy (id) VALUES (7)")  # a table with rows: risky to drop
     lamina = Lamina(settings_for(backup_scope="touched"))
     result = lamina.rollback(1, force=True, yes=True)
     [backup] = result.backups
@@ -351,4 +352,5 @@ def test_a_touched_rollback_backup_brings_the_reverted_table_back(
     assert "legacy" not in raw_db.tables()
     lamina.restore(backup.id, yes=True)
     assert "legacy" in raw_db.tables()
+    assert raw_db.query("SELECT id FROM legacy") == [(7,)]
     assert raw_db.applied_ids() == ["001_users", "002_legacy"]

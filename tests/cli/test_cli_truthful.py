@@ -168,7 +168,7 @@ def test_a_refusal_of_many_risky_steps_is_summarised_unless_verbose(
 ) -> None:
     files = {
         f"{n:03d}_t{n}.sql": f"-- migrate:up\nCREATE TABLE t{n} (id INTEGER);\n"
-        f"-- migrate:down\nDROP TABLE t{n};\n"
+        f"INSERT INTO t{n} VALUES (1);\n-- migrate:down\nDROP TABLE t{n};\n"
         for n in range(1, 13)
     }
     make_migrations(files)

@@ -34,6 +34,7 @@ from lamina.errors import (
     ValidationError,
 )
 from lamina.history import History
+from lamina.losses import weigh_rollback
 from lamina.migration import Migration
 from lamina.migration_set import MigrationSet
 from lamina.models import (
@@ -131,11 +132,14 @@ def _migrate(
     if dry_run:
         with session.reader() as (backend, history):
             applied = history.applied() if history else []
-            facts = risk_facts(backend) if backend.exists() else LiveFacts()
+            exists = backend.exists()
+            facts = risk_facts(backend) if exists else LiveFacts()
             holder = backend.lock_holder() if any(r.dirty for r in applied) else None
-        refuse_dirty(applied, holder)
-        plan, warnings = planner(scanned, applied)
-        previews, _ = _previews(session, plan, facts)
+            refuse_dirty(applied, holder)
+            plan, warnings = planner(scanned, applied)
+            previews, _ = _previews(session, plan, facts)
+            if action == "rollback" and exists:
+                previews = weigh_rollback(previews, backend)
         return _Outcome(plan, warnings, previews)
     guard = Safeguard(session.settings, confirm)
     guard.check_force(action, force=force, yes=yes)
@@ -144,6 +148,8 @@ def _migrate(
         refuse_dirty(applied)
         plan, warnings = planner(scanned, applied)
         previews, loaded = _previews(session, plan, risk_facts(backend))
+        if action == "rollback":  # a down's data loss is weighed on what the tables hold
+            previews = weigh_rollback(previews, backend)
         risky = tuple(p for p in previews if p.risk.risky)
         guard.authorise(action, risky, force=force, yes=yes)
         notes = _forced_notes(action, session.settings, force, warnings, risky)

@@ -24,6 +24,7 @@ from lamina.risk.model import (
     RiskLevel,
     RiskReport,
     RuleInfo,
+    Subject,
     TableFacts,
 )
 
@@ -41,6 +42,7 @@ __all__ = [
     "RiskLevel",
     "RiskReport",
     "RuleInfo",
+    "Subject",
     "TableFacts",
     "allowance_errors",
     "analyze",
@@ -197,6 +199,7 @@ def _finding(hit: Hit, record: StatementRecord, dialect: str) -> RiskFinding:
         statement=record.sql,
         line=record.line,
         reason=hit.reason or info.explanation,
+        subject=hit.subject,
     )
 
 

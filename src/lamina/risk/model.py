@@ -13,6 +13,7 @@ __all__ = [
     "RiskLevel",
     "RiskReport",
     "RuleInfo",
+    "Subject",
     "TableFacts",
 ]
 
@@ -64,6 +65,20 @@ class RuleInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class Subject:
+    """The table (and column) whose data a finding is about, as the statement wrote them.
+
+    ``table`` holds the name's parts (``("app", "orders")``) and ``column`` the column, each
+    rendered as SQL of the statement's dialect (quoted where the statement quoted it), so a
+    live check can ask the database about exactly what the statement would drop.
+    """
+
+    table: tuple[str, ...]
+    column: str | None = None
+    label: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class RiskFinding:
     """One rule that fired: stable ``rule`` id, level, why it matters and what to do instead.
 
@@ -81,6 +96,9 @@ class RiskFinding:
     line: int | None = None
     suppressed: str | None = None
     reason: str = ""
+    #: What the finding's data loss is about, for the live check of a rollback
+    #: (:mod:`lamina.losses`); None when the rule is not about one table's data.
+    subject: Subject | None = None
 
     def to_dict(self) -> dict[str, object]:
         """This finding as an entry of a document's ``findings`` (docs/json.md)."""

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from sqlglot import exp
 
 from lamina.risk.grammar import Recognised, Statement
-from lamina.risk.model import LiveFacts, RiskLevel
+from lamina.risk.model import LiveFacts, RiskLevel, Subject
 from lamina.risk.state import SchemaSoFar
 
 
@@ -27,6 +27,7 @@ class Hit:
     level: RiskLevel | None = None
     reason: str | None = None
     suggestion: str | None = None
+    subject: Subject | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from sqlglot import exp
 
+from lamina.risk.model import Subject
 from lamina.risk.rules.base import (
     Context,
     Hit,
@@ -36,6 +37,7 @@ def drop_table(node: exp.Expr, ctx: Context) -> Iterator[Hit]:
                 "down-loses-data",
                 f"drops table {_name(table)}, which this migration's up created: every row "
                 "written to it since is lost on rollback",
+                subject=_subject(table, None, ctx.dialect),
             )
         else:
             yield Hit("drop-table", f"drops table {_name(table)} and every row in it")
@@ -56,9 +58,19 @@ def drop_column(node: exp.Expr, ctx: Context) -> Iterator[Hit]:
                     "down-loses-data",
                     f"drops column {where}, which this migration's up added: every value "
                     "written to it since is lost on rollback",
+                    subject=_subject(table, column, ctx.dialect),
                 )
             else:
                 yield Hit("drop-column", f"drops column {where} and its data")
+
+
+def _subject(table: exp.Expr | None, column: exp.Expr | None, dialect: str) -> Subject | None:
+    """What a rollback's live check counts rows of: the names as the statement spelled them."""
+    if not isinstance(table, exp.Table):
+        return None
+    parts = tuple(part.sql(dialect=dialect) for part in table.parts)
+    label = _name(table) if column is None else f"{_name(table)}.{_name(column)}"
+    return Subject(parts, None if column is None else column.sql(dialect=dialect), label)
 
 
 def drop_schema(node: exp.Expr, _ctx: Context) -> Iterator[Hit]:
