@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 import textwrap
 import uuid
 import warnings
@@ -39,6 +40,13 @@ ENGINES = EMBEDDED_ENGINES + SERVER_ENGINES
 PG_TEST_DATABASE = "lamina_test"
 #: How long teardown waits for a lock on what it drops before ending the sessions holding it.
 DROP_LOCK_WAIT_S = 2
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _findings_cache_of_the_session(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The risk findings cache (lamina.findings_cache) of this test session, in and out of
+    subprocesses: on, as for users, but never the user's own cache folder."""
+    os.environ["LAMINA_CACHE_DIR"] = str(tmp_path_factory.mktemp("lamina-cache"))
 
 
 def url_for(engine: str, directory: Path) -> str:

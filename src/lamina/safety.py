@@ -16,11 +16,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Literal
 
 from lamina.config import Settings
 from lamina.engines import spec_for_dialect
 from lamina.errors import MigrationLoadError, RiskRefusedError
+from lamina.findings_cache import FindingsCache, watched
 from lamina.loader import load_migration, transaction_control_error
 from lamina.migration import Migration
 from lamina.models import Direction, MigrationFile, StatementRecord
@@ -69,13 +71,15 @@ def assess(
     facts: LiveFacts,
     transactional: bool = True,
     parse_cache: ParseCache | None = None,
+    findings_cache: FindingsCache | None = None,
 ) -> tuple[tuple[StatementRecord, ...], RiskReport]:
     """Record what ``migration`` runs in ``direction`` and assess it, with its allowances.
 
     ``reversible`` is the file's declared metadata: False when the down is missing or runs
     nothing, in which case the down is not run even on the recorder. For a down, the up's
     statements are recorded too: dropping what the up created is data loss once the
-    application has filled it (rule ``down-loses-data``).
+    application has filled it (rule ``down-loses-data``). ``findings_cache`` holds the
+    reports of earlier runs: the same statements on the same schema are not parsed again.
     """
     runs_down = direction is Direction.DOWN
     statements: tuple[StatementRecord, ...] = ()
@@ -83,6 +87,19 @@ def assess(
     if reversible or not runs_down:
         statements = _record(migration, direction, dialect, failures)
     up_statements = _record(migration, Direction.UP, dialect, []) if runs_down else ()
+    down_defined = migration.declares_down()
+    key = None
+    if findings_cache is not None and not failures:
+        key = findings_cache.key(
+            step_id, statements, up_statements,
+            direction=direction.value, dialect=dialect, category=category,
+            reversible=reversible, down_defined=down_defined, transactional=transactional,
+            allowed=sorted(migration.risk_allow.items()),
+        )  # fmt: skip
+        cached = findings_cache.get(key, step_id, direction.value)
+        if cached is not None:
+            return statements, cached
+        facts, looked_up = watched(facts)
     risk = analyze(
         step_id,
         statements,
@@ -90,13 +107,15 @@ def assess(
         category=category,
         direction=direction.value,
         reversible=reversible,
-        down_defined=migration.declares_down(),
+        down_defined=down_defined,
         up_statements=up_statements,
         facts=facts,
         transactional=transactional,
         allowed=migration.risk_allow,
         parse_cache=parse_cache,
     )
+    if key is not None and findings_cache is not None:
+        findings_cache.put(key, risk, looked_up.looked_up)
     if failures:
         risk = replace(risk, findings=(*failures, *risk.findings))
     return statements, risk
@@ -130,9 +149,11 @@ def preview_steps(
     transactional_ddl: bool,
     facts: LiveFacts,
     allow_unsafe: bool = False,
+    cache_dir: Path | None = None,
 ) -> tuple[tuple[StepPreview, ...], dict[str, Migration]]:
     """Load each step, record its SQL and assess its risk (``allow_unsafe``: as for
-    :func:`~lamina.loader.load_migration`).
+    :func:`~lamina.loader.load_migration`; ``cache_dir``: where findings of earlier runs
+    are kept, see :mod:`lamina.findings_cache`).
 
     The loaded migrations are returned too, so a real run reuses them instead of importing
     each file a second time.
@@ -140,6 +161,7 @@ def preview_steps(
     previews = []
     loaded: dict[str, Migration] = {}
     cache = ParseCache()  # a statement parsed for one step is not parsed again
+    findings = FindingsCache.open(cache_dir, dialect, facts)
     for step in plan.steps:
         assert step.file is not None
         migration = loaded[step.migration_id] = load_migration(
@@ -157,6 +179,7 @@ def preview_steps(
             facts=facts,
             transactional=transactional,
             parse_cache=cache,
+            findings_cache=findings,
         )
         error = check_transaction_control(step.file, plan.direction, statements, dialect)
         if error is not None:
@@ -170,6 +193,7 @@ def preview_steps(
             transactional_ddl or (not unknown and runs_in_transaction(s.sql for s in statements))
         )
         previews.append(StepPreview(step, meta.name, meta.category.value, statements, risk, atomic))
+    findings.save()
     return tuple(previews), loaded
 
 

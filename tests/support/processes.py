@@ -62,6 +62,8 @@ def child_env(**settings: str) -> dict[str, str]:
         for key, value in os.environ.items()
         if not key.startswith(_SETTING_PREFIXES) and key not in _SETTINGS
     }
+    if "LAMINA_CACHE_DIR" in os.environ:  # the test session's findings cache, not the user's
+        env["LAMINA_CACHE_DIR"] = os.environ["LAMINA_CACHE_DIR"]
     env.update(PYTHONPATH=str(SRC), NO_COLOR="1")
     env.update(settings)
     return env

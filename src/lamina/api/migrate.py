@@ -33,6 +33,7 @@ from lamina.errors import (
     UsageError,
     ValidationError,
 )
+from lamina.findings_cache import default_cache_dir
 from lamina.history import History
 from lamina.losses import weigh_rollback
 from lamina.migration import Migration
@@ -213,6 +214,7 @@ def _previews(
         transactional_ddl=session.backend(read_only=True).capabilities.transactional_ddl,
         facts=facts,
         allow_unsafe=session.settings.allow_unsafe_migrations,
+        cache_dir=default_cache_dir(),
     )
 
 
