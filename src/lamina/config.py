@@ -85,6 +85,9 @@ class Settings:
     #: Load Python migrations even from a file or folder that other users may write to
     #: (anyone who can write there could run code as the user running lamina).
     allow_unsafe_migrations: bool = False
+    #: lamina.startup() on DuckDB/SQLite: when the database file does not exist, restore the
+    #: newest verified whole-database backup of it first (ignored on the server engines).
+    restore_if_missing: bool = False
 
     @property
     def is_production(self) -> bool:
@@ -126,31 +129,22 @@ def _parse_positive_float(text: str) -> float:
     return value
 
 
-def _parse_lock_mode(text: str) -> str:
-    mode = text.strip().lower()
-    if mode not in LOCK_MODES:
-        raise ValueError(f"expected one of {', '.join(LOCK_MODES)}")
-    return mode
+def _choice(*options: str) -> Callable[[str], str]:
+    """A parser of a setting that takes one of ``options`` (in any case)."""
 
+    def parse(text: str) -> str:
+        value = text.strip().lower()
+        if value not in options:
+            raise ValueError(f"expected {' or '.join(options)}")
+        return value
 
-def _parse_backup_scope(text: str) -> str:
-    scope = text.strip().lower()
-    if scope not in BACKUP_SCOPES:
-        raise ValueError(f"expected {' or '.join(BACKUP_SCOPES)}")
-    return scope
+    return parse
 
 
 def _parse_non_negative_int(text: str) -> int:
     value = int(text)
     if value < 0:
         raise ValueError("must be zero (no limit) or a positive whole number")
-    return value
-
-
-def _parse_startup_on_risk(text: str) -> str:
-    value = text.strip().lower()
-    if value not in ("fail", "degraded"):
-        raise ValueError("expected fail or degraded")
     return value
 
 
@@ -200,7 +194,7 @@ _SPECS = (
         "table_lock_timeout",
         _parse_non_negative_int,
     ),
-    _Spec("lock_mode", "--lock-mode", ("LAMINA_LOCK_MODE",), "lock_mode", _parse_lock_mode),
+    _Spec("lock_mode", "--lock-mode", ("LAMINA_LOCK_MODE",), "lock_mode", _choice(*LOCK_MODES)),
     _Spec("lock_ttl_s", "--lock-ttl", ("LAMINA_LOCK_TTL",), "lock_ttl", _parse_positive_float),
     _Spec("backup_enabled", "--backup", ("BACKUP_ENABLED",), "backup_enabled", _parse_bool),
     _Spec("backup_dir", "--backup-dir", ("LAMINA_BACKUP_DIR",), "backup_dir", str),
@@ -210,7 +204,7 @@ _SPECS = (
         "--backup-scope",
         ("LAMINA_BACKUP_SCOPE",),
         "backup_scope",
-        _parse_backup_scope,
+        _choice(*BACKUP_SCOPES),
     ),
     _Spec("auto_migrate", "auto_migrate", ("AUTO_MIGRATE",), "auto_migrate", _parse_bool),
     _Spec(
@@ -218,7 +212,7 @@ _SPECS = (
         "startup_on_risk",
         ("LAMINA_STARTUP_ON_RISK",),
         "startup_on_risk",
-        _parse_startup_on_risk,
+        _choice("fail", "degraded"),
     ),
     _Spec("health_token", "health_token", ("LAMINA_HEALTH_TOKEN",), "health_token", str),
     _Spec(
@@ -226,6 +220,13 @@ _SPECS = (
         "allow_unsafe_migrations",
         ("LAMINA_ALLOW_UNSAFE_MIGRATIONS",),
         "allow_unsafe_migrations",
+        _parse_bool,
+    ),
+    _Spec(
+        "restore_if_missing",
+        "restore_if_missing",
+        ("LAMINA_RESTORE_IF_MISSING",),
+        "restore_if_missing",
         _parse_bool,
     ),
 )

@@ -22,11 +22,13 @@ holding the lock), an applied file was modified, the migration files are invalid
 tables are damaged, or the database is unreachable.
 
 ``detailed=True`` adds every migration, the lock holder, the last failure from the audit log,
-the backups, schema drift (changes made outside lamina; a healthy database with drift is
-``degraded``), and how long the check took. A check is cheap enough to poll: it never takes the
-migration lock, never waits for a busy database file, reads history in one query, and does not
-re-read or re-hash migration files that did not change (see :mod:`lamina.discovery`). No
-document ever holds a password or a connection URL.
+the restore ``lamina.startup()`` made because the database file was missing
+(``restoredAtStartup``: which backup, taken when, restored when; read from the audit log, so
+any process sees it), the backups, schema drift (changes made outside lamina; a healthy
+database with drift is ``degraded``), and how long the check took. A check is cheap enough
+to poll: it never takes the migration lock, never waits for a busy database file, reads
+history in one query, and does not re-read or re-hash migration files that did not change (see
+:mod:`lamina.discovery`). No document ever holds a password or a connection URL.
 """
 
 from __future__ import annotations
@@ -35,10 +37,10 @@ import time
 from collections.abc import Iterator, Mapping
 from typing import Any, Literal
 
-from lamina.api import Lamina
+from lamina.api import Lamina, StartupRestore
 from lamina.config import Settings, load_settings
 from lamina.errors import BackendError, ConfigError, HistoryError, LaminaError, LockTimeoutError
-from lamina.models import LockOwner, MigrationState, StatusReport, errors_in
+from lamina.models import AuditEvent, LockOwner, MigrationState, StatusReport, errors_in
 
 __all__ = ["COMPONENT", "Status", "check", "document", "http_status"]
 
@@ -169,6 +171,8 @@ def _document(status: Status, message: str, report: StatusReport | None) -> dict
 
 def _details(lamina: Lamina, report: StatusReport) -> dict[str, Any]:
     settings = lamina.settings
+    events = _events(lamina)
+    restored = StartupRestore.from_events(events)
     return {
         "environment": settings.env,
         "engine": settings.database_url.scheme,
@@ -190,7 +194,8 @@ def _details(lamina: Lamina, report: StatusReport) -> dict[str, Any]:
             for m in report.migrations
         ],
         "lock": _lock(report.lock_holder),
-        "lastFailure": _last_failure(lamina),
+        "lastFailure": _last_failure(events),
+        "restoredAtStartup": None if restored is None else restored.to_dict(),
         "backups": _backups(lamina),
         "problems": [p.render() for p in report.problems],
         "drift": None if report.drift is None else list(report.drift),
@@ -210,11 +215,18 @@ def _lock(holder: LockOwner | None) -> dict[str, Any] | None:
     }
 
 
-def _last_failure(lamina: Lamina) -> dict[str, Any] | None:
+#: How far back in the audit log the detailed view looks (last failure, startup restore).
+EVENTS_READ = 200
+
+
+def _events(lamina: Lamina) -> list[AuditEvent]:
     try:
-        events = lamina.history(200)
+        return lamina.history(EVENTS_READ)
     except LaminaError:
-        return None
+        return []
+
+
+def _last_failure(events: list[AuditEvent]) -> dict[str, Any] | None:
     failure = next((e for e in events if e.action == "fail"), None)
     if failure is None:
         return None

@@ -11,6 +11,12 @@ Example (a FastAPI lifespan)::
 
 What it does, by the settings (environment, lamina.toml, or the ``config`` argument):
 
+0. ``LAMINA_RESTORE_IF_MISSING=true`` (DuckDB, SQLite): when the database file does not
+   exist, the newest verified backup of it is restored first (:meth:`Lamina.restore_if_missing`;
+   ``restored`` in the result); a backup that exists but cannot be restored stops startup,
+   which never starts on an empty database instead. Without a backup it starts empty, as
+   without the setting. On the server engines the setting is ignored, with a warning in the
+   result (``warnings``);
 1. checks the migration files; errors stop startup with the validation message;
 2. a dirty database (a migration stopped half-way) stops startup;
 3. ``AUTO_MIGRATE=false`` (default): pending migrations are reported; the app starts degraded;
@@ -34,7 +40,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from lamina.api import Lamina, StepPreview, UpResult
+from lamina.api import Lamina, StartupRestore, StepPreview, UpResult
+from lamina.backup.errors import BackupError
 from lamina.config import Settings, load_settings
 from lamina.errors import LockTimeoutError, StartupError
 from lamina.models import StatusReport
@@ -47,7 +54,9 @@ class StartupResult:
     """What the startup step did, for the application to log (``message`` says it in words).
 
     ``status`` is ``ready`` (every migration applied) or ``degraded`` (pending migrations
-    left, by choice or because they need a person).
+    left, by choice or because they need a person). ``restored`` is the backup restored
+    because the database file was missing (``LAMINA_RESTORE_IF_MISSING``), ``warnings``
+    settings that were ignored.
     """
 
     status: Literal["ready", "degraded"]
@@ -57,6 +66,8 @@ class StartupResult:
     risky: tuple[str, ...] = ()
     current_version: int = 0
     duration_ms: int = 0
+    restored: StartupRestore | None = None
+    warnings: tuple[str, ...] = ()
 
     @property
     def ready(self) -> bool:
@@ -97,6 +108,48 @@ def run(target: Lamina, *, logger: logging.Logger | None = None) -> StartupResul
         settings, lock_timeout_s=min(settings.lock_timeout_s, settings.max_migration_time_ms / 1000)
     )
     lamina = type(target)(settings, on_event=target.on_event, confirm=target.confirm)
+    restored, warnings = _restore(lamina)
+    result = _checks(lamina, started, deadline)
+    before: list[str] = []
+    if restored is not None:
+        before.append(
+            f"restored backup {restored.backup_id} (taken {restored.backup_created_at}) "
+            "because the database file was missing"
+        )
+    message = "; ".join([*before, result.message, *(f"warning: {w}" for w in warnings)])
+    result = dataclasses.replace(result, message=message, restored=restored, warnings=warnings)
+    if logger is not None:
+        level = logging.INFO if result.ready and not warnings else logging.WARNING
+        logger.log(
+            level, "lamina startup: %s (%s, %d ms)", message, result.status, result.duration_ms
+        )
+    return result
+
+
+def _restore(lamina: Lamina) -> tuple[StartupRestore | None, tuple[str, ...]]:
+    """``LAMINA_RESTORE_IF_MISSING``: the restored backup, or a warning that it was ignored."""
+    settings = lamina.settings
+    if not settings.restore_if_missing:
+        return None, ()
+    url = settings.database_url
+    if not url.is_file or url.is_memory:
+        where = "an in-memory database" if url.is_memory else f"{url.scheme} (a server)"
+        return None, (
+            f"LAMINA_RESTORE_IF_MISSING is ignored on {where}: only a DuckDB or SQLite "
+            "file can be missing and restored at startup",
+        )
+    try:
+        return lamina.restore_if_missing(), ()
+    except BackupError as exc:
+        raise StartupError(
+            f"{exc.message}; startup stopped rather than start on an empty or older database",
+            hint=exc.hint,
+        ) from exc
+
+
+def _checks(lamina: Lamina, started: float, deadline: float) -> StartupResult:
+    """The migration checks proper (steps 1 to 5 of the module docstring)."""
+    settings = lamina.settings
     checked = lamina.validate()
     report = checked.status
     assert report is not None
@@ -111,10 +164,10 @@ def run(target: Lamina, *, logger: logging.Logger | None = None) -> StartupResul
         )
     pending = tuple(m.id for m in report.pending)
     if not pending:
-        return _done(logger, started, "ready", "all migrations applied", report=report)
+        return _done(started, "ready", "all migrations applied", report=report)
     if not settings.auto_migrate:
         return _done(
-            logger, started, "degraded",
+            started, "degraded",
             f"{len(pending)} pending migration(s) not applied (AUTO_MIGRATE=false): "
             + ", ".join(pending),
             pending=pending, report=report,
@@ -130,7 +183,7 @@ def run(target: Lamina, *, logger: logging.Logger | None = None) -> StartupResul
                 "false to let startup apply them, or LAMINA_STARTUP_ON_RISK=degraded to start "
                 "without them",
             )
-        return _degraded_start(lamina, logger, started, deadline, preview.previews, risky)
+        return _degraded_start(lamina, started, deadline, preview.previews, risky)
     result = _apply(lamina, deadline)
     after = lamina.status()
     left = tuple(m.id for m in after.pending)
@@ -140,9 +193,7 @@ def run(target: Lamina, *, logger: logging.Logger | None = None) -> StartupResul
         + (f": {', '.join(result.applied)}" if result.applied else " (another process did)")
         + (f"; {len(left)} still pending" if left else "")
     )
-    return _done(
-        logger, started, status, message, applied=result.applied, pending=left, report=after
-    )
+    return _done(started, status, message, applied=result.applied, pending=left, report=after)
 
 
 def _apply(lamina: Lamina, deadline: float, to_version: int | None = None) -> UpResult:
@@ -159,7 +210,6 @@ def _apply(lamina: Lamina, deadline: float, to_version: int | None = None) -> Up
 
 def _degraded_start(
     lamina: Lamina,
-    logger: logging.Logger | None,
     started: float,
     deadline: float,
     previews: Sequence[StepPreview],
@@ -197,7 +247,7 @@ def _degraded_start(
         f"on: {', '.join(held)} (risky, they need confirmation: {', '.join(risky)})"
     )
     return _done(
-        logger, started, "degraded", message,
+        started, "degraded", message,
         applied=applied, pending=held, risky=risky, report=after,
     )  # fmt: skip
 
@@ -217,7 +267,6 @@ def _refuse_dirty(report: StatusReport) -> None:
 
 
 def _done(
-    logger: logging.Logger | None,
     started: float,
     status: Literal["ready", "degraded"],
     message: str,
@@ -227,7 +276,7 @@ def _done(
     pending: tuple[str, ...] = (),
     risky: tuple[str, ...] = (),
 ) -> StartupResult:
-    result = StartupResult(
+    return StartupResult(
         status=status,
         message=message,
         applied=tuple(applied),
@@ -236,7 +285,3 @@ def _done(
         current_version=report.current_version,
         duration_ms=round((time.monotonic() - started) * 1000),
     )
-    if logger is not None:
-        level = logging.INFO if status == "ready" else logging.WARNING
-        logger.log(level, "lamina startup: %s (%s, %d ms)", message, status, result.duration_ms)
-    return result

@@ -14,8 +14,9 @@ Example::
     print(result.applied)
 
 The class only delegates: :mod:`~lamina.api.session` (connections, the lock),
-:mod:`~lamina.api.migrate` (``up``/``rollback``), :mod:`~lamina.api.checks`,
-:mod:`~lamina.api.drift`, :mod:`~lamina.api.backups`, :mod:`~lamina.api.repair`;
+:mod:`~lamina.api.migrate` (``up``/``rollback``), :mod:`~lamina.api.redo`,
+:mod:`~lamina.api.checks`, :mod:`~lamina.api.drift`, :mod:`~lamina.api.backups`,
+:mod:`~lamina.api.restore_missing`, :mod:`~lamina.api.repair`;
 :mod:`lamina.health`, :mod:`lamina.verify` and :mod:`lamina.integration` for ``health()``,
 ``verify()`` and ``startup()``. Results are in :mod:`~lamina.api.results`.
 """
@@ -27,16 +28,18 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from lamina.api import backups, checks, drift, migrate, repair
+from lamina.api import backups, checks, drift, migrate, redo, repair, restore_missing
 from lamina.api.drift import survey
 from lamina.api.results import (
     ChecksumAccepted,
     CreateResult,
     LintEntry,
     LintResult,
+    RedoResult,
     RepairMark,
     RepairResult,
     RollbackResult,
+    StartupRestore,
     UpResult,
     ValidationResult,
 )
@@ -62,9 +65,11 @@ __all__ = [
     "Lamina",
     "LintEntry",
     "LintResult",
+    "RedoResult",
     "RepairMark",
     "RepairResult",
     "RollbackResult",
+    "StartupRestore",
     "StepPreview",
     "UpResult",
     "ValidationResult",
@@ -203,14 +208,9 @@ class Lamina:
         )  # fmt: skip
 
     def rollback(
-        self,
-        to_version: int | str | None = None,
-        *,
-        steps: int | None = None,
-        dry_run: bool = False,
-        force: bool = False,
-        yes: bool = False,
-    ) -> RollbackResult:
+        self, to_version: int | str | None = None, *, steps: int | None = None,
+        dry_run: bool = False, force: bool = False, yes: bool = False,
+    ) -> RollbackResult:  # fmt: skip
         """Revert every applied migration above ``to_version``, newest first (None or ``0``:
         all of them, version 0 included), or the ``steps`` newest ones.
 
@@ -227,6 +227,16 @@ class Lamina:
             self.session, confirm=self.confirm, on_event=self.on_event, to_version=to_version,
             steps=steps, dry_run=dry_run, force=force, yes=yes,
         )  # fmt: skip
+
+    def redo(
+        self, migration: int | str | None = None, *, dry_run: bool = False,
+        force: bool = False, yes: bool = False,
+    ) -> RedoResult:  # fmt: skip
+        """:meth:`rollback` the newest applied migration (or every one down to and including
+        ``migration``), then :meth:`up` exactly those again; outside development only with
+        ``force`` (:mod:`~lamina.api.redo` says what it accepts and refuses)."""
+        return redo.redo(self.session, confirm=self.confirm, on_event=self.on_event,
+            target=migration, dry_run=dry_run, force=force, yes=yes)  # fmt: skip
 
     def repair(self, migration_id: str, mark: RepairMark) -> RepairResult:
         """Resolve a dirty migration after the user fixed the database: ``mark="applied"``
@@ -249,13 +259,9 @@ class Lamina:
         return repair.accept_checksum(self.session, selection, every=every)
 
     def create(
-        self,
-        name: str,
-        *,
-        sql: bool = False,
-        category: Category | str = Category.SCHEMA,
+        self, name: str, *, sql: bool = False, category: Category | str = Category.SCHEMA,
         depends_on: Sequence[str] = (),
-    ) -> CreateResult:
+    ) -> CreateResult:  # fmt: skip
         """Write a new migration template into the migrations folder and return its path.
 
         Raises:
@@ -288,6 +294,11 @@ class Lamina:
         """
         return backups.restore(self.session, self.confirm, backup_id, yes=yes, progress=progress)
 
+    def restore_if_missing(self) -> StartupRestore | None:
+        """DuckDB, SQLite: restore a missing database file from its newest verified backup,
+        audited; None if the file exists or has none (:mod:`~lamina.api.restore_missing`)."""
+        return restore_missing.restore_if_missing(self.session)
+
     # -- operations ---------------------------------------------------------------------------
     def health(self, *, detailed: bool = False) -> dict[str, Any]:
         """The health document (:mod:`lamina.health`): never raises for the database's state."""
@@ -296,13 +307,9 @@ class Lamina:
         return document(self, detailed=detailed)
 
     def verify(
-        self,
-        *,
-        data: bool = False,
-        progress: ProgressCallback | None = None,
-        scratch_url: DatabaseURL | None = None,
-        strict_column_order: bool = False,
-    ) -> VerifyResult:
+        self, *, data: bool = False, progress: ProgressCallback | None = None,
+        scratch_url: DatabaseURL | None = None, strict_column_order: bool = False,
+    ) -> VerifyResult:  # fmt: skip
         """Round-trip every migration on a scratch database of the target's engine, never
         opening the target (:mod:`lamina.verify`, which lists what it raises)."""
         from lamina.verify import run

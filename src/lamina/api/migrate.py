@@ -10,7 +10,7 @@ Only planning differs between the two directions.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -104,13 +104,16 @@ def rollback(
     dry_run: bool,
     force: bool,
     yes: bool,
+    accept_modified: Collection[str] = (),
 ) -> RollbackResult:
-    """See :meth:`lamina.api.Lamina.rollback`."""
+    """See :meth:`lamina.api.Lamina.rollback`. ``accept_modified``: migrations whose file may
+    differ from what was applied without ``force`` (``redo``'s edited files); their down is
+    run as the file is now."""
 
     def planner(
         scanned: ScanResult, applied: Sequence[AppliedMigration]
     ) -> tuple[Plan, tuple[Problem, ...]]:
-        return _plan_rollback(scanned, applied, to_version, steps, force), ()
+        return _plan_rollback(scanned, applied, to_version, steps, force, accept_modified), ()
 
     run = _migrate(session, "rollback", planner, confirm, on_event, dry_run, force, yes, None)
     forced = tuple(p.step.migration_id for p in run.risky)
@@ -261,6 +264,7 @@ def _plan_rollback(
     to_version: int | str | None,
     steps: int | None,
     force: bool,
+    accept_modified: Collection[str] = (),
 ) -> Plan:
     migrations = _migration_set(scanned, applied)
     target = None if to_version is None else version_of(to_version, scanned.files, applied)
@@ -274,7 +278,10 @@ def _plan_rollback(
     changed = [
         s.migration_id
         for s in plan.steps
-        if s.file and s.applied and s.file.checksum != s.applied.checksum
+        if s.file
+        and s.applied
+        and s.file.checksum != s.applied.checksum
+        and s.migration_id not in accept_modified
     ]
     if changed and not force:
         raise ChecksumMismatchError(changed)

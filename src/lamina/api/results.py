@@ -3,12 +3,17 @@ the CLI's ``--json`` document (the documents themselves live in :mod:`lamina.doc
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from lamina.models import (
+    DOCUMENT_SCHEMA_VERSION,
     AppliedMigration,
+    AuditAction,
+    AuditEvent,
     MigrationFile,
     Problem,
     StatusReport,
@@ -27,9 +32,11 @@ __all__ = [
     "CreateResult",
     "LintEntry",
     "LintResult",
+    "RedoResult",
     "RepairMark",
     "RepairResult",
     "RollbackResult",
+    "StartupRestore",
     "UpResult",
     "ValidationResult",
 ]
@@ -193,3 +200,84 @@ class CreateResult:
         from lamina.documents import create_document
 
         return create_document(self)
+
+
+@dataclass(frozen=True, slots=True)
+class RedoResult:
+    """What ``redo`` did (or would do with ``dry_run``): the rollback of ``redone``, newest
+    first, then their up again, oldest first.
+
+    ``modified`` names the redone migrations whose file changed since they were applied: they
+    were rolled back with the down as the file has it now, and applied with its new up.
+    ``rollback.plan.target`` is the version the database was at between the two halves.
+    """
+
+    redone: tuple[str, ...]
+    rollback: RollbackResult
+    up: UpResult
+    modified: tuple[str, ...] = ()
+    dry_run: bool = False
+
+    def to_document(self) -> dict[str, object]:
+        """The ``lamina redo --json`` document: the two runs' own documents, nested."""
+        from lamina.documents import rollback_document, up_document
+
+        def part(document: dict[str, object]) -> dict[str, object]:
+            return {key: value for key, value in document.items() if key != "schema_version"}
+
+        return {
+            "schema_version": DOCUMENT_SCHEMA_VERSION,
+            "dry_run": self.dry_run,
+            "redone": list(self.redone),
+            "modified": list(self.modified),
+            "rollback": part(rollback_document(self.rollback)),
+            "up": part(up_document(self.up)),
+        }
+
+
+#: How a startup restore reads in the audit log (``restore`` rows): written and parsed here.
+_STARTUP_RESTORE = re.compile(
+    r"^startup restore: the database file was missing; restored backup (?P<id>\S+) "
+    r"taken (?P<taken>\S+)"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class StartupRestore:
+    """A restore ``lamina.startup()`` made because the database file was missing
+    (``LAMINA_RESTORE_IF_MISSING``), as its audit-log row records it."""
+
+    backup_id: str
+    backup_created_at: str
+    #: When the restore was written to the audit log (ISO 8601 UTC).
+    restored_at: str
+    #: The migration version the backup was taken at.
+    schema_version: int | None
+    detail: str
+
+    @staticmethod
+    def audit_detail(backup_id: str, created_at: str, sha256: str) -> str:
+        """The audit-log detail of a startup restore (:meth:`from_events` reads it back)."""
+        return (
+            f"startup restore: the database file was missing; restored backup {backup_id} "
+            f"taken {created_at} (sha256 {sha256} verified); the audit log before this entry "
+            "is the backup's"
+        )
+
+    @classmethod
+    def from_events(cls, events: Sequence[AuditEvent]) -> StartupRestore | None:
+        """The newest startup restore among ``events`` (the audit log, newest first)."""
+        for event in events:
+            found = _STARTUP_RESTORE.match(event.detail or "")
+            if event.action == AuditAction.RESTORE and found:
+                return cls(found["id"], found["taken"], event.at, event.version, event.detail or "")
+        return None
+
+    def to_dict(self) -> dict[str, object]:
+        """The health document's ``restoredAtStartup`` (camelCase, as health is)."""
+        return {
+            "backupId": self.backup_id,
+            "backupCreatedAt": self.backup_created_at,
+            "restoredAt": self.restored_at,
+            "schemaVersion": self.schema_version,
+        }

@@ -8,7 +8,7 @@ command so that ``--help`` does not pay for them. The commands are grouped by fa
 from __future__ import annotations
 
 from lamina.cli.commands.backups import backup
-from lamina.cli.commands.changing import create, repair, rollback, up
+from lamina.cli.commands.changing import create, redo, repair, rollback, up
 from lamina.cli.commands.checking import diff_command, health, serve, verify
 from lamina.cli.commands.reading import graph, history, lint, status, validate
 
@@ -21,6 +21,7 @@ COMMANDS = (
     create,
     up,
     rollback,
+    redo,
     history,
     repair,
     backup,

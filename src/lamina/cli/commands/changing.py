@@ -1,4 +1,4 @@
-"""Commands that change the database or the migrations folder: create, up, rollback,
+"""Commands that change the database or the migrations folder: create, up, rollback, redo,
 repair."""
 
 from __future__ import annotations
@@ -139,6 +139,66 @@ def rollback(
         render.emit_json(result.to_document())
     else:
         render.rollback(result)
+
+
+@click.command()
+@click.argument("migration_id", metavar="[ID]", required=False)
+@click.option(
+    "--dry-run", is_flag=True, help="Show both halves, their SQL and risks; change nothing."
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Redo outside development, or a rollback that is risky (data loss possible).",
+)
+@click.option("--yes", "-y", is_flag=True, help="Confirm risky steps without a prompt.")
+@json_option
+@click.pass_context
+def redo(
+    ctx: click.Context,
+    migration_id: str | None,
+    dry_run: bool,
+    force: bool,
+    yes: bool,
+    as_json: bool,
+) -> None:
+    """Roll back the newest applied migration and apply it again: the edit-and-retry loop.
+
+    With ID (an id or a version: 004_name, 004, 4), every applied migration down to and
+    including ID is rolled back, then exactly those are applied again. The two halves are
+    `lamina rollback` and `lamina up`, with their risk checks, backups and audit log. A file
+    edited since it was applied is accepted (its down as it is now undoes it) and named. For
+    development: another LAMINA_ENV needs --force, production --force --yes.
+    """
+    from lamina.api.redo import DEVELOPMENT
+    from lamina.cli import render
+
+    target = migration_ref(migration_id, "ID")
+    lamina = open_lamina(ctx, progress=not as_json and not dry_run)
+    result = lamina.redo(target, dry_run=dry_run, force=force, yes=yes)
+    if as_json:
+        render.emit_json(result.to_document())
+        return
+    out = render.console()
+    names = ", ".join(result.redone)
+    if result.modified:
+        out.print(
+            f"[cyan]ℹ edited since applied: {', '.join(result.modified)}: redo rolls back with the "
+            "down as the file has it now and applies the new up"
+        )
+    if dry_run:
+        out.print(f"[bold]Dry run of redo: {names} would be rolled back and applied again.\n")
+        render.rollback(result.rollback)
+        out.print()
+        render.up(result.up)
+        settings = lamina.settings
+        if settings.env.lower() not in DEVELOPMENT:
+            flags = "--force --yes" if settings.is_production else "--force"
+            out.print(f"[yellow]LAMINA_ENV is {settings.env}: the real run needs {flags}.")
+        return
+    render.rollback(result.rollback)
+    render.up(result.up)
+    out.print(f"[green]✅ Redone: {names}.")
 
 
 @click.command()
