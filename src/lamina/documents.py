@@ -21,10 +21,17 @@ accepted checksums) gets its document from a function here. Example::
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from lamina.models import DOCUMENT_SCHEMA_VERSION, AuditEvent, LockOwner, Problem, Severity
+from lamina.models import (
+    DOCUMENT_SCHEMA_VERSION,
+    AuditEvent,
+    LockOwner,
+    Problem,
+    Severity,
+    StatusReport,
+)
 
 if TYPE_CHECKING:
     from lamina.api import (
@@ -53,7 +60,10 @@ __all__ = [
     "create_document",
     "difference_part",
     "drift_document",
+    "error_document",
+    "graph_document",
     "history_document",
+    "interrupted_document",
     "lint_document",
     "preview_part",
     "repair_document",
@@ -292,4 +302,56 @@ def drift_document(
         recorded=differences is not None,
         left_by=list(causes),
         differences=[difference_part(d) for d in differences or ()],
+    )
+
+
+def graph_document(report: StatusReport, parents: Mapping[str, Sequence[str]]) -> Document:
+    """``graph --json``, from what :meth:`lamina.api.Lamina.graph` returns: every migration in
+    the order lamina applies them (a status entry and ``depends_on``, its declared
+    dependencies), each dependency as an edge (``from`` is needed by ``to``), and ``ok``:
+    false when the dependencies form a cycle or name an unknown migration (``problems``)."""
+    known = {m.id for m in report.migrations}
+    needs = {m.id: [p for p in parents.get(m.id, ()) if p in known] for m in report.migrations}
+    return _document(
+        ok=not any(p.code in ("cycle", "unknown") for p in report.problems),
+        nodes=[{**m.to_dict(), "depends_on": needs[m.id]} for m in report.migrations],
+        edges=[{"from": parent, "to": child} for child in needs for parent in needs[child]],
+        problems=[p.to_dict() for p in report.problems],
+    )
+
+
+# -- errors: a LaminaError's own is its to_document() -----------------------------------------
+def error_document(
+    message: str, *, hint: str | None, exit_code: int, kind: str, **fields: object
+) -> Document:
+    """The ``--json`` document of an error that is not a :class:`~lamina.errors.LaminaError`
+    (an unexpected exception, a usage error click found): the keys of
+    :meth:`~lamina.errors.LaminaError.to_document`, in the same order."""
+    return _document(error=message, hint=hint, exit_code=exit_code, kind=kind, **fields)
+
+
+def interrupted_document(exc: BaseException) -> Document:
+    """The ``--json`` document of a command stopped by Ctrl-C or SIGTERM (exit 130, 143): the
+    one line :func:`lamina.signals.describe` gives, the signal, and where the run stopped
+    (``stop``: null when no migration of the run had started)."""
+    from lamina.signals import describe, exit_code, signal_name, stop_point
+
+    message, hint = describe(exc)
+    point = stop_point(exc)
+    stop = None
+    if point is not None:
+        stop = {
+            "direction": point.direction,
+            "migration_id": point.migration_id,
+            "outcome": point.outcome,
+            "statement": point.statement,
+            "done": list(point.done),
+        }
+    return error_document(
+        message,
+        hint=hint,
+        exit_code=exit_code(exc),
+        kind="Interrupted",
+        signal=signal_name(exc),
+        stop=stop,
     )

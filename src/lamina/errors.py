@@ -1,7 +1,8 @@
 """Every error lamina raises on purpose, in one tree.
 
 Library code raises these with structured fields; the CLI turns them into one or two lines on
-stderr and an exit code in exactly one place (``lamina.cli``). Driver exceptions never escape raw:
+stderr (under ``--json`` also :meth:`LaminaError.to_document` on stdout) and an exit code in
+exactly one place (``lamina.cli``). Driver exceptions never escape raw:
 backends map them to :class:`BackendError` or :class:`ExecutionError` with ``raise ... from exc``.
 
 ::
@@ -34,9 +35,11 @@ backends map them to :class:`BackendError` or :class:`ExecutionError` with ``rai
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
+from lamina.models.records import DOCUMENT_SCHEMA_VERSION
 from lamina.sqlline import one_line_sql
 
 if TYPE_CHECKING:
@@ -90,6 +93,15 @@ class LaminaError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+    def to_document(self) -> dict[str, object]:
+        """The ``--json`` error document (docs/json.md, "Errors"): message, hint, exit code, the
+        class as ``kind``, then every field the error carries, under its attribute's name."""
+        skip = ("message", "hint", "original")  # and private attributes, __notes__ among them
+        fields = {k: v for k, v in vars(self).items() if k not in skip and k[0] != "_"}
+        head = {"schema_version": DOCUMENT_SCHEMA_VERSION, "error": self.message, "hint": self.hint}
+        head |= {"exit_code": self.exit_code, "kind": type(self).__name__}
+        return dict(json.loads(json.dumps(head | fields, default=_record)))
 
 
 class ConfigError(LaminaError):
@@ -372,6 +384,11 @@ class TimeLimitError(LaminaError):
 
 class LockLostError(BackendError):
     """This run's table-mode lock expired and another run took it over; it stopped."""
+
+
+def _record(value: Any) -> object:
+    """A field JSON cannot hold as is: a problem or lock owner as its dict, a path as text."""
+    return getattr(value, "to_dict", getattr(value, "to_record", value.__str__))()
 
 
 def _shorten(sql: str, limit: int = 200) -> str:

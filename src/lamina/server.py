@@ -14,6 +14,10 @@ Three ways to serve them::
 
     $ lamina serve --port 8080                   # or a sidecar next to any service
 
+``lamina serve`` prints one line once it listens (:func:`listening_line`: the address, the engine
+and the redacted database URL, whether the detailed endpoint needs a token), then only warnings
+and errors.
+
 Starlette and uvicorn are imported here only when an app is built, so ``import lamina`` and
 ``lamina --help`` never pay for them, and without the extra the error says what to install.
 The settings are resolved once, when the app is built, so unusable settings fail at startup
@@ -30,9 +34,11 @@ from __future__ import annotations
 
 import hmac
 import logging
+import socket
+import sys
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from typing import TYPE_CHECKING, Any
 
 from lamina.api import Lamina
@@ -46,7 +52,7 @@ if TYPE_CHECKING:
     from starlette.responses import Response
     from starlette.routing import Route
 
-__all__ = ["create_app", "health_routes", "serve"]
+__all__ = ["create_app", "health_routes", "listening_line", "serve"]
 
 INSTALL_HINT = "pip install 'lamina[server]'"
 #: The whole body of a refused request: it must not tell a prober anything.
@@ -168,8 +174,13 @@ def serve(
     *,
     host: str = "127.0.0.1",
     port: int = 8080,
+    on_ready: Callable[[str], None] | None = None,
 ) -> None:
     """Serve the health endpoints with uvicorn until interrupted (``lamina serve``).
+
+    ``on_ready`` gets :func:`listening_line` once the server listens (after ``AUTO_MIGRATE``'s
+    startup, if any, and after the port is bound, so the line is never printed for a server
+    that did not start). Exits as ``uvicorn.run`` does (status 3) when the app did not start.
 
     Raises:
         ConfigError: the settings are unusable.
@@ -177,10 +188,43 @@ def serve(
     """
     try:
         import uvicorn
+        from uvicorn.config import STARTUP_FAILURE
     except ImportError as exc:
         raise _missing_extra(exc) from None
-    app = create_app(config)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    settings = config if isinstance(config, Settings) else load_settings(config)
+    app = create_app(settings)
+    line = listening_line(settings, host=host, port=port)
+
+    class Server(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
+            if self.started and on_ready is not None:
+                on_ready(line)
+
+    server = Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+    with suppress(KeyboardInterrupt):  # uvicorn stopped on Ctrl+C and re-raised it
+        server.run()
+    if not server.started:
+        sys.exit(STARTUP_FAILURE)  # as uvicorn.run: it did not start, and uvicorn logged why
+
+
+def listening_line(settings: Settings, *, host: str, port: int) -> str:
+    """What ``lamina serve`` prints when it starts: where it listens, the engine and the
+    database (its URL without the password), and whether the details need a token."""
+    from lamina.engines import spec_for
+
+    url = settings.database_url
+    where = f"[{host}]" if ":" in host else host
+    token = (
+        "needs a bearer token (LAMINA_HEALTH_TOKEN)"
+        if settings.health_token
+        else "is open (set LAMINA_HEALTH_TOKEN to require a bearer token)"
+    )
+    return (
+        f"lamina serve: listening on http://{where}:{port} (GET /api/health, "
+        f"/api/health/detailed) for {spec_for(url).title} {url.redacted()}; the detailed "
+        f"endpoint {token}"
+    )
 
 
 def _endpoint(

@@ -28,7 +28,7 @@ SEED = """
 
 
 def test_version_and_help(run) -> None:
-    assert run("--version").output.strip() == f"lamina, version {__version__}"
+    assert run("--version").output.splitlines()[0] == f"lamina, version {__version__}"
     bare = run()
     assert bare.exit_code == 0
     for command in ("status", "validate", "create", "up", "rollback", "history", "repair"):

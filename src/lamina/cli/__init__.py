@@ -1,7 +1,8 @@
-"""The ``lamina`` command: global options, and the one place errors become exit codes.
+"""The ``lamina`` command: global options, and the one place errors become exit codes (and,
+under a command's ``--json``, the error documents the library builds: docs/json.md, "Errors").
 
 Only click is imported at module level so ``lamina --help`` stays fast; each command imports
-the API, the renderer and the drivers it needs when it runs.
+the API, the renderer and the drivers it needs when it runs, and ``--version`` its report.
 """
 
 from __future__ import annotations
@@ -13,8 +14,6 @@ from typing import Any
 
 import click
 
-from lamina._version import __version__
-
 __all__ = ["cli", "main"]
 
 # Exit codes: 0 success, 1 failure or problems found, 2 usage error, 3 refused by a safety check;
@@ -25,46 +24,111 @@ OWN_SIGNAL_HANDLING = frozenset({"serve"})
 
 
 class LaminaGroup(click.Group):
-    """A click group that turns lamina's errors into one or two lines and an exit code."""
+    """A click group that turns lamina's errors into one or two lines and an exit code; under
+    a command's ``--json``, also into one JSON error document on stdout (docs/json.md)."""
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        # The group's own options are parsed here, before invoke(): a usage error in them
+        # (``--lock-timeout soon``) gets its document here. click consumes ``args``.
+        given = list(args)
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.exceptions.ClickException as exc:
+            if "--json" in given:
+                _print_document(_click_document(exc))
+            raise
 
     def invoke(self, ctx: click.Context) -> Any:
         # The command line after the group's options; click consumes it while invoking.
         given = (*getattr(ctx, "_protected_args", ()), *ctx.args)
+        as_json = "--json" in given
         try:
             return super().invoke(ctx)
-        except click.exceptions.ClickException:
+        except click.exceptions.ClickException as exc:  # click prints it and exits 2
+            if as_json:
+                _print_document(_click_document(exc))
             raise
-        except (click.exceptions.Exit, click.exceptions.Abort):
+        except click.exceptions.Exit:
+            raise
+        except click.exceptions.Abort:  # a prompt's Ctrl-C or end of input: click exits 1
+            if as_json:
+                _print_document(_error_document("aborted", None, 1, "Aborted"))
             raise
         except KeyboardInterrupt as exc:
             # SIGTERM arrives here too (lamina.signals): one line saying where the run stopped.
-            from lamina import signals
-
             if ctx.params.get("verbose"):
                 traceback.print_exc()
-            _print_error(*signals.describe(exc))
-            ctx.exit(signals.exit_code(exc))
+            _stopped(ctx, exc, as_json=as_json)
         except Exception as exc:
-            from lamina import signals
-            from lamina.errors import LaminaError
+            _failed(ctx, exc, as_json=as_json)
 
-            interrupt = signals.received()
-            if interrupt is not None:  # a driver turned the signal into an error of its own
-                _print_error(*signals.describe(interrupt))
-                ctx.exit(signals.exit_code(interrupt))
-            verbose = bool(ctx.params.get("verbose"))
-            if verbose:
-                traceback.print_exc()
-            if isinstance(exc, LaminaError):
-                _print_error(_message(exc, full=verbose or "--json" in given), exc.hint)
-                ctx.exit(exc.exit_code)
-            _print_error(
-                f"unexpected {type(exc).__name__}: {exc}",
-                None
-                if verbose
-                else "run again with --verbose for the traceback, and please report it",
-            )
-            ctx.exit(1)
+
+def _failed(ctx: click.Context, exc: Exception, *, as_json: bool) -> None:
+    """An error's line (and document), then its exit code: the error's own for lamina's,
+    1 for anything unexpected, the signal's when a driver turned a stop signal into an error."""
+    from lamina import signals
+    from lamina.errors import LaminaError
+
+    interrupt = signals.received()
+    if interrupt is not None:
+        _stopped(ctx, interrupt, as_json=as_json)
+    verbose = bool(ctx.params.get("verbose"))
+    if verbose:
+        traceback.print_exc()
+    if isinstance(exc, LaminaError):
+        _print_error(_message(exc, full=verbose or as_json), exc.hint)
+        if as_json:
+            _print_document(exc.to_document())
+        ctx.exit(exc.exit_code)
+    message = f"unexpected {type(exc).__name__}: {exc}"
+    hint = None if verbose else "run again with --verbose for the traceback, and please report it"
+    _print_error(message, hint)
+    if as_json:
+        kind = type(exc).__name__
+        _print_document(_error_document(message, hint, 1, "UnexpectedError", exception=kind))
+    ctx.exit(1)
+
+
+def _stopped(ctx: click.Context, exc: BaseException, *, as_json: bool) -> None:
+    """A stop signal's line (and document), then its exit code: 130 Ctrl-C, 143 SIGTERM."""
+    from lamina import signals
+
+    _print_error(*signals.describe(exc))
+    if as_json:
+        from lamina.documents import interrupted_document
+
+        _print_document(interrupted_document(exc))
+    ctx.exit(signals.exit_code(exc))
+
+
+def _click_document(exc: click.exceptions.ClickException) -> dict[str, object]:
+    """A usage error click found (an unknown option, a value it cannot parse) as a document."""
+    message, code = exc.format_message(), exc.exit_code
+    if not isinstance(exc, click.exceptions.UsageError):
+        return _error_document(message, None, code, "ClickException")
+    hint = f"`{exc.ctx.command_path} --help` shows the usage" if exc.ctx else None
+    return _error_document(message, hint, code, "UsageError")
+
+
+def _error_document(
+    message: str, hint: str | None, exit_code: int, kind: str, **fields: object
+) -> dict[str, object]:
+    from lamina.documents import error_document
+
+    return error_document(message, hint=hint, exit_code=exit_code, kind=kind, **fields)
+
+
+def _print_document(document: dict[str, object]) -> None:
+    """The one JSON document of a failed ``--json`` command, on stdout like every document."""
+    import json
+
+    click.echo(json.dumps(document, indent=2))
 
 
 def _message(exc: Exception, *, full: bool) -> str:
@@ -86,6 +150,16 @@ def _print_error(message: str, hint: str | None) -> None:
     click.echo(f"{label} {message}", err=True)
     if hint:
         click.echo(f"  hint: {hint}", err=True)
+
+
+def _show_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    """``--version``: the versions are read (and the drivers imported) only when asked."""
+    if not value or ctx.resilient_parsing:
+        return
+    from lamina.cli.versions import report
+
+    click.echo(report())
+    ctx.exit()
 
 
 @click.group(
@@ -127,7 +201,14 @@ def _print_error(message: str, hint: str | None) -> None:
     "transaction mode. [env: LAMINA_LOCK_MODE; default: session]",
 )
 @click.option("-v", "--verbose", is_flag=True, help="Show tracebacks on errors.")
-@click.version_option(__version__, "--version", prog_name="lamina")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_show_version,
+    help="Show lamina's version and those of Python, its libraries and the database drivers.",
+)
 @click.pass_context
 def cli(
     ctx: click.Context,

@@ -134,13 +134,14 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
 
     200 when healthy or degraded, 503 when unhealthy. The detailed endpoint needs
     `Authorization: Bearer <LAMINA_HEALTH_TOKEN>` when that token is set. Runs until
-    stopped and prints only warnings and errors. Needs `pip install 'lamina[server]'`.
+    stopped; prints one line when it listens (where, the engine and database, whether the
+    details need a token), then only warnings and errors. Needs `pip install 'lamina[server]'`.
     """
     from lamina.config import load_settings
     from lamina.server import serve as run_server
 
     try:
-        run_server(load_settings(ctx.obj), host=host, port=port)
+        run_server(load_settings(ctx.obj), host=host, port=port, on_ready=click.echo)
     except KeyboardInterrupt:
         # uvicorn stopped cleanly on Ctrl+C and re-raised it: the normal way to stop a server,
         # not the "migration interrupted" case the group reports.

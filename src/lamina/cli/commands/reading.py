@@ -100,13 +100,15 @@ def history(ctx: click.Context, limit: int, as_json: bool) -> None:
     show_default=True,
     help="mermaid for Markdown docs, dot for Graphviz.",
 )
+@json_option
 @click.pass_context
-def graph(ctx: click.Context, fmt: str) -> None:
+def graph(ctx: click.Context, fmt: str, as_json: bool) -> None:
     """Draw the migrations and their dependencies, applied and pending marked.
 
     Solid arrows are declared dependencies; dotted ones join a migration without any to the
     one before it in the order lamina applies them. Exits 1, naming it, when the dependencies
-    form a cycle or name an unknown migration (the graph is drawn all the same).
+    form a cycle or name an unknown migration (the graph is drawn all the same). With --json,
+    the nodes (each migration, its status and dependencies) and edges instead of a drawing.
     """
     from typing import cast
 
@@ -114,6 +116,15 @@ def graph(ctx: click.Context, fmt: str) -> None:
     from lamina.errors import ValidationError
 
     report, parents = open_lamina(ctx).graph()
+    if as_json:
+        from lamina.cli.render import emit_json
+        from lamina.documents import graph_document
+
+        document = graph_document(report, parents)
+        emit_json(document)
+        if not document["ok"]:  # the problems are in the document: no second one
+            ctx.exit(1)
+        return
     click.echo(render(report, parents, cast(Format, fmt)), nl=False)
     broken = [p for p in report.problems if p.code in ("cycle", "unknown")]
     if broken:  # drawn all the same, so the cycle can be seen; but the graph is not valid
