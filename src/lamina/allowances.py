@@ -10,14 +10,13 @@ reads and checks with :func:`allowance_errors`. An allowed finding stays in the 
 with the reason, but no longer counts towards its level.
 
 This reads comment lines, never statements: what a statement does is decided only from its
-sqlglot parse tree.
+sqlglot parse tree. It lives outside :mod:`lamina.risk` because reading a file's metadata
+(``status``) parses its directives: the rule catalogue is loaded only when a file has one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
-from lamina.risk.catalogue import RULES
+from collections.abc import Collection, Mapping
 
 __all__ = ["DIRECTIVE", "allowance_errors", "parse_allowances"]
 
@@ -57,7 +56,7 @@ def allowance_errors(allowed: Mapping[str, str]) -> list[str]:
     """Problems in an allow mapping (a Python migration's ``risk_allow``), for people."""
     errors = []
     for rule_id, reason in allowed.items():
-        if rule_id not in RULES:
+        if rule_id not in _rules():
             errors.append(f"{DIRECTIVE}: unknown rule {rule_id!r}")
         elif not isinstance(reason, str) or not reason.strip():
             errors.append(f"{DIRECTIVE} {rule_id}: a reason is required")
@@ -86,8 +85,14 @@ def _read_directive(words: list[str]) -> tuple[str, str] | str:
     if len(words) < 2:
         return f"{DIRECTIVE} needs a rule id and a reason: `-- {DIRECTIVE} RULE-ID reason`"
     rule_id = words[1].lower()
-    if rule_id not in RULES:
+    if rule_id not in _rules():
         return f"{DIRECTIVE}: unknown rule {words[1]!r}"
     if len(words) < 3:
         return f"{DIRECTIVE} {rule_id}: a reason is required"
     return rule_id, " ".join(words[2:])
+
+
+def _rules() -> Collection[str]:
+    from lamina.risk.catalogue import RULES
+
+    return RULES

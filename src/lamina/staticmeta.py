@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from lamina.models import Category, MigrationMeta
-from lamina.risk.allow import parse_allowances
+from lamina.allowances import parse_allowances
 from lamina.sqltext import SqlFormatError, SqlSource, has_statements, parse_sql_migration
 
 __all__ = [

@@ -28,7 +28,8 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from lamina.api import backups, checks, drift, migrate, redo, repair, restore_missing
+from lamina.api import drift
+from lamina.api._deferred import Deferred
 from lamina.api.drift import survey
 from lamina.api.results import (
     ChecksumAccepted,
@@ -48,15 +49,26 @@ from lamina.config import Settings, load_settings
 from lamina.engines.filelock import FileBackend
 from lamina.identity import current_host, current_user
 from lamina.models import AuditEvent, Category, LockOwner, MigrationFile, StatusReport
-from lamina.runner import EventSink
-from lamina.safety import ConfirmCallback, StepPreview
 
 if TYPE_CHECKING:
+    from lamina.api import backups as _backups
+    from lamina.api import checks as _checks
+    from lamina.api import migrate as _migrate
+    from lamina.api import redo as _redo
+    from lamina.api import repair as _repair
+    from lamina.api import restore_missing as _restore_missing
     from lamina.backup import BackupRecord, BrokenManifest, Progress
     from lamina.integration import StartupResult
+    from lamina.runner import EventSink
+    from lamina.safety import ConfirmCallback, StepPreview
     from lamina.schema import Difference
     from lamina.urls import DatabaseURL
     from lamina.verify import ProgressCallback, VerifyResult
+else:  # imported when first used: `status` needs neither the runner nor the risk analysis
+    _backups, _checks, _migrate, _redo, _repair, _restore_missing = (
+        Deferred(f"lamina.api.{part}")
+        for part in ("backups", "checks", "migrate", "redo", "repair", "restore_missing")
+    )
 
 __all__ = [
     "ChecksumAccepted",
@@ -137,7 +149,7 @@ class Lamina:
         """Check every file: names, headers, imports, dependencies, checksums against history,
         risk allowances (``lamina:allow``); and the database: drift, dirty rows. Imports
         each Python migration (never calling up/down) so import errors surface here."""
-        return checks.validate(self.session)
+        return _checks.validate(self.session)
 
     def ordered_files(self) -> list[MigrationFile]:
         """Every migration file, in the order lamina applies them (dependencies, versions).
@@ -145,7 +157,7 @@ class Lamina:
         Raises:
             ValidationError: the set is inconsistent (duplicate versions, cycles...).
         """
-        return checks.ordered_files(self.session)
+        return _checks.ordered_files(self.session)
 
     def drift(self) -> list[Difference] | None:
         """How the live schema differs from the one the last ``up``/``rollback`` left:
@@ -180,7 +192,7 @@ class Lamina:
         cannot be loaded is a problem in the result. Raises ConfigError (unusable folder, or
         ``selection`` names no file) and UsageError (unknown dialect, malformed version).
         """
-        return checks.lint(self.session, selection, dialect=dialect, server_version=server_version)
+        return _checks.lint(self.session, selection, dialect=dialect, server_version=server_version)
 
     # -- changing -----------------------------------------------------------------------------
     def up(
@@ -202,7 +214,7 @@ class Lamina:
             RiskRefusedError (exit 3, nothing changed), DirtyDatabaseError, ExecutionError
             (the failing migration was rolled back where the engine allows), LockTimeoutError.
         """
-        return migrate.up(
+        return _migrate.up(
             self.session, confirm=self.confirm, on_event=self.on_event, to_version=to_version,
             dry_run=dry_run, force=force, yes=yes, deadline=deadline,
         )  # fmt: skip
@@ -223,7 +235,7 @@ class Lamina:
             changed), ChecksumMismatchError, DirtyDatabaseError, ExecutionError,
             LockTimeoutError.
         """
-        return migrate.rollback(
+        return _migrate.rollback(
             self.session, confirm=self.confirm, on_event=self.on_event, to_version=to_version,
             steps=steps, dry_run=dry_run, force=force, yes=yes,
         )  # fmt: skip
@@ -235,7 +247,7 @@ class Lamina:
         """:meth:`rollback` the newest applied migration (or every one down to and including
         ``migration``), then :meth:`up` exactly those again; outside development only with
         ``force`` (:mod:`~lamina.api.redo` says what it accepts and refuses)."""
-        return redo.redo(self.session, confirm=self.confirm, on_event=self.on_event,
+        return _redo.redo(self.session, confirm=self.confirm, on_event=self.on_event,
             target=migration, dry_run=dry_run, force=force, yes=yes)  # fmt: skip
 
     def repair(self, migration_id: str, mark: RepairMark) -> RepairResult:
@@ -245,7 +257,7 @@ class Lamina:
         Raises:
             PlanError (not in history, or not dirty), LockTimeoutError.
         """
-        return repair.repair(self.session, migration_id, mark)
+        return _repair.repair(self.session, migration_id, mark)
 
     def accept_checksum(
         self, selection: Sequence[str] = (), *, every: bool = False
@@ -256,7 +268,7 @@ class Lamina:
         Raises:
             PlanError (nothing changed), LockTimeoutError.
         """
-        return repair.accept_checksum(self.session, selection, every=every)
+        return _repair.accept_checksum(self.session, selection, every=every)
 
     def create(
         self, name: str, *, sql: bool = False, category: Category | str = Category.SCHEMA,
@@ -267,12 +279,12 @@ class Lamina:
         Raises:
             ConfigError: the name cannot become a file name, or the folder cannot be written.
         """
-        return repair.create(self.session, name, sql=sql, category=category, depends_on=depends_on)
+        return _repair.create(self.session, name, sql=sql, category=category, depends_on=depends_on)
 
     # -- backups ------------------------------------------------------------------------------
     def backups(self) -> tuple[list[BackupRecord], list[BrokenManifest]]:
         """The backups in the backup folder, newest first, and manifests that are unreadable."""
-        return backups.backups(self.settings)
+        return _backups.backups(self.settings)
 
     def backup(self, *, progress: Progress | None = None) -> BackupRecord:
         """Take a backup now (``lamina backup create``), under the migration lock; audited.
@@ -280,7 +292,7 @@ class Lamina:
         Raises:
             BackupError (the tool is missing or failed; nothing kept), LockTimeoutError.
         """
-        return backups.backup_now(self.session, progress)
+        return _backups.backup_now(self.session, progress)
 
     def restore(
         self, backup_id: str, *, yes: bool = False, progress: Progress | None = None
@@ -292,12 +304,12 @@ class Lamina:
             RiskRefusedError (not confirmed), BackupError (unknown id, corrupted, another
             database's, or failed: the database was left as it was), LockTimeoutError.
         """
-        return backups.restore(self.session, self.confirm, backup_id, yes=yes, progress=progress)
+        return _backups.restore(self.session, self.confirm, backup_id, yes=yes, progress=progress)
 
     def restore_if_missing(self) -> StartupRestore | None:
         """DuckDB, SQLite: restore a missing database file from its newest verified backup,
         audited; None if the file exists or has none (:mod:`~lamina.api.restore_missing`)."""
-        return restore_missing.restore_if_missing(self.session)
+        return _restore_missing.restore_if_missing(self.session)
 
     # -- operations ---------------------------------------------------------------------------
     def health(self, *, detailed: bool = False) -> dict[str, Any]:
@@ -325,3 +337,12 @@ class Lamina:
         from lamina.integration import run
 
         return run(self, logger=logger)
+
+
+def __getattr__(name: str) -> Any:
+    """``ConfirmCallback`` and ``StepPreview`` are the safety module's, loaded when asked for."""
+    if name in {"ConfirmCallback", "StepPreview"}:
+        import lamina.safety
+
+        return getattr(lamina.safety, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -20,12 +20,12 @@ from lamina.models import (
     errors_in,
     warnings_in,
 )
-from lamina.planning import Plan
-from lamina.risk import LiveFacts, RiskLevel, RiskReport
-from lamina.safety import StepPreview
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # annotations only: `status` loads neither the planner's runs nor the risk rules
     from lamina.backup import BackupRecord
+    from lamina.planning import Plan
+    from lamina.risk import LiveFacts, RiskLevel, RiskReport
+    from lamina.safety import StepPreview
 
 __all__ = [
     "ChecksumAccepted",
@@ -158,11 +158,13 @@ class LintResult:
         worst = [entry.worst() for entry in self.entries]
         return bool(errors_in(self.problems)) or any(w is not None and w >= level for w in worst)
 
-    def to_document(self, level: RiskLevel = RiskLevel.DANGER) -> dict[str, object]:
-        """The ``lamina lint --json`` document; ``ok`` is ``not fails(level)``."""
+    def to_document(self, level: RiskLevel | None = None) -> dict[str, object]:
+        """The ``lamina lint --json`` document; ``ok`` is ``not fails(level)`` (danger when
+        None)."""
         from lamina.documents import lint_document
+        from lamina.risk import RiskLevel
 
-        return lint_document(self, level)
+        return lint_document(self, RiskLevel.DANGER if level is None else level)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from lamina.config import Settings
 from lamina.discovery import FileCache, ScanResult, scan
@@ -21,7 +22,9 @@ from lamina.engines import open_backend
 from lamina.engines.base import Backend, BackendOptions
 from lamina.history import History
 from lamina.identity import lock_owner
-from lamina.runner import EventSink, Runner
+
+if TYPE_CHECKING:
+    from lamina.runner import EventSink, Runner
 
 __all__ = ["Session"]
 
@@ -107,6 +110,8 @@ class Session:
         self, backend: Backend, history: History, on_event: EventSink | None = None
     ) -> Runner:
         """The runner of one plan on ``backend``, reporting progress to ``on_event``."""
+        from lamina.runner import Runner
+
         return Runner(
             backend,
             history,

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
-from lamina.api import ConfirmCallback
+if TYPE_CHECKING:
+    from lamina.safety import ConfirmCallback
 
 __all__ = ["terminal_confirm"]
 

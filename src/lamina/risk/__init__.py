@@ -14,8 +14,8 @@ from dataclasses import replace
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
+from lamina.allowances import allowance_errors, parse_allowances
 from lamina.models import StatementRecord
-from lamina.risk.allow import allowance_errors, parse_allowances
 from lamina.risk.catalogue import CATALOGUE, RULES, alternative
 from lamina.risk.model import (
     ALL_DIALECTS,
