@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from lamina.engines.base import Backend
@@ -83,12 +83,14 @@ class LiveExecutor:
     ``reached`` is the 1-based number of the statement in flight (or last started); ``kept``
     turns true once a completed statement cannot be undone by rolling back: any statement of a
     migration running outside a transaction, or one that commits implicitly (MySQL DDL).
+    ``on_statement`` is told each statement's SQL as it starts (the CLI shows the running one).
     """
 
     dry_run = False
 
     def __init__(self, backend: Backend, watchdog: Watchdog, *, in_transaction: bool) -> None:
         self.backend = backend
+        self.on_statement: Callable[[str], None] | None = None
         self.dialect = backend.dialect
         self.watchdog = watchdog
         self.current: StatementRecord | None = None
@@ -102,6 +104,8 @@ class LiveExecutor:
         for statement in split_statements(sql, self.backend.dialect):
             self.current = StatementRecord(statement.sql, _line(first_line, statement))
             self.reached += 1
+            if self.on_statement is not None:
+                self.on_statement(statement.sql)
             self.watchdog.check()
             self.backend.execute(statement.sql)
             self._note_done(statement.sql)
@@ -112,6 +116,8 @@ class LiveExecutor:
     ) -> list[tuple[Any, ...]]:
         self.current = StatementRecord(sql, first_line, is_query=True)
         self.reached += 1
+        if self.on_statement is not None:
+            self.on_statement(sql)
         self.watchdog.check()
         rows = self.backend.query(sql, params)
         self._note_done(sql)

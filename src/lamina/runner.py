@@ -31,9 +31,11 @@ __all__ = ["EventSink", "Recorder", "RunEvent", "Runner", "record_statements"]
 
 @dataclass(frozen=True, slots=True)
 class RunEvent:
-    """Progress of a run: a step started, finished or failed."""
+    """Progress of a run: a step started, finished or failed, or one of its statements
+    started (``statement``: sent only to a sink whose ``wants_statements`` attribute is true,
+    such as the CLI's progress printer, so other sinks never see that kind)."""
 
-    kind: Literal["start", "done", "fail", "note"]
+    kind: Literal["start", "done", "fail", "note", "statement"]
     direction: Direction
     migration_id: str
     name: str
@@ -48,7 +50,8 @@ class RunEvent:
     statements: int | None = None
     #: The step's overall risk level ("low", "info", "warning", "danger"), when assessed.
     risk: str | None = None
-    #: For a ``note``: what happened before the step (a backup was taken, or failed).
+    #: For a ``note``: what happened before the step (a backup was taken, or failed). For a
+    #: ``statement``: its SQL as sent, unformatted (a listener shortens it only to show it).
     detail: str | None = None
 
 
@@ -80,6 +83,7 @@ class Runner:
         self.user = user
         self.host = host
         self.on_event = on_event or (lambda event: None)
+        self._listener = on_event if getattr(on_event, "wants_statements", False) else None
         self.max_migration_time_ms = max_migration_time_ms
         #: A ``time.monotonic()`` instant the whole run must end by (startup's time limit).
         self.deadline: float | None = None
@@ -159,6 +163,7 @@ class Runner:
             "start", plan, step, migration, index, total, atomic=announced, statements=statements
         )
         executor = LiveExecutor(self.backend, watchdog, in_transaction=transactional)
+        executor.on_statement = _statement_sink(self._listener, plan, step, migration, index, total)
         migration.bind(executor)
         try:
             # One region for a signal: from the `running` row on, whatever it interrupts
@@ -302,6 +307,27 @@ class Runner:
                 self._risks.get(step.migration_id),
             )
         )
+
+
+def _statement_sink(
+    on_event: EventSink | None,
+    plan: Plan,
+    step: PlanStep,
+    migration: Migration,
+    index: int,
+    total: int,
+) -> Callable[[str], None] | None:
+    """What the live executor calls as each statement starts: a ``statement`` event with the
+    SQL as it is; None when no sink asked for them, so such a run pays nothing for it."""
+    if on_event is None:
+        return None
+    direction, migration_id = plan.direction, step.migration_id
+    name = step.file.meta.name if step.file else migration.name
+
+    def started(sql: str) -> None:
+        on_event(RunEvent("statement", direction, migration_id, name, index, total, detail=sql))
+
+    return started
 
 
 def _where_stopped(

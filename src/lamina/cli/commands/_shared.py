@@ -45,6 +45,9 @@ def open_lamina(ctx: click.Context, *, progress: bool = False, **overrides: Any)
         from lamina.cli.render import progress_printer
 
         on_event = progress_printer()
+        # The command's context closes before an error or an interrupt is reported: the
+        # live report of a step that will never send its done/fail event stops first.
+        ctx.call_on_close(on_event.close)
     from lamina.cli.confirm import terminal_confirm
 
     return Lamina(settings, on_event=on_event, confirm=terminal_confirm())

@@ -118,3 +118,39 @@ def print_findings(
 def short_time(iso: str | None) -> str:
     """``2026-11-25T13:31:22.114233Z`` → ``2026-11-25 13:31:22`` for tables (JSON keeps all)."""
     return iso[:19].replace("T", " ") if iso else ""
+
+
+#: How wide :func:`compact_time` is at most (``12-03 18:45``), so a table can budget for it.
+COMPACT_TIME_WIDTH = 11
+
+#: The space rich puts between two columns of a table with ``box=None``.
+COLUMN_GAP = 2
+
+
+def compact_time(iso: str | None, *, year: int | None = None) -> str:
+    """A UTC timestamp in at most 11 characters, for tables that must fit 80 columns:
+    ``12-03 18:45`` in the current year (``year``, default now's), ``2025-12-03`` before it.
+    The full timestamp stays in ``--json``."""
+    if not iso or len(iso) < 16:
+        return iso or ""
+    if year is None:
+        from datetime import UTC, datetime
+
+        year = datetime.now(UTC).year
+    if iso[:4] != str(year):
+        return iso[:10]
+    return f"{iso[5:10]} {iso[11:16]}"
+
+
+def short_duration(ms: int | None) -> str:
+    """``840 ms``, ``12.4 s``, ``3 min 05 s``, ``2 h 10 min``: a duration that stays narrow."""
+    if ms is None:
+        return ""
+    if ms < 1000:
+        return f"{ms} ms"
+    if ms < 60_000:
+        return f"{ms / 1000:.1f} s"
+    seconds = ms // 1000
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"

@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from lamina.cli.render.common import console, print_problems, short_time
+from rich.cells import cell_len
+
+from lamina.cli.render.common import (
+    COLUMN_GAP,
+    COMPACT_TIME_WIDTH,
+    compact_time,
+    console,
+    print_problems,
+    short_time,
+)
 from lamina.documents import busy_message
-from lamina.models import LockOwner, MigrationState, StatusReport, errors_in
+from lamina.models import LockOwner, MigrationState, MigrationStatus, StatusReport, errors_in
+from lamina.staticmeta import humanize
 
 if TYPE_CHECKING:
+    from rich.table import Table
+
     from lamina.api import ValidationResult
 
 
@@ -94,7 +107,7 @@ def _status_counts(report: StatusReport) -> None:
     out.print(f"Pending migrations: {len(report.pending)}")
     out.print(f"Total migrations:   {len(report.migrations)}")
     if last:
-        out.print(f"Last migration:     {last.name} ({last.applied_at})")
+        out.print(f"Last migration:     {last.name} ({short_time(last.applied_at)} UTC)")
     if report.lock_holder:
         out.print(f"[bold yellow]Migration lock held by {report.lock_holder.describe()}")
 
@@ -144,8 +157,6 @@ def _count(n: int, one: str, many: str) -> str:
 
 
 def _status_table(report: StatusReport) -> None:
-    from rich.table import Table
-
     applied = [m for m in report.migrations if m.state is MigrationState.APPLIED]
     recent = {m.id for m in applied[-_RECENT_APPLIED:]}
     pending_ids = {m.id for m in report.pending[:_PENDING_SHOWN]}
@@ -164,16 +175,6 @@ def _status_table(report: StatusReport) -> None:
     ]
     if not rows:
         return
-    table = Table(box=None, pad_edge=False, show_header=True, header_style="bold")
-    table.add_column("id", no_wrap=True)
-    table.add_column("name", no_wrap=True, overflow="ellipsis", max_width=40)
-    table.add_column("category", no_wrap=True)
-    table.add_column("status", no_wrap=True)
-    table.add_column("applied at", no_wrap=True)
-    for m in rows:
-        state = m.state.value + (" (out of order)" if m.out_of_order else "")
-        style = _STATE_STYLE[m.state]
-        table.add_row(m.id, m.name, m.category, f"[{style}]{state}", short_time(m.applied_at))
     out = console()
     out.print()
     hidden_applied = len(applied) - len(recent)
@@ -182,10 +183,79 @@ def _status_table(report: StatusReport) -> None:
             f"[dim]… {hidden_applied} earlier applied migration(s) not shown "
             "(`lamina status --json` lists all)"
         )
-    out.print(table)
+    out.print(migrations_table(rows, out.width))
     hidden_pending = len(report.pending) - len(pending_ids)
     if hidden_pending > 0:
         out.print(f"[dim]… and {hidden_pending} more pending migration(s)")
+
+
+#: The narrowest a wrapped name column gets before it is left out.
+_MIN_NAME = 16
+
+
+def migrations_table(rows: Sequence[MigrationStatus], width: int) -> Table:
+    """The migrations as a table that fits ``width``, with nothing cut to an ellipsis.
+
+    The id and the state always show in full, then the date (compact, UTC) unless an id
+    is too long to leave room for it; the rest of the width goes, in order, to a name that
+    says more than the id, the category, and a name that only repeats the id
+    (``add_users`` → ``Add users``), each left out when it does not fit; a name that says
+    more wraps rather than be left out. Only an id longer than the whole width is folded
+    onto a second line, never cut.
+    """
+    from rich.table import Table
+    from rich.text import Text
+
+    states = [_state_text(m) for m in rows]
+    id_width = max(len(m.id) for m in rows)
+    state_width = max(len("status"), *map(len, states))
+    room = width - (id_width + COLUMN_GAP + state_width)
+    # The date goes before an id would have to be folded: `lamina repair ID` wants it whole.
+    show_date = room >= COLUMN_GAP + COMPACT_TIME_WIDTH
+    if show_date:
+        room -= COLUMN_GAP + COMPACT_TIME_WIDTH
+    name_width = max(len("name"), *(cell_len(m.name) for m in rows))
+    category_width = max(len("category"), *(len(m.category) for m in rows))
+    telling = any(m.name != humanize(m.id.partition("_")[2]) for m in rows)
+    show_name = wrap_name = show_category = False
+    if telling and room >= name_width + COLUMN_GAP:
+        show_name, room = True, room - name_width - COLUMN_GAP
+    elif telling and room >= _MIN_NAME + COLUMN_GAP:
+        show_name = wrap_name = True  # it takes the rest of the room
+        room = 0
+    if room >= category_width + COLUMN_GAP:
+        show_category, room = True, room - category_width - COLUMN_GAP
+    if not show_name and room >= name_width + COLUMN_GAP:
+        show_name = True
+
+    table = Table(box=None, pad_edge=False, show_header=True, header_style="bold")
+    # An id wider than the room left is folded (whole, on two lines), never cut.
+    table.add_column("id", no_wrap=room >= 0, overflow="fold")
+    if show_name:
+        table.add_column("name", no_wrap=not wrap_name, overflow="fold")
+    if show_category:
+        table.add_column("category", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    if show_date:
+        table.add_column("applied UTC", no_wrap=True)
+    for m, state in zip(rows, states, strict=True):
+        # Text, not markup: a name may hold brackets.
+        cells = [Text(m.id)]
+        if show_name:
+            cells.append(Text(m.name))
+        if show_category:
+            cells.append(Text(m.category))
+        cells.append(Text(state, style=_STATE_STYLE[m.state]))
+        if show_date:
+            cells.append(Text(compact_time(m.applied_at)))
+        table.add_row(*cells)
+    return table
+
+
+def _state_text(m: MigrationStatus) -> str:
+    """The state word; a pending migration older than the newest applied one is shown as
+    ``out of order`` (the line under the table says it is pending, and why)."""
+    return "out of order" if m.out_of_order else m.state.value
 
 
 def validation(result: ValidationResult, *, strict: bool) -> None:
