@@ -278,29 +278,37 @@ def refusal_message(message: str, steps: int, *, full: bool) -> str:
 
 
 def _previews(previews: Sequence[StepPreview], verb: str) -> None:
-    out = console()
+    """Each step's header, findings and SQL; written with the :class:`Painter` (a dry run of
+    1,000 steps prints several thousand lines, which rich's markup parser made seconds)."""
+    painter = Painter(console())
+    paint, line = painter.paint, painter.line
     for preview in previews:
         level = preview.risk.level
-        risk = f"[{RISK_STYLE[level.label]}]{level.label}[/]" if level else "[green]low[/]"
-        late = " [yellow](out of order)" if preview.step.out_of_order else ""
-        out.print(
-            f"[bold]{verb} {preview.step.migration_id}[/]  {preview.name}  "
-            f"[dim]\\[{preview.category}][/]  risk: {risk}{late}"
+        risk = paint(RISK_STYLE[level.label], level.label) if level else paint("green", "low")
+        late = " " + paint("yellow", "(out of order)") if preview.step.out_of_order else ""
+        line(
+            paint("bold", f"{verb} {preview.step.migration_id}")
+            + f"  {preview.name}  "
+            + paint("dim", f"[{preview.category}]")
+            + f"  risk: {risk}{late}"
         )
         if not preview.atomic and len(preview.statements) > 1:
-            out.print(
-                f"    [yellow]not atomic: a failure after the first of its "
-                f"{len(preview.statements)} statements leaves earlier ones applied, and the "
-                "migration marked failed"
+            line(
+                "    "
+                + paint(
+                    "yellow",
+                    f"not atomic: a failure after the first of its {len(preview.statements)} "
+                    "statements leaves earlier ones applied, and the migration marked failed",
+                )
             )
-        print_findings(preview.risk.findings, indent="    ")
+        print_findings(preview.risk.findings, indent="    ", painter=painter)
         for statement in preview.statements:
             prefix = "-- reads: " if statement.is_query else ""
             text = statement.sql if statement.sql.endswith(";") else statement.sql + ";"
-            for line in (prefix + text).splitlines():
-                out.print(f"    [cyan]{line}", markup=True, highlight=False)
+            for sql_line in (prefix + text).splitlines():
+                line("    " + paint("cyan", sql_line))
         if not preview.statements:
-            out.print("    [dim]-- no statements")
+            line("    " + paint("dim", "-- no statements"))
 
 
 def up(result: UpResult) -> None:
