@@ -23,13 +23,19 @@ Ready-made tests, switched on by importing them into a test module::
 ``<lamina_expected_schema>.<engine>.json`` (default ``tests/lamina-schema``), which
 ``pytest --lamina-update-schema`` (re)writes: a migration that changes the schema then shows
 up in code review, and an unexpected change fails the build.
+
+``lamina_check_schema``
+    ``lamina check-schema`` as a fixture: ``lamina_check_schema("schema.sql")`` (or
+    ``"app.models:Base"``, a database URL) fails the test, listing the differences, unless the
+    migrations build that schema on each configured engine: the test that tells a developer
+    they forgot ``lamina generate``. A relative path or module is taken from the rootdir.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -39,6 +45,7 @@ from lamina.engines import ENGINES, EngineSpec
 from lamina.urls import parse_url
 
 __all__ = [
+    "lamina_check_schema",
     "lamina_settings",
     "migrated_database",
     "test_migrations_match_expected_schema",
@@ -101,6 +108,31 @@ def migrated_database(lamina_settings: Settings) -> Settings:
 
     Lamina(lamina_settings).up()
     return lamina_settings
+
+
+@pytest.fixture
+def lamina_check_schema(
+    lamina_settings: Settings, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Callable[[str], None]:
+    """``check(source)``: fail unless the migrations build the schema ``source`` describes."""
+    from lamina.generate import check_schema
+
+    root = request.config.rootpath
+    monkeypatch.chdir(root)  # a models module is imported from the rootdir, as the CLI does
+
+    def check(source: str) -> None:
+        result = check_schema(lamina_settings, source, cwd=root)
+        failing = [d for d in result.differences if not d.note]
+        if failing:
+            listing = "\n".join(f"  {d}" for d in failing)
+            pytest.fail(
+                f"the migrations do not build the schema of {result.source} (added: only the "
+                f"migrations build it; missing: only the source has it):\n{listing}\n"
+                f"run `lamina generate NAME --from {result.source}` and review the migration",
+                pytrace=False,
+            )
+
+    return check
 
 
 def test_migrations_round_trip(lamina_settings: Settings) -> None:

@@ -2,7 +2,7 @@
 
 No SQL and no business rules live here. Imports of the API and renderer happen inside each
 command so that ``--help`` does not pay for them. The commands are grouped by family:
-:mod:`.reading`, :mod:`.changing`, :mod:`.checking` and :mod:`.backups`.
+:mod:`.reading`, :mod:`.changing`, :mod:`.checking`, :mod:`.generating` and :mod:`.backups`.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 from lamina.cli.commands.backups import backup
 from lamina.cli.commands.changing import create, redo, repair, rollback, up
 from lamina.cli.commands.checking import diff_command, health, serve, verify
+from lamina.cli.commands.generating import check_schema, generate
 from lamina.cli.commands.reading import graph, history, lint, status, validate
 
 __all__ = ["COMMANDS"]
@@ -19,6 +20,7 @@ COMMANDS = (
     validate,
     lint,
     create,
+    generate,
     up,
     rollback,
     redo,
@@ -29,5 +31,6 @@ COMMANDS = (
     graph,
     verify,
     diff_command,
+    check_schema,
     serve,
 )
