@@ -10,7 +10,8 @@ that fails on a clean database, and one without a down, are reported too.
 
 Before anything runs, every migration's statements are recorded and any statement that would
 reach outside the scratch (another database, a server-wide object such as a role, another
-file) is refused, naming the migration and the statement (:mod:`lamina.reach`).
+file) is refused, naming the migration and the statement (:mod:`lamina.reach`,
+applied by :mod:`lamina.scratch_guard`, which generate and check-schema pass too).
 
 Column order differences are notes unless ``strict_column_order``; date/time literals frozen
 into a definition while verify ran (PostgreSQL's ``'now'::timestamp`` in a view) are not
@@ -35,10 +36,11 @@ from lamina.api import Lamina
 from lamina.config import Settings
 from lamina.engines import spec_for
 from lamina.engines.base import Backend
-from lamina.errors import LaminaError, StatementError, VerifyRefusedError
-from lamina.models import Category, Direction, MigrationFile
+from lamina.errors import LaminaError, StatementError
+from lamina.models import Category, MigrationFile
 from lamina.schema import Difference, Snapshot, diff, snapshot
-from lamina.scratch import same_server, scratch_database
+from lamina.scratch import scratch_database
+from lamina.scratch_guard import refuse_reaching_out
 from lamina.urls import DatabaseURL
 
 __all__ = ["StepReport", "VerifyResult", "run", "verify"]
@@ -146,7 +148,7 @@ def run(
     """
     settings = lamina.settings
     files = lamina.ordered_files()
-    _refuse_reaching_out(lamina, files, scratch_url)
+    refuse_reaching_out(settings, files, dialect=lamina.session.dialect(), scratch_url=scratch_url)
     judge = _Judge(datetime.now(UTC), strict_column_order)
     reports: list[StepReport] = []
     with _scratch(lamina, scratch_url) as (api, backend):
@@ -158,38 +160,6 @@ def run(
             if report.outcome == "failed" or report.halted:
                 break  # later migrations build on this one: nothing more can be proven
     return VerifyResult(tuple(reports), settings.database_url.scheme)
-
-
-def _refuse_reaching_out(
-    lamina: Lamina, files: Sequence[MigrationFile], scratch_url: DatabaseURL | None
-) -> None:
-    """Refuse, before anything runs, statements that would touch more than the scratch.
-
-    On a scratch server of its own (``--scratch-url`` elsewhere) a server-wide statement
-    reaches only that server, so only file engines' ATTACH and the like are still refused.
-    """
-    from lamina.loader import load_migration
-    from lamina.reach import outside_reach
-    from lamina.runner import record_statements
-
-    settings = lamina.settings
-    url = settings.database_url
-    if not url.is_file and not same_server(url, scratch_url):
-        return
-    dialect = lamina.session.dialect()
-    found: list[tuple[str, str, str]] = []
-    for file in files:
-        migration = load_migration(file, allow_unsafe=settings.allow_unsafe_migrations)
-        directions = (Direction.UP, Direction.DOWN) if file.meta.reversible else (Direction.UP,)
-        for direction in directions:
-            try:
-                recorded = record_statements(migration, direction, dialect)
-            except Exception:  # Python code that needs real rows: its SQL cannot be known
-                continue
-            for reach in outside_reach([r.sql for r in recorded], dialect, database=None):
-                found.append((f"{file.id} ({direction.value})", reach.statement, reach.reason))
-    if found:
-        raise VerifyRefusedError(found, target=url.redacted())
 
 
 @contextmanager

@@ -32,20 +32,40 @@ def new_path(folder: Path, existing: dict[int, str], name: str, kind: str) -> Pa
 
 
 def sql_text(
-    name: str, origin: str, up: Sequence[str], down: Sequence[str], notes: Sequence[str]
+    name: str,
+    origin: str,
+    up: Sequence[str],
+    down: Sequence[str],
+    notes: Sequence[str],
+    *,
+    transactional: bool = True,
+    empty_down: str | None = None,
 ) -> str:
     """A ``.sql`` migration: headers, the notes as comments, then the two sections. Without a
-    down the section is left out, so the migration is irreversible rather than a no-op."""
-    lines = [f"-- name: {' '.join(name.split())}", "-- category: schema", f"-- {origin}"]
+    down the section is left out, so the migration is irreversible rather than a no-op;
+    ``empty_down`` is why an empty down section is right (``lamina:allow empty-down``)."""
+    lines = [f"-- name: {' '.join(name.split())}", "-- category: schema"]
+    if not transactional:
+        lines.append("-- transactional: false")
+    lines.append(f"-- {origin}")
+    if empty_down:
+        lines.append(f"-- lamina:allow empty-down {empty_down}")
     lines += [f"-- Note: {line}" for note in notes for line in note.splitlines()]
     lines += ["", "-- migrate:up", *_statements(up)]
-    if down:
+    if down or empty_down:
         lines += ["", "-- migrate:down", *_statements(down)]
     return "\n".join(lines) + "\n"
 
 
 def py_text(
-    name: str, origin: str, up: Sequence[str], down: Sequence[str], notes: Sequence[str]
+    name: str,
+    origin: str,
+    up: Sequence[str],
+    down: Sequence[str],
+    notes: Sequence[str],
+    *,
+    transactional: bool = True,
+    empty_down: str | None = None,
 ) -> str:
     """A Python migration whose ``up`` and ``down`` call ``execute_sql`` once per statement."""
     doc = [f'"""{_doc_line(origin)}']
@@ -53,9 +73,14 @@ def py_text(
         doc += ["", "Notes:", *(f"- {_doc_line(note)}" for note in notes)]
     parts = [*doc, '"""', "", "from lamina import Migration", "", ""]
     parts += [f"class {_class_name(name)}(Migration):", f"    name = {name!r}"]
-    parts += ["    category = 'schema'", "", "    def up(self) -> None:", *_calls(up)]
-    if down:
-        parts += ["", "    def down(self) -> None:", *_calls(down)]
+    parts.append("    category = 'schema'")
+    if not transactional:
+        parts.append("    transactional = False")
+    if empty_down:
+        parts.append(f"    risk_allow = {{'empty-down': {empty_down!r}}}")
+    parts += ["", "    def up(self) -> None:", *_calls(up)]
+    if down or empty_down:
+        parts += ["", "    def down(self) -> None:", *(_calls(down) or ["        pass"])]
     return "\n".join(parts) + "\n"
 
 

@@ -12,7 +12,28 @@ if TYPE_CHECKING:
     from lamina.api import LintResult
     from lamina.schema import Difference
 
-__all__ = ["GenerateResult", "SchemaCheck"]
+__all__ = ["GenerateResult", "GeneratedFile", "SchemaCheck"]
+
+
+@dataclass(frozen=True, slots=True)
+class GeneratedFile:
+    """One migration file ``generate`` wrote (``--safe`` may write several, in order)."""
+
+    path: Path
+    text: str
+    up: tuple[str, ...]
+    down: tuple[str, ...]
+    transactional: bool = True
+
+    def to_document(self) -> dict[str, object]:
+        return {
+            "id": self.path.stem,
+            "path": str(self.path),
+            "transactional": self.transactional,
+            "up": list(self.up),
+            "down": list(self.down),
+            "text": self.text,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,7 +41,9 @@ class GenerateResult:
     """The migration ``generate`` wrote (or, with ``dry_run``, would write).
 
     ``path`` and ``text`` are None when there was nothing to do. ``lint`` is the new file's
-    risk analysis (up and down), judged as ``lamina lint`` would judge it.
+    risk analysis (up and down), judged as ``lamina lint`` would judge it. ``files`` lists
+    every file written, in order: one, or with ``safe`` as many as the safer forms need (then
+    ``path``, ``text``, ``up`` and ``down`` are the first one's).
     """
 
     source: str
@@ -34,6 +57,8 @@ class GenerateResult:
     dry_run: bool = False
     baseline: bool = False
     lint: LintResult | None = None
+    safe: bool = False
+    files: tuple[GeneratedFile, ...] = ()
 
     @property
     def nothing_to_do(self) -> bool:
@@ -64,6 +89,8 @@ class GenerateResult:
             "notes": list(self.notes),
             "text": self.text,
             "risk": risk,
+            "safe": self.safe,
+            "files": [f.to_document() for f in self.files],
         }
 
 

@@ -24,15 +24,24 @@ from typing import Literal
 
 from lamina.api import Lamina
 from lamina.config import Settings
-from lamina.engines import spec_for
+from lamina.engines import risk_facts, spec_for
 from lamina.engines.base import Backend
 from lamina.errors import ConfigError, LaminaError, StatementError, UsageError
+from lamina.risk import LiveFacts
 from lamina.schema import Snapshot, snapshot
 from lamina.scratch import scratch_database
+from lamina.scratch_guard import refusal, refuse_reaching_out
 from lamina.sqlline import one_line_sql
 from lamina.urls import DatabaseURL, URLError, parse_url
 
-__all__ = ["Source", "current_schema", "desired_schema", "parse_source", "scratch_lamina"]
+__all__ = [
+    "Source",
+    "current_schema",
+    "current_state",
+    "desired_schema",
+    "parse_source",
+    "scratch_lamina",
+]
 
 SourceKind = Literal["sql", "sqlalchemy", "database"]
 _OBJECT_PATH = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
@@ -84,11 +93,33 @@ def parse_source(text: str, cwd: Path | None = None) -> Source:
 
 
 def current_schema(lamina: Lamina, *, whole_database: bool = True) -> Snapshot:
-    """The schema the migrations build, on a scratch database of the target's engine."""
+    """The schema the migrations build, on a scratch database of the target's engine.
+
+    Raises:
+        VerifyRefusedError: a migration reaches outside the scratch (nothing ran; exit 3).
+    """
+    return current_state(lamina, whole_database=whole_database)[0]
+
+
+def current_state(
+    lamina: Lamina, *, whole_database: bool = True, facts: bool = False
+) -> tuple[Snapshot, LiveFacts | None]:
+    """:func:`current_schema`, and with ``facts`` the scratch server's risk facts (its version
+    and flavour, which are the target's: the scratch is on the target's server).
+
+    Every migration is checked first, as ``verify`` checks it (:mod:`lamina.scratch_guard`):
+    one that reaches outside its database is refused before the scratch is even created.
+    """
+    folder = lamina.settings.migrations_dir
+    files = lamina.ordered_files() if folder.is_dir() else []
+    refuse_reaching_out(
+        lamina.settings, files, dialect=lamina.session.dialect(), command="generate"
+    )
     with scratch_lamina(lamina) as (api, backend):
-        if api.settings.migrations_dir.is_dir() and api.ordered_files():
+        if files:
             api.up()
-        return snapshot(backend, whole_database=whole_database)
+        found = snapshot(backend, whole_database=whole_database)
+        return found, (risk_facts(backend) if facts else None)
 
 
 def desired_schema(lamina: Lamina, source: Source, *, whole_database: bool = True) -> Snapshot:
@@ -104,6 +135,7 @@ def desired_schema(lamina: Lamina, source: Source, *, whole_database: bool = Tru
         return _live(lamina, source.url, whole_database=whole_database)
     if source.kind == "sql":
         assert source.path is not None
+        _refuse_schema_reaching_out(lamina, source.path)
         with scratch_lamina(lamina) as (_, backend):
             _run_sql(backend, source.path)
             return snapshot(backend, whole_database=whole_database)
@@ -154,6 +186,27 @@ def sql_files(path: Path) -> list[Path]:
     if not files:
         raise ConfigError(OPTION, "command line", f"{path} holds no .sql file")
     return files
+
+
+def _refuse_schema_reaching_out(lamina: Lamina, path: Path) -> None:
+    """The schema file runs on a scratch of the target's server too: a statement of it that
+    reaches outside its database is refused like a migration's, naming file and line."""
+    from lamina.reach import outside_reach
+    from lamina.sqltext import split_statements
+
+    url = lamina.settings.database_url
+    dialect = lamina.session.dialect()
+    found = []
+    for file in sql_files(path):
+        try:
+            text = file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(OPTION, "command line", f"cannot read {file}: {exc}") from None
+        for statement in split_statements(text, dialect):
+            for reach in outside_reach([statement.sql], dialect, database=None):
+                found.append((f"{file}, line {statement.line}", reach.statement, reach.reason))
+    if found:
+        raise refusal(found, url, "generate")
 
 
 def _run_sql(backend: Backend, path: Path) -> None:

@@ -47,6 +47,13 @@ def _renames(values: tuple[str, ...]) -> dict[str, str]:
     help="A table (users:members) or column (users.mail:users.email) that was renamed, not "
     "dropped and added; repeatable.",
 )
+@click.option(
+    "--safe",
+    is_flag=True,
+    help="Write the engine's safer forms: PostgreSQL CONCURRENTLY indexes and NOT VALID "
+    "constraints validated in a later migration (several files), MySQL/MariaDB ALGORITHM= "
+    "clauses; other engines: the plain migration, and a note saying so.",
+)
 @json_option
 @click.pass_context
 def generate(
@@ -56,6 +63,7 @@ def generate(
     kind: str | None,
     dry_run: bool,
     renames: tuple[str, ...],
+    safe: bool,
     as_json: bool,
 ) -> None:
     """Write the next migration: from the schema the migrations build to the one SOURCE has.
@@ -71,7 +79,7 @@ def generate(
 
     result = run_generate(
         load_settings(ctx.obj), name, source, kind=kind, dry_run=dry_run,
-        renames=_renames(renames),
+        renames=_renames(renames), safe=safe,
     )  # fmt: skip
     if as_json:
         from lamina.cli import render
@@ -112,12 +120,22 @@ def _generated(result: GenerateResult) -> None:
     if result.nothing_to_do:
         out.print(f"Nothing to do: the migrations already build the schema of {result.source}.")
         return
+    files = result.files or ()
     if result.dry_run:
-        click.echo(result.text, nl=False)
-        out.print(f"[dim]Dry run: {result.path} was not written.")
+        for file in files:
+            if len(files) > 1:
+                click.echo(f"==> {file.path.name} <==")
+            click.echo(file.text, nl=False)
+        names = ", ".join(str(file.path) for file in files)
+        out.print(
+            f"[dim]Dry run: {escape(names)} {'were' if len(files) > 1 else 'was'} not written."
+        )
     else:
         kind = "baseline " if result.baseline else ""
-        out.print(f"[green]Wrote {kind}{escape(str(result.path))}[/]: review it, then `lamina up`.")
+        for file in files:
+            out.print(f"[green]Wrote {kind}{escape(str(file.path))}")
+        which = "them, then `lamina up` (in order)" if len(files) > 1 else "it, then `lamina up`"
+        out.print(f"Review {which}.")
     for note in result.notes:
         out.print(f"[yellow]note:[/] {escape(note)}")
     if result.lint is not None:
