@@ -73,3 +73,26 @@ def test_a_likely_column_rename_is_a_note(
             build(one, BEFORE), build(two, renamed), dialect=ENGINES[engine].dialect
         )
     assert any("--rename users.email:users.mail" in note for note in generated.notes)
+
+
+def test_renaming_a_table_with_a_serial_key_renames_its_sequence(
+    server_database: Places, tmp_path: Path
+) -> None:
+    """PostgreSQL keeps a serial column's sequence name when its table is renamed; the
+    generated migration renames the sequence, so the default names the new table's."""
+    before = ("CREATE TABLE tags (id serial PRIMARY KEY, label VARCHAR(20))",)
+    after = ("CREATE TABLE labels (id serial PRIMARY KEY, label VARCHAR(20))",)
+    with (
+        _database("postgresql", server_database, tmp_path, "one") as work,
+        _database("postgresql", server_database, tmp_path, "two") as target,
+    ):
+        old, new = build(work, before), build(target, after)
+        work.execute("INSERT INTO tags (label) VALUES ('red')")
+        generated = migration_sql(old, new, dialect="postgres", renames={"tags": "labels"})
+        assert "ALTER SEQUENCE tags_id_seq RENAME TO labels_id_seq" in generated.up
+        apply(work, generated.up)
+        assert diff(new, schema_of(work)) == []
+        work.execute("INSERT INTO labels (label) VALUES ('blue')")
+        assert work.query("SELECT id, label FROM labels ORDER BY id") == [(1, "red"), (2, "blue")]
+        apply(work, generated.down)
+        assert diff(old, schema_of(work)) == []

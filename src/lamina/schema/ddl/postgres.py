@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 
 from lamina.schema.ddl.common import Renderer
 from lamina.schema.model import Column, SchemaObject, Table
@@ -44,6 +45,14 @@ class PostgresRenderer(Renderer):
     def change_column(self, table: Table, old: Column, new: Column) -> list[str]:
         head = f"ALTER TABLE {self.ident(table.name)} ALTER COLUMN {self.ident(new.name)}"
         out = []
+        renamed = _sequence_renamed(old.default, new.default)
+        if renamed is not None:
+            # A serial column of a renamed table: its sequence keeps the old name until it is
+            # renamed, and the default (stored by the sequence's oid) follows it.
+            out.append(
+                f"ALTER SEQUENCE {self.ident(renamed[0])} RENAME TO {self.ident(renamed[1])}"
+            )
+            old = replace(old, default=new.default)
         if old.default != new.default and old.default is not None:
             out.append(f"{head} DROP {'IDENTITY' if 'identity' in old.default else 'DEFAULT'}")
         if old.type != new.type:
@@ -133,3 +142,18 @@ class PostgresRenderer(Renderer):
                     out.append(f"{head} SET DEFAULT {column.default}")
         out.append(f"DROP TYPE {old_name}")
         return out
+
+
+_NEXTVAL = re.compile(r"nextval\('([^']+)'(::regclass)?\)")
+
+
+def _sequence_renamed(old: str | None, new: str | None) -> tuple[str, str] | None:
+    """``(old sequence, new sequence)`` when two defaults differ only in the sequence named."""
+    if old is None or new is None:
+        return None
+    before, after = _NEXTVAL.search(old), _NEXTVAL.search(new)
+    if before is None or after is None or before.group(1) == after.group(1):
+        return None
+    if old.replace(before.group(1), after.group(1)) != new:
+        return None
+    return before.group(1), after.group(1)
