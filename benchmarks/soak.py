@@ -16,6 +16,11 @@ after a random delay. After every cycle it checks, with the raw driver and lamin
   ``false drift``: lamina records the schema after a run only when the run ended well, so a
   run that failed or was killed after applying steps leaves drift that lamina itself made.
 
+``pgbouncer`` is PostgreSQL through a real PgBouncer in transaction pooling, started with the
+tests' fixture (tests/support/pgbouncer.py; install it with .ci/install-pgbouncer), lamina in
+``LAMINA_LOCK_MODE=table`` with a short lock expiry (``MAX_MIGRATION_TIME=1500``,
+``LAMINA_LOCK_TTL=2.5``) so a killed run's lock row expires inside the 5 s the check waits.
+
 It prints, per engine: cycles, faults injected by kind, kills, repairs, false drift,
 invariant violations (must be 0) and the time taken; it exits 1 if any violation was found.
 A server that does not answer is skipped, with the reason. Not a test: run it by hand or in
@@ -41,7 +46,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,7 +57,18 @@ REPO = Path(__file__).resolve().parent.parent
 #: checks import it too (see main), so they judge with the same code the processes run.
 SRC = REPO / "src"
 
-ENGINES = ("duckdb", "sqlite", "postgresql", "mysql")
+ENGINES = ("duckdb", "sqlite", "postgresql", "mysql", "pgbouncer")
+#: Settings per engine beyond the defaults (the pooler needs the table lock).
+ENGINE_SETTINGS = {
+    "pgbouncer": {
+        "LAMINA_LOCK_MODE": "table",
+        "MAX_MIGRATION_TIME": "1500",
+        "LAMINA_LOCK_TTL": "2.5",
+    },
+}
+ENGINE_API_SETTINGS = {
+    "pgbouncer": {"lock_mode": "table", "max_migration_time_ms": 1500, "lock_ttl_s": 2.5},
+}
 SERVER_URLS = {
     "postgresql": ("LAMINA_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
     "mysql": ("LAMINA_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/mysql"),
@@ -107,11 +123,14 @@ class Place:
     """One engine's database, and raw access to it that does not go through lamina."""
 
     def __init__(self, engine: str, work: Path) -> None:
-        self.engine = engine
+        #: The database engine: the pooler's place is a PostgreSQL schema, read directly.
+        self.engine = "postgresql" if engine == "pgbouncer" else engine
+        self.pooled = engine == "pgbouncer"
         self.work = work
         self.url = ""
         self._admin: Any = None
         self._name = f"soak_{uuid.uuid4().hex[:10]}"
+        self._components = ExitStack()
 
     def setup(self) -> None:
         """Create the empty place (raises when a server does not answer)."""
@@ -128,13 +147,26 @@ class Place:
                 if found is None:
                     con.execute(f'CREATE DATABASE "{PG_DATABASE}"')
             self.url = _with_database(self._admin, PG_DATABASE) + f"?schema={self._name}"
+            if self.pooled:
+                self.url = self._pooler().url(self.url)
         else:
             self._admin = urlsplit(_server_url("mysql"))
             with self._my(database=None) as con, con.cursor() as cur:
                 cur.execute(f"CREATE DATABASE `{self._name}` CHARACTER SET utf8mb4")
             self.url = _with_database(self._admin, self._name)
 
+    def _pooler(self) -> Any:
+        """A PgBouncer (transaction pooling) in front of the PostgreSQL server, stopped at
+        teardown: the tests' fixture, so the soak runs the same component."""
+        sys.path.insert(0, str(REPO / "tests"))
+        from support.pgbouncer import pgbouncer
+
+        a = self._admin
+        user = unquote(a.username or "postgres")
+        return self._components.enter_context(pgbouncer(a.hostname, a.port or 5432, [user]))
+
     def teardown(self) -> None:
+        self._components.close()
         if self.engine == "postgresql":
             with self._pg(database=PG_DATABASE) as con:
                 con.execute(f'DROP SCHEMA IF EXISTS "{self._name}" CASCADE')
@@ -271,7 +303,11 @@ class Soak:
         try:
             self._write_base()
             self.settings = self.api.load_settings(
-                {"database_url": self.place.url, "migrations_dir": str(self.folder)},
+                {
+                    "database_url": self.place.url,
+                    "migrations_dir": str(self.folder),
+                    **ENGINE_API_SETTINGS.get(self.engine, {}),
+                },
                 environ={},
                 cwd=self.work,
             )
@@ -352,6 +388,7 @@ class Soak:
             MIGRATION_REQUIRE_CONFIRMATION="false",
             NO_COLOR="1",
         )
+        env.update(ENGINE_SETTINGS.get(self.engine, {}))
         started = time.perf_counter()
         process = subprocess.Popen(
             [sys.executable, "-m", "lamina", *args],
@@ -413,7 +450,7 @@ class Soak:
         for migration_id, state in self.place.history().items():
             if state == "applied":
                 continue
-            if self.engine != "mysql":
+            if self.place.engine != "mysql":
                 self._violation(where, f"{migration_id} left {state} on {self.engine}")
             table = _table_of(migration_id)
             if "_fault_" in migration_id:
@@ -481,7 +518,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--engines",
         default=",".join(ENGINES),
-        help="comma-separated: duckdb,sqlite,postgresql,mysql (default all)",
+        help="comma-separated: duckdb,sqlite,postgresql,mysql,pgbouncer (default all)",
     )
     parser.add_argument("--seed", type=int, default=None, help="random seed (default: random)")
     parser.add_argument("--migrations", type=int, default=8, help="base migrations (8)")

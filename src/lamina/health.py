@@ -25,10 +25,12 @@ tables are damaged, or the database is unreachable.
 the restore ``lamina.startup()`` made because the database file was missing
 (``restoredAtStartup``: which backup, taken when, restored when; read from the audit log, so
 any process sees it), the backups, schema drift (changes made outside lamina; a healthy
-database with drift is ``degraded``), and how long the check took. A check is cheap enough
-to poll: it never takes the migration lock, never waits for a busy database file, reads
-history in one query, and does not re-read or re-hash migration files that did not change (see
-:mod:`lamina.discovery`). No document ever holds a password or a connection URL.
+database with drift is ``degraded``), ``replica`` (on a read-only standby: its replication
+lag in seconds, ``null`` when unknown; ``null`` on a primary), and how long the check took.
+On a standby the message ends with ``(read-only standby, replication lag 0.2 s)``. A check
+is cheap enough to poll: it never takes the migration lock, never waits for a busy database
+file, reads history in one query, and does not re-read or re-hash migration files that did
+not change (see :mod:`lamina.discovery`). No document ever holds a password or a connection URL.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from typing import Any, Literal
 
 from lamina.api import Lamina, StartupRestore
 from lamina.config import Settings, load_settings
+from lamina.engines.server import Replica
 from lamina.errors import BackendError, ConfigError, HistoryError, LaminaError, LockTimeoutError
 from lamina.models import AuditEvent, LockOwner, MigrationState, StatusReport, errors_in
 
@@ -92,12 +95,17 @@ def document(lamina: Lamina, *, detailed: bool = False) -> dict[str, Any]:
         return _timed(_document("unhealthy", message, None), started, detailed)
     status, message = _classify(report)
     found = _document(status, message, report)
+    replica = lamina.session.replica  # what status's read-only connection found
     if detailed:
         found["details"].update(_details(lamina, report))
+        found["details"]["replica"] = _replica(replica)
         drift = found["details"]["drift"]
         if drift and status == "healthy":
             found["status"] = "degraded"
             found["message"] = f"Schema drift: {len(drift)} change(s) made outside lamina"
+    if replica is not None:
+        lag = "unknown" if replica.lag_s is None else f"{replica.lag_s:.1f} s"
+        found["message"] += f" (read-only standby, replication lag {lag})"
     return _timed(found, started, detailed)
 
 
@@ -201,6 +209,14 @@ def _details(lamina: Lamina, report: StatusReport) -> dict[str, Any]:
         "drift": None if report.drift is None else list(report.drift),
         "leftovers": None if report.leftovers is None else list(report.leftovers),
     }
+
+
+def _replica(replica: Replica | None) -> dict[str, Any] | None:
+    """A standby's replication state; None on a primary or an engine without replicas."""
+    if replica is None:
+        return None
+    lag = None if replica.lag_s is None else round(replica.lag_s, 3)
+    return {"standby": True, "lagSeconds": lag}
 
 
 def _lock(holder: LockOwner | None) -> dict[str, Any] | None:

@@ -20,6 +20,7 @@ from lamina.config import Settings
 from lamina.discovery import FileCache, ScanResult, scan
 from lamina.engines import open_backend
 from lamina.engines.base import Backend, BackendOptions
+from lamina.engines.server import Replica, ServerBackend
 from lamina.history import History
 from lamina.identity import lock_owner
 
@@ -41,6 +42,9 @@ class Session:
         self.host = host
         #: Migration files read so far, re-read only when they change (health polls).
         self.files = FileCache()
+        #: What the last read-only connection found: a standby's replication state, or None
+        #: (a primary, or an engine without replicas). The health document shows it.
+        self.replica: Replica | None = None
 
     def backend(self, *, read_only: bool) -> Backend:
         """The target's backend with the settings' session options, not yet connected."""
@@ -68,6 +72,7 @@ class Session:
                 return
             wait = min(self.settings.lock_timeout_s, READ_WAIT_S) if wait_s is None else wait_s
             backend.connect(wait)
+            self.replica = backend.replica() if isinstance(backend, ServerBackend) else None
             history = History(backend, user=self.user, host=self.host)
             yield backend, history if history.exists() else None
         finally:
@@ -80,7 +85,9 @@ class Session:
         """The migration lock, a connection and lamina's tables, for commands that change.
 
         ``before_connect`` runs under the lock before the database is opened (a restore
-        replaces a DuckDB file, which must not be open in this process meanwhile).
+        replaces a DuckDB file, which must not be open in this process meanwhile). On a
+        read-only standby the backend's first connection (taking the lock) refuses, before
+        any statement: :class:`lamina.engines.server.ReadOnlyServerError`, exit 3.
         """
         timeout = self.settings.lock_timeout_s
         backend = self.backend(read_only=False)

@@ -27,6 +27,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, suppress
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -34,7 +35,7 @@ from lamina.engines.base import Backend
 from lamina.errors import BackendError, LockLostError, LockTimeoutError, StatementError
 from lamina.models import LockOwner
 
-__all__ = ["LOCK_TABLE", "ServerBackend"]
+__all__ = ["LOCK_TABLE", "ReadOnlyServerError", "Replica", "ServerBackend"]
 
 LOCK_TABLE = "lamina_lock"
 #: How often a waiting run retries the lock.
@@ -51,6 +52,28 @@ _DELETE_ROW = f"DELETE FROM {LOCK_TABLE} WHERE name = ? AND token = ?"
 _DELETE_ANY = f"DELETE FROM {LOCK_TABLE} WHERE name = ?"
 _BEAT = f"UPDATE {LOCK_TABLE} SET expires_at = ({{clock}}) + ? WHERE name = ? AND token = ?"
 _MINE = f"SELECT 1 FROM {LOCK_TABLE} WHERE name = ? AND token = ?"
+
+
+class ReadOnlyServerError(BackendError):
+    """The server is a read-only standby (a replica): a command that changes refuses before
+    its first statement. Exit 3, like every refusal that leaves the database untouched."""
+
+    exit_code = 3
+
+    def __init__(self, where: str) -> None:
+        super().__init__(
+            f"this server is a read-only standby; point DATABASE_URL at the primary ({where} is "
+            "in recovery: nothing was changed)",
+            hint="status, health and diff work on a standby; up, rollback, repair, redo and "
+            "backups need the primary",
+        )
+
+
+@dataclass(frozen=True)
+class Replica:
+    """A standby's replication state, as the health document shows it."""
+
+    lag_s: float | None  # how far replay is behind, None when the server cannot tell
 
 
 class ServerBackend(Backend):
@@ -121,6 +144,13 @@ class ServerBackend(Backend):
     def _prepare_for_lock(self) -> None:
         """Make sure the lock table's schema exists before table-mode locking (PostgreSQL)."""
 
+    def _refuse_session_lock(self) -> None:
+        """Raise when a session lock cannot serialise runs on this connection (a pooler)."""
+
+    def replica(self) -> Replica | None:
+        """The standby's state when the connected server is a read-only replica, else None."""
+        return None
+
     # -- scratch databases (lamina.scratch) ---------------------------------------------------
     #: The privilege that lets a user create databases, named in the hint when it is missing.
     scratch_privilege: ClassVar[str]
@@ -158,6 +188,7 @@ class ServerBackend(Backend):
             self._acquire_row(owner, token, timeout_s)
             self._heartbeat = _Heartbeat(self, token)
         else:
+            self._refuse_session_lock()
             self._acquire_session(timeout_s)
             self._write_owner(owner, token)
         self._lock_token = token

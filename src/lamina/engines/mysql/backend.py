@@ -10,6 +10,10 @@ options): ``SET SESSION TRANSACTION READ ONLY`` for read-only commands, and one 
 ``lock_wait_timeout`` (metadata locks, what DDL waits on) and ``innodb_lock_wait_timeout`` (row
 locks) for the table lock timeout, in whole seconds.
 
+On a Galera cluster (:mod:`lamina.engines.mysql.galera`, detected on connect) reads are causal
+(``wsrep_sync_wait``), a node outside the primary component is refused at once, the migration
+lock must be the table lock, and statements Galera cannot replicate safely are refused.
+
 URL query options (:mod:`lamina.engines.mysql.connect`, one list shared with the backup
 tools) are PyMySQL's own keyword arguments (``charset``, ``connect_timeout``, ``unix_socket``,
 ``ssl_*``) and a documented set of session variables (``sql_mode``, ``time_zone``...), set by
@@ -20,8 +24,9 @@ option is refused, so a typo cannot silently turn TLS verification off.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from contextlib import suppress
+import dataclasses
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext, suppress
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
@@ -29,6 +34,7 @@ import pymysql  # untyped: pyproject's mypy override for pymysql.* makes it Any
 
 from lamina.engines import ENGINES
 from lamina.engines.base import HistoryTypes
+from lamina.engines.mysql import galera
 from lamina.engines.mysql.connect import (
     DEFAULT_PORT,
     MySQLOptions,
@@ -43,6 +49,9 @@ from lamina.models import LockOwner
 from lamina.urls import URLError
 
 __all__ = ["MySQLBackend"]
+
+# Nodes of a Galera cluster may create it at once; IF NOT EXISTS makes the loser's a no-op.
+_LOCK_TABLE_DDL = ServerBackend.lock_table_ddl.replace("CREATE TABLE", "CREATE TABLE IF NOT EXISTS")
 
 #: ER_LOCK_DEADLOCK: the server rolled back the whole transaction.
 _DEADLOCK = 1213
@@ -77,6 +86,9 @@ class MySQLBackend(ServerBackend):
     # Read by interrupt() from another thread, so it never touches the connection itself.
     _thread_id: int | None = None
     _transaction_lost = False
+    #: Whether the server is a Galera cluster node (known once connected).
+    galera = False
+    lock_table_ddl: ClassVar[str] = _LOCK_TABLE_DDL
 
     def _configure(self) -> None:
         try:
@@ -108,8 +120,13 @@ class MySQLBackend(ServerBackend):
                 settings = session_settings(self.read_only, self.options.table_lock_timeout_ms)
                 for statement in settings:
                     cursor.execute(statement)
-        except pymysql.MySQLError as exc:
+                self.galera = galera.join_session(cursor, self._where())
+                if self.galera and self.read_only:  # who holds the lock: its row tells
+                    self.options = dataclasses.replace(self.options, lock_mode="table")
+        except (pymysql.MySQLError, BackendUnavailableError) as exc:
             conn.close()
+            if isinstance(exc, BackendUnavailableError):
+                raise
             raise BackendError(
                 f"cannot set up the session on {self._where()}: {self.describe_error(exc)}"
             ) from exc
@@ -209,7 +226,14 @@ class MySQLBackend(ServerBackend):
         if not message:
             closed = isinstance(exc, pymysql.InterfaceError)
             message = "the connection to the server is closed" if closed else type(exc).__name__
-        return self._mask(f"{message} (MySQL error {code})" if code else message)
+        text = f"{message} (MySQL error {code})" if code else message
+        return self._mask(text + galera.meaning(code, self.galera))
+
+    def migration_session(
+        self, statements: Callable[[], Sequence[str]], *, in_transaction: bool
+    ) -> AbstractContextManager[None]:
+        """On Galera, refuse a migration with a statement that cannot be made safe there."""
+        return galera.checked(statements) if self.galera else nullcontext()
 
     def interrupt(self) -> None:
         """KILL QUERY from a second connection: MySQL cannot cancel on the busy one."""
@@ -230,6 +254,10 @@ class MySQLBackend(ServerBackend):
                 killer.close()
 
     # -- the migration lock ---------------------------------------------------------------------
+    def _refuse_session_lock(self) -> None:
+        if self.galera:
+            raise galera.session_lock_refused(self._where())
+
     def _try_session_lock(self) -> bool:
         rows = self.query("SELECT GET_LOCK(%s, 0)", [self.lock_name()])
         return bool(rows[0][0] == 1)  # 0: held by another session; NULL: an error
@@ -242,13 +270,7 @@ class MySQLBackend(ServerBackend):
         return None if rows[0][0] is None else int(rows[0][0])
 
     def _session_description(self, session_id: int) -> LockOwner | None:
-        """The holder's account and client host. MySQL keeps no connect time: TIME counts
-        seconds in the current state, so ``started_at`` is when it last began something."""
-        rows = self.query(
-            "SELECT USER, HOST, TIME FROM information_schema.PROCESSLIST WHERE ID = %s",
-            [session_id],
-        )
-        # None: gone, or another account's, which PROCESSLIST hides without PROCESS.
+        rows = self.query(_PROCESSLIST, [session_id])
         return _processlist_owner(rows[0], session_id) if rows else None
 
     def session_id(self) -> int:
@@ -284,8 +306,14 @@ class MySQLBackend(ServerBackend):
         return unreachable(exc, self.url, self._settings, self._where(), self._mask)
 
 
+_PROCESSLIST = "SELECT USER, HOST, TIME FROM information_schema.PROCESSLIST WHERE ID = %s"
+
+
 def _processlist_owner(row: tuple[Any, ...], session_id: int) -> LockOwner:
-    """The lock holder as a PROCESSLIST row (USER, HOST, TIME) describes it."""
+    """The lock holder as a PROCESSLIST row (USER, HOST, TIME) describes it: its account and
+    client host. MySQL keeps no connect time: TIME counts seconds in the current state, so
+    ``started_at`` is when it last began something. (No row: the session is gone, or is
+    another account's, which PROCESSLIST hides without PROCESS.)"""
     user, host, seconds = row
     started = datetime.now(UTC) - timedelta(seconds=int(seconds or 0))
     return LockOwner(

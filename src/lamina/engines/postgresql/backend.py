@@ -2,9 +2,16 @@
 
 The connection runs in autocommit mode and lamina issues BEGIN/COMMIT itself, so a migration
 marked non-transactional (``CREATE INDEX CONCURRENTLY``) really runs outside a transaction.
-Session settings travel in the connection's startup packet (``options=-c ...``), costing no
-round trip: the target schema as ``search_path``, ``statement_timeout`` (the migration time
-limit), ``lock_timeout`` and, for read-only commands, ``default_transaction_read_only``.
+Session settings travel in the connection's startup packet (``options=-c ...``): the target
+schema as ``search_path``, ``statement_timeout`` (the migration time limit), ``lock_timeout``
+and, for read-only commands, ``default_transaction_read_only``. Through a connection pooler
+(PgBouncer) they go with every transaction instead, as ``SET LOCAL``
+(:mod:`lamina.engines.postgresql.pooling`), and session locks are refused. Statements are
+never prepared (``prepare_threshold=None``): a pooler hands the next statement to another
+server connection, where a prepared statement does not exist.
+
+A hot standby (``pg_is_in_recovery()``) serves reads; a connection that would change
+anything refuses at once, before any statement (:class:`ReadOnlyServerError`).
 
 ``?schema=NAME`` in the URL puts lamina's tables and every unqualified name of the migrations
 in that schema, and nothing else: ``search_path`` is exactly that schema, so an unqualified
@@ -15,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from contextlib import nullcontext
 from typing import Any, ClassVar
 
 import psycopg
@@ -23,13 +31,21 @@ from psycopg.pq import TransactionStatus
 
 from lamina.engines import ENGINES
 from lamina.engines.postgresql.connect import DEFAULT_PORT, IDENTIFIER, driver_args, unreachable
-from lamina.engines.server import ServerBackend
+from lamina.engines.postgresql.pooling import (
+    NOT_THROUGH_A_POOLER,
+    Probe,
+    SessionSettings,
+    options_refused,
+    own_transaction,
+    probe,
+    session_lock_refused,
+)
+from lamina.engines.server import ReadOnlyServerError, Replica, ServerBackend
 from lamina.errors import BackendError, BackendUnavailableError, ConfigError, StatementError
 from lamina.models import LockOwner
 
 __all__ = ["PostgresBackend"]
 
-_STATEMENT_TIMEOUT_MARGIN_MS = 1000
 #: PostgreSQL 13 can drop a database that still has sessions (``WITH (FORCE)``).
 _FORCE_DROP_VERSION = 130000
 
@@ -50,8 +66,13 @@ class PostgresBackend(ServerBackend):
     scratch_privilege: ClassVar[str] = "CREATEDB"
     param: ClassVar[str] = "%s"
     clock_sql: ClassVar[str] = "EXTRACT(EPOCH FROM clock_timestamp())::float8"
+    #: A step's history row and audit row go in one statement, ``WITH change AS (INSERT ...)
+    #: INSERT INTO lamina_migration_log ...`` (lamina.history.store): one round trip, not two.
+    data_modifying_ctes: ClassVar[bool] = True
 
     _conn: psycopg.Connection[Any] | None = None
+    #: What the server said on connecting; ``direct`` is False through a pooler.
+    _probe: Probe | None = None
 
     def _configure(self) -> None:
         self.schema = self.url.option("schema")
@@ -67,11 +88,21 @@ class PostgresBackend(ServerBackend):
     def connect(self, timeout_s: float = 0.0) -> None:
         if self._conn is not None:
             return
+        settings = self._settings()
         try:
-            conn = psycopg.connect(**self._connect_args(), autocommit=True)
+            try:
+                conn = self._open(settings.startup())
+            except psycopg.OperationalError as exc:
+                if not options_refused(exc):
+                    raise
+                conn = self._open([])  # a pooler that refuses startup options: SET LOCAL
+            found = probe(conn)
         except psycopg.Error as exc:
             raise self._unreachable(exc) from exc
-        self._conn = conn
+        self._conn, self._probe = conn, found
+        if found.standby and not self.read_only:
+            self.close()
+            raise ReadOnlyServerError(self._where())
         if self.schema is not None and not self.read_only:
             self._create_schema()
 
@@ -80,20 +111,20 @@ class PostgresBackend(ServerBackend):
         if conn is not None:
             conn.close()
 
-    def _connect_args(self) -> dict[str, Any]:
-        settings: list[str] = []
-        if self.schema is not None:
-            settings.append(f"-c search_path={self.schema}")
-        if self.read_only:
-            settings.append("-c default_transaction_read_only=on")
-        if self.options.statement_timeout_ms:
-            # A backstop behind the runner's watchdog, a little later so the two never race
-            # (the watchdog's own cancel is what stops a migration over its limit).
-            limit = int(self.options.statement_timeout_ms) + _STATEMENT_TIMEOUT_MARGIN_MS
-            settings.append(f"-c statement_timeout={limit}")
-        if self.options.table_lock_timeout_ms:
-            settings.append(f"-c lock_timeout={int(self.options.table_lock_timeout_ms)}")
-        return driver_args(self.url, settings)
+    def _open(self, startup: list[str]) -> psycopg.Connection[Any]:
+        args = driver_args(self.url, startup)
+        return psycopg.connect(**args, autocommit=True, prepare_threshold=None)
+
+    def _settings(self) -> SessionSettings:
+        return SessionSettings.of(self.schema, self.read_only, self.options)
+
+    def pooled(self) -> bool:
+        """Whether a connection pooler stands between lamina and PostgreSQL (connected)."""
+        return self._probe is not None and not self._probe.direct
+
+    def replica(self) -> Replica | None:
+        found = self._probe
+        return None if found is None or not found.standby else Replica(lag_s=found.lag_s)
 
     def _create_schema(self) -> None:
         try:
@@ -110,7 +141,10 @@ class PostgresBackend(ServerBackend):
 
     # -- statements -----------------------------------------------------------------------------
     def _begin(self) -> None:
-        self._connection().execute("BEGIN")
+        if self.pooled():
+            self._connection().execute(self._settings().begin(), prepare=False)
+        else:
+            self._connection().execute("BEGIN")
 
     def _aborted(self) -> BaseException | None:
         # PostgreSQL answers COMMIT of an aborted transaction with ROLLBACK, not an error:
@@ -138,11 +172,15 @@ class PostgresBackend(ServerBackend):
             exc.add_note(f"lamina: the rollback failed too: {rollback_exc}")
 
     def _execute(self, sql: str, params: Sequence[object]) -> None:
-        self._connection().execute(sql, list(params) if params else None, prepare=False)
+        self._query(sql, params, rows=False)
 
-    def _query(self, sql: str, params: Sequence[object]) -> list[tuple[Any, ...]]:
-        cursor = self._connection().execute(sql, list(params) if params else None, prepare=False)
-        return [tuple(row) for row in cursor.fetchall()]
+    def _query(
+        self, sql: str, params: Sequence[object], *, rows: bool = True
+    ) -> list[tuple[Any, ...]]:
+        conn = self._connection()
+        with own_transaction(conn, self._settings()) if self.pooled() else nullcontext():
+            cursor = conn.execute(sql, list(params) if params else None, prepare=False)
+            return [tuple(row) for row in cursor.fetchall()] if rows else []
 
     def table_exists(self, table: str) -> bool:
         schema = "%s" if self.schema is not None else "current_schema()"
@@ -165,6 +203,8 @@ class PostgresBackend(ServerBackend):
             text += f" ({' '.join(detail.split())})"
         if isinstance(exc, pg_errors.InFailedSqlTransaction) and "earlier statement" not in text:
             text += " (an earlier statement in this transaction failed)"
+        if isinstance(exc, pg_errors.ActiveSqlTransaction) and self.pooled():
+            text += NOT_THROUGH_A_POOLER
         return self._mask(text)
 
     def interrupt(self) -> None:
@@ -183,6 +223,10 @@ class PostgresBackend(ServerBackend):
     def _lock_key(self) -> int:
         digest = hashlib.sha256(f"lamina:{self.scope()}".encode()).digest()
         return int.from_bytes(digest[:8], "big", signed=True)
+
+    def _refuse_session_lock(self) -> None:
+        if self.pooled():
+            raise session_lock_refused(self._where())
 
     def _try_session_lock(self) -> bool:
         rows = self.query("SELECT pg_try_advisory_lock(%s)", [self._lock_key()])
