@@ -1,7 +1,8 @@
 """How a step's history rows are written, and how a failed or interrupted step is settled.
 
 A tracked step commits a ``running`` row before it starts; a step that completes writes its
-``applied`` row (or removes it, on rollback) and an audit row inside its transaction. A step that
+``applied`` row (or removes it, on rollback) and an audit row inside its transaction, in one
+statement where the engine allows (:meth:`lamina.history.History.record_apply`). A step that
 fails is rolled back, then its failure is recorded in a transaction of its own and raised as
 :class:`~lamina.errors.ExecutionError`; one a stop signal interrupted is settled from what
 history shows, since the signal may have landed just after the commit.
@@ -13,13 +14,16 @@ import dataclasses
 import sys
 import time
 import traceback
+from contextlib import nullcontext
 from pathlib import Path
 from typing import NoReturn
 
 from lamina.engines.base import Backend, RefusedInTransaction
+from lamina.engines.server import ServerBackend
 from lamina.errors import ExecutionError, StatementError
 from lamina.executors import LiveExecutor
 from lamina.history import History
+from lamina.history.store import AuditEntry
 from lamina.migration import Migration, SqlMigration
 from lamina.models import AppliedMigration, AuditAction, Direction, RowState
 from lamina.planning import PlanStep
@@ -39,9 +43,16 @@ class StepBook:
         self.host = host
 
     def mark_running(self, direction: Direction, step: PlanStep) -> None:
-        """Commit a ``running`` row before a tracked step, so a crash leaves it dirty."""
+        """Commit a ``running`` row before a tracked step, so a crash leaves it dirty.
+
+        One statement, so on a server it runs in autocommit, committed by itself: one round
+        trip, not BEGIN, the write and COMMIT (every DDL step on MySQL is tracked). The
+        embedded engines keep the transaction, which costs them no round trip and lets SQLite
+        report a busy file as a lock timeout (its ``BEGIN IMMEDIATE``).
+        """
         detail = f"{direction.value} started {History.now()} by {self.user}@{self.host}"
-        with self.backend.transaction():
+        autocommit = isinstance(self.backend, ServerBackend)
+        with nullcontext() if autocommit else self.backend.transaction():
             if direction is Direction.UP:
                 self.history.record_apply(
                     self.applied_row(step, 0, state=RowState.RUNNING, detail=detail)
@@ -75,25 +86,22 @@ class StepBook:
     def record(
         self, direction: Direction, step: PlanStep, started: float, *, tracked: bool
     ) -> None:
+        """A completed step's history row and audit row, in the caller's transaction: in one
+        statement where the engine has data-modifying CTEs (see ``History.record_apply``)."""
         elapsed = ms_since(started)
-        if direction is Direction.UP:
-            row = self.applied_row(step, elapsed)
-            if tracked:
-                self.history.finish_apply(row)
-            else:
-                self.history.record_apply(row)
-            action = AuditAction.APPLY
-        else:
-            self.history.record_rollback(step.migration_id)
-            action = AuditAction.ROLLBACK
-        detail = "out of order" if step.out_of_order else None
-        self.history.audit(
-            action,
-            migration_id=step.migration_id,
-            version=step.version,
-            duration_ms=elapsed,
-            detail=detail,
+        audit = AuditEntry(
+            AuditAction.APPLY if direction is Direction.UP else AuditAction.ROLLBACK,
+            step.migration_id,
+            step.version,
+            elapsed,
+            "out of order" if step.out_of_order else None,
         )
+        if direction is Direction.DOWN:
+            self.history.record_rollback(step.migration_id, audit=audit)
+        elif tracked:
+            self.history.finish_apply(self.applied_row(step, elapsed), audit=audit)
+        else:
+            self.history.record_apply(self.applied_row(step, elapsed), audit=audit)
 
     def fail(
         self,
@@ -137,7 +145,15 @@ class StepBook:
         kept: bool,
         detail: str | None,
     ) -> None:
-        """The failure's history and audit rows, in one transaction of their own."""
+        """The failure's history and audit rows, in one transaction of their own (in one
+        statement where the engine allows, as :meth:`record`)."""
+        audit = AuditEntry(
+            AuditAction.FAIL,
+            step.migration_id,
+            step.version,
+            ms_since(started),
+            f"{direction.value}: {error}",
+        )
         with self.backend.transaction():
             if kept:
                 self.history.mark(
@@ -146,18 +162,14 @@ class StepBook:
                     failed_statement=executor.reached or None,
                     detail=detail
                     or f"{direction.value} failed at statement {executor.reached}: {error}",
+                    audit=audit,
                 )
             elif not atomic and direction is Direction.UP:
-                self.history.record_rollback(step.migration_id)
+                self.history.record_rollback(step.migration_id, audit=audit)
             elif not atomic:
-                self.history.mark(step.migration_id, RowState.APPLIED)
-            self.history.audit(
-                AuditAction.FAIL,
-                migration_id=step.migration_id,
-                version=step.version,
-                duration_ms=ms_since(started),
-                detail=f"{direction.value}: {error}",
-            )
+                self.history.mark(step.migration_id, RowState.APPLIED, audit=audit)
+            else:
+                self.history.write_audit(audit)
 
     def finished(self, step: PlanStep, direction: Direction) -> bool | None:
         """Whether history shows ``step`` complete (its row applied, or gone after a

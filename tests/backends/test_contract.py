@@ -233,7 +233,9 @@ def test_history_ensure_creates_the_tables_once(history: History, backend: Backe
     history.ensure()
     for table in ("lamina_migrations", "lamina_migration_log", "lamina_meta"):
         assert backend.table_exists(table)
-    assert backend.query("SELECT name, value FROM lamina_meta") == [("layout_version", "2")]
+    assert backend.query("SELECT name, value FROM lamina_meta") == [
+        ("layout_version", str(History.LAYOUT_VERSION))
+    ]
     History(backend, user="other", host="elsewhere").ensure()  # a fresh instance checks again
     assert backend.query("SELECT COUNT(*) FROM lamina_meta") == [(1,)]
     assert history.exists()
@@ -301,9 +303,9 @@ def test_history_now_is_fixed_width_utc() -> None:
 
 def test_history_written_by_a_newer_lamina_is_refused(history: History, backend: Backend) -> None:
     history.ensure()
-    backend.execute("UPDATE lamina_meta SET value = '3' WHERE name = 'layout_version'")
+    backend.execute("UPDATE lamina_meta SET value = '4' WHERE name = 'layout_version'")
     for call in (History.ensure, History.applied, History.events):
-        with pytest.raises(HistoryError, match=r"newer lamina \(layout 3\); upgrade lamina"):
+        with pytest.raises(HistoryError, match=r"newer lamina \(layout 4\); upgrade lamina"):
             call(History(backend, user="u", host="h"))
 
 
@@ -373,7 +375,7 @@ def test_a_creation_cut_short_is_finished_where_ddl_commits_by_itself(
     else:
         again.ensure()
         assert again.applied() == []
-        assert backend.query("SELECT value FROM lamina_meta") == [("2",)]
+        assert backend.query("SELECT value FROM lamina_meta") == [(str(History.LAYOUT_VERSION),)]
 
 
 # -- the migration lock -------------------------------------------------------------------------

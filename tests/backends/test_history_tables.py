@@ -6,6 +6,8 @@ database those releases made.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from lamina.engines import ENGINES, load
@@ -20,6 +22,7 @@ from lamina.history.tables import (
     Kind,
     Table,
     create_statements,
+    retype_statements,
     upgrade_statements,
 )
 from lamina.models import RowState
@@ -73,6 +76,14 @@ def _hand_written(engine: str, migrations: str) -> tuple[str, ...]:
 LAYOUT_1_DDL = {engine: _hand_written(engine, _MIGRATIONS_V1) for engine in _SEQ}
 #: What the release before the declaration ran (layout 2), per engine.
 LAYOUT_2_DDL = {engine: _hand_written(engine, _MIGRATIONS_V2) for engine in _SEQ}
+#: Layout 3: MySQL's snapshot column is LONGTEXT (its TEXT stops at 64 KB); nothing else changed.
+LAYOUT_3_DDL = {
+    engine: tuple(
+        s.replace("value TEXT", "value LONGTEXT") if engine == "mysql" else s
+        for s in LAYOUT_2_DDL[engine]
+    )
+    for engine in _SEQ
+}
 
 
 def create_layout_1(backend: Backend) -> None:
@@ -155,6 +166,7 @@ def _expected_type(engine: str, column: Column) -> str:
         Kind.STRING: f"varchar({column.length})",
         Kind.TIMESTAMP: "varchar(32)",
         Kind.TEXT: "text",
+        Kind.LONG_TEXT: "longtext" if engine == "mysql" else "text",
         Kind.INTEGER: "integer",
         Kind.BIG_INTEGER: "bigint",
         Kind.SEQUENCE_KEY: "bigint",
@@ -171,7 +183,7 @@ def _expected_type(engine: str, column: Column) -> str:
 def test_the_generated_ddl_is_what_earlier_releases_wrote_by_hand(engine: str) -> None:
     types: HistoryTypes = load(ENGINES[engine].backend).history_types
     generated = [s for statements in create_statements(types).values() for s in statements]
-    assert sorted(generated) == sorted(LAYOUT_2_DDL[engine])
+    assert sorted(generated) == sorted(LAYOUT_3_DDL[engine])
     upgrade = [statement for _, _, statement in upgrade_statements(types, OLDEST_LAYOUT)]
     assert upgrade == [
         "ALTER TABLE lamina_migrations ADD COLUMN state VARCHAR(16) NOT NULL DEFAULT 'applied'",
@@ -180,6 +192,12 @@ def test_the_generated_ddl_is_what_earlier_releases_wrote_by_hand(engine: str) -
         "ALTER TABLE lamina_migrations ADD COLUMN schema_hash VARCHAR(80)",
     ]
     assert upgrade_statements(types, LAYOUT_VERSION) == ()
+    widen = retype_statements(types, 2)
+    if engine == "mysql":
+        assert widen == ("ALTER TABLE lamina_meta MODIFY value LONGTEXT NOT NULL",)
+    else:
+        assert widen == ()  # TEXT has no length limit there
+    assert retype_statements(types, LAYOUT_VERSION) == ()
 
 
 def test_created_tables_have_exactly_the_declared_columns(backend: Backend) -> None:
@@ -234,7 +252,7 @@ def test_a_layout_1_history_is_read_as_it_is_and_upgraded_by_the_next_writer(
 
     writer = History(backend, user="u", host="h")
     writer.ensure()
-    assert backend.query("SELECT value FROM lamina_meta") == [("2",)]
+    assert backend.query("SELECT value FROM lamina_meta") == [(str(LAYOUT_VERSION),)]
     assert backend.query("SELECT id, state, failed_statement FROM lamina_migrations") == [
         ("001_old", "applied", None)
     ]
@@ -259,7 +277,7 @@ def test_an_interrupted_upgrade_is_finished_by_the_next_writer(backend: Backend)
     create_layout_1(backend)
     backend.execute("ALTER TABLE lamina_migrations ADD COLUMN state VARCHAR(16) DEFAULT 'applied'")
     History(backend, user="u", host="h").ensure()
-    assert backend.query("SELECT value FROM lamina_meta") == [("2",)]
+    assert backend.query("SELECT value FROM lamina_meta") == [(str(LAYOUT_VERSION),)]
     [row] = History(backend, user="u", host="h").applied()
     assert (row.state, row.failed_statement, row.detail) == ("applied", None, None)
 
@@ -297,3 +315,23 @@ def test_statements_name_only_declared_columns() -> None:
     with pytest.raises(ValueError, match="declares no column nope"):
         TABLES["lamina_meta"].check(["name", "nope"])
     assert TABLES["lamina_migrations"].names(OLDEST_LAYOUT)[-1] == "host"
+
+
+def test_a_layout_2_database_takes_a_schema_snapshot_over_64_kb(backend: Backend) -> None:
+    """MySQL's TEXT cut lamina_meta.value at 64 KB, so recording the schema of a few
+    hundred tables failed after every migration had run; layout 3 widens it in place."""
+    with backend.transaction():
+        for statement in LAYOUT_2_DDL[backend.name]:
+            backend.execute(statement)
+        backend.execute("INSERT INTO lamina_meta (name, value) VALUES ('layout_version', '2')")
+    history = History(backend, user="u", host="h")
+    history.ensure()
+    assert catalog_columns(backend, "lamina_meta") == declared_columns(
+        backend.name, TABLES["lamina_meta"]
+    )
+    snapshot = json.dumps({"tables": ["t" * 60 + str(n) for n in range(4000)]})
+    assert len(snapshot) > 200_000
+    with backend.transaction():
+        history.record_schema(None, "sha256:big", snapshot)
+    recorded = History(backend, user="u", host="h").recorded_schema()
+    assert recorded is not None and recorded[:2] == ("sha256:big", snapshot)

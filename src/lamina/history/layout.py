@@ -109,7 +109,8 @@ class Layout:
 
     def _upgrade(self, layout: int) -> None:
         """Bring tables of an older ``layout`` to :attr:`LAYOUT_VERSION`: add the columns
-        declared since (layout 2: the dirty-state columns), then store the number.
+        declared since (layout 2: the dirty-state columns), widen the types widened since
+        (layout 3: MySQL's snapshot column), then store the number.
 
         Columns already added by an upgrade that was interrupted are skipped, so the upgrade
         can simply run again (MySQL commits each ALTER on its own).
@@ -120,9 +121,10 @@ class Layout:
             for table, column, statement in tables.upgrade_statements(backend.history_types, layout)
             if not self._has_column(table, column)
         ]
+        widen = tables.retype_statements(backend.history_types, layout)  # idempotent
         try:
             with backend.transaction():
-                for statement in missing:
+                for statement in (*missing, *widen):
                     backend.execute(statement)
                 backend.execute(
                     backend.sql(_SET_LAYOUT_VALUE), (str(self.LAYOUT_VERSION), LAYOUT_KEY)

@@ -15,6 +15,8 @@ thing; timestamps are ISO 8601 text computed in Python for the same reason.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from lamina.engines.base import Backend
@@ -43,7 +45,19 @@ from lamina.history.tables import (
 )
 from lamina.models import AppliedMigration, AuditAction, AuditEvent, RowState
 
-__all__ = ["History"]
+__all__ = ["AuditEntry", "History"]
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """An audit-log row to write together with a change of ``lamina_migrations`` (see
+    :meth:`History.record_apply`); ``logged_at``, user and host are stamped when written."""
+
+    action: AuditAction
+    migration_id: str | None = None
+    version: int | None = None
+    duration_ms: int | None = None
+    detail: str | None = None
 
 
 class History(Layout):
@@ -59,8 +73,7 @@ class History(Layout):
         history.ensure()
         with backend.transaction():
             backend.execute("CREATE TABLE t (id INTEGER)")
-            history.record_apply(row)
-            history.audit(AuditAction.APPLY, migration_id=row.id, version=row.version)
+            history.record_apply(row, audit=AuditEntry(AuditAction.APPLY, row.id, row.version))
 
     Raises (every method):
         HistoryError: the tables are damaged, too new, or refused lamina's own SQL.
@@ -163,8 +176,9 @@ class History(Layout):
             raise self._malformed(LOG, exc) from exc
 
     # -- writing (inside the caller's transaction) --------------------------------------------
-    def record_apply(self, row: AppliedMigration) -> None:
-        """Record ``row`` as applied, in the caller's transaction (with the migration's work)."""
+    def record_apply(self, row: AppliedMigration, *, audit: AuditEntry | None = None) -> None:
+        """Record ``row`` as applied, in the caller's transaction (with the migration's work),
+        and ``audit`` with it."""
         values = (
             row.id,
             row.version,
@@ -180,12 +194,13 @@ class History(Layout):
             row.detail,
             row.schema_hash,
         )
-        self._write(_RECORD_APPLY, values, f"record {row.id} as {row.state}")
+        self._change(_RECORD_APPLY, values, f"record {row.id} as {row.state}", audit)
 
-    def finish_apply(self, row: AppliedMigration) -> None:
-        """Turn the ``running`` row of a non-atomic migration into an applied one."""
+    def finish_apply(self, row: AppliedMigration, *, audit: AuditEntry | None = None) -> None:
+        """Turn the ``running`` row of a non-atomic migration into an applied one (and write
+        ``audit`` with it)."""
         values = (row.checksum, row.applied_at, row.execution_ms, row.applied_by, row.host, row.id)
-        self._write(_FINISH_APPLY, values, f"record {row.id} as applied")
+        self._change(_FINISH_APPLY, values, f"record {row.id} as applied", audit)
 
     def mark(
         self,
@@ -194,20 +209,23 @@ class History(Layout):
         *,
         failed_statement: int | None = None,
         detail: str | None = None,
+        audit: AuditEntry | None = None,
     ) -> None:
         """Set the state of an existing row: ``running`` before a non-atomic down, ``failed``
-        after a half-run, ``applied`` when repaired."""
+        after a half-run, ``applied`` when repaired (and write ``audit`` with it)."""
         values = (state, failed_statement, detail, migration_id)
-        self._write(_MARK, values, f"record {migration_id} as {state}")
+        self._change(_MARK, values, f"record {migration_id} as {state}", audit)
 
     def set_checksum(self, migration_id: str, checksum: str) -> None:
         """Store ``checksum`` on an applied row: the user accepted an edit of its file
         (``lamina repair ID --accept-checksum``). Dirty rows are left alone."""
         self._write(_SET_CHECKSUM, (checksum, migration_id), f"accept the file of {migration_id}")
 
-    def record_rollback(self, migration_id: str) -> None:
-        """Forget ``migration_id`` as applied, in the caller's transaction."""
-        self._write(_RECORD_ROLLBACK, (migration_id,), f"record {migration_id} as rolled back")
+    def record_rollback(self, migration_id: str, *, audit: AuditEntry | None = None) -> None:
+        """Forget ``migration_id`` as applied, in the caller's transaction (and write
+        ``audit`` with it)."""
+        what = f"record {migration_id} as rolled back"
+        self._change(_RECORD_ROLLBACK, (migration_id,), what, audit)
 
     def audit(
         self,
@@ -223,17 +241,35 @@ class History(Layout):
         A ``fail`` row must be written after the failed migration's rollback, or it would be
         rolled back with it.
         """
-        values = (
-            self.now(),
-            AuditAction(action).value,
-            migration_id,
-            version,
-            self.user,
-            self.host,
-            duration_ms,
-            detail,
-        )
-        self._write(_AUDIT, values, f"write the audit log ({action})")
+        entry = AuditEntry(AuditAction(action), migration_id, version, duration_ms, detail)
+        self.write_audit(entry)
+
+    def write_audit(self, entry: AuditEntry) -> None:
+        """:meth:`audit`, given the row as an :class:`AuditEntry`."""
+        values = _audit_values(entry, self.user, self.host)
+        self._write(_AUDIT, values, f"write the audit log ({entry.action})")
+
+    def _change(
+        self, sql: str, values: Sequence[object], what: str, audit: AuditEntry | None
+    ) -> None:
+        """Run a change of ``lamina_migrations`` with its audit row, if any: in one statement
+        where the engine has data-modifying CTEs (the backend's ``data_modifying_ctes``), one
+        round trip instead of two, atomic as one statement and inside the caller's transaction.
+
+        Elsewhere two statements in that transaction: SQLite allows no INSERT/UPDATE/DELETE in
+        a WITH and runs one statement per call (in process, so no round trip either); MySQL and
+        MariaDB have neither, and PyMySQL sends several statements in one call only with
+        CLIENT.MULTI_STATEMENTS, which lamina leaves off (any SQL it sends could then carry
+        more statements than it shows).
+        """
+        if audit is None:
+            self._write(sql, values, what)
+        elif self.backend.data_modifying_ctes:
+            audited = (*values, *_audit_values(audit, self.user, self.host))
+            self._write(f"WITH change AS ({sql}) {_AUDIT}", audited, f"{what} and audit it")
+        else:
+            self._write(sql, values, what)
+            self.write_audit(audit)
 
     def record_schema(self, migration_id: str | None, digest: str, snapshot_json: str) -> None:
         """Remember the schema a run left: its digest on the last migration applied (if any)
@@ -267,6 +303,12 @@ class History(Layout):
         Fixed width, so the text sorts in time order on every engine.
         """
         return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _audit_values(entry: AuditEntry, user: str, host: str) -> tuple[object, ...]:
+    """The parameters of ``_AUDIT`` for ``entry``, written now by ``user`` on ``host``."""
+    values = (entry.action.value, entry.migration_id, entry.version, user, host)
+    return (History.now(), *values, entry.duration_ms, entry.detail)
 
 
 def _optional_int(value: object) -> int | None:

@@ -32,7 +32,7 @@ __all__ = [
 ]
 
 #: The layout this lamina writes: the version stored under ``layout_version`` in ``lamina_meta``.
-LAYOUT_VERSION = 2
+LAYOUT_VERSION = 3
 #: The oldest layout this lamina still reads and upgrades in place.
 OLDEST_LAYOUT = 1
 
@@ -41,6 +41,8 @@ class Kind(StrEnum):
     """A column's logical type; each engine spells it (:class:`HistoryTypes`)."""
 
     TEXT = "text"
+    #: Text of any length (MySQL's ``TEXT`` stops at 64 KB: the schema snapshot needs more).
+    LONG_TEXT = "long_text"
     #: Text of at most :attr:`Column.length` characters.
     STRING = "string"
     INTEGER = "integer"
@@ -64,6 +66,8 @@ class Column:
         default: a SQL literal, the value of rows that predate the column.
         since: the layout version the column arrived in; a later one is added to older
             tables by ``ALTER TABLE ... ADD COLUMN``, so it must be nullable or have a default.
+        widened: the layout version that last widened its type; older tables get the type
+            again where the engine spelled it narrower (``HistoryTypes.retype``).
     """
 
     name: str
@@ -73,6 +77,7 @@ class Column:
     primary_key: bool = False
     default: str | None = None
     since: int = OLDEST_LAYOUT
+    widened: int = OLDEST_LAYOUT
 
     def __post_init__(self) -> None:
         if (self.kind is Kind.STRING) != (self.length is not None):
@@ -104,6 +109,8 @@ class Column:
         match self.kind:
             case Kind.TEXT:
                 return types.text
+            case Kind.LONG_TEXT:
+                return types.long_text
             case Kind.STRING:
                 return types.string.format(length=self.length)
             case Kind.INTEGER:
@@ -151,6 +158,16 @@ class Table:
             )
             for column in self.columns
             if column.since > layout
+        )
+
+    def retyped(self, types: HistoryTypes, layout: int) -> tuple[str, ...]:
+        """The statements widening each column a layout newer than ``layout`` widened."""
+        if types.retype is None:
+            return ()
+        return tuple(
+            types.retype.format(table=self.name, definition=column.definition(self.name, types))
+            for column in self.columns
+            if column.since <= layout < column.widened
         )
 
     def check(self, columns: Sequence[str]) -> Sequence[str]:
@@ -213,16 +230,47 @@ TABLES: Mapping[str, Table] = {
             META,
             (
                 Column("name", Kind.STRING, 64, primary_key=True),
-                Column("value", Kind.TEXT),
+                # Layout 3: LONGTEXT on MySQL (its TEXT cut the schema snapshot at 64 KB)
+                Column("value", Kind.LONG_TEXT, widened=3),
             ),
         ),
     )
 }
 
 
+#: Progress of batched migrations (:mod:`lamina.backfill`): one row per backfill under way,
+#: written in each batch's transaction. Outside :data:`TABLES`: created by the first backfill
+#: (``CREATE TABLE IF NOT EXISTS``), which is the upgrade path of every existing database, and
+#: never required by the layout check, so a database that never ran one does not miss it.
+BACKFILLS = "lamina_backfills"
+BACKFILL_TABLE = Table(
+    BACKFILLS,
+    (
+        Column("migration_id", Kind.STRING, 255, primary_key=True),
+        Column("direction", Kind.STRING, 8),
+        Column("next_key", Kind.BIG_INTEGER, nullable=True),
+        Column("upper_key", Kind.BIG_INTEGER, nullable=True),
+        Column("rows_total", Kind.BIG_INTEGER),
+        Column("rows_done", Kind.BIG_INTEGER),
+        Column("batches", Kind.BIG_INTEGER),
+        Column("elapsed_ms", Kind.BIG_INTEGER),
+        Column("batch_size", Kind.BIG_INTEGER),
+        Column("started_at", Kind.TIMESTAMP),
+        Column("updated_at", Kind.TIMESTAMP),
+    ),
+)
+
+
 def create_statements(types: HistoryTypes) -> dict[str, tuple[str, ...]]:
     """Each table's creating statements on an engine that spells types as ``types``."""
     return {name: table.create(types) for name, table in TABLES.items()}
+
+
+def retype_statements(types: HistoryTypes, layout: int) -> tuple[str, ...]:
+    """The statements widening the columns of tables of ``layout`` (none on most engines)."""
+    return tuple(
+        statement for table in TABLES.values() for statement in table.retyped(types, layout)
+    )
 
 
 def upgrade_statements(types: HistoryTypes, layout: int) -> tuple[tuple[str, str, str], ...]:

@@ -41,6 +41,12 @@ _CARET_DRAWING = re.compile(r"^\s*LINE \d+:")
 _CHECKPOINT = re.compile(r"(?:FORCE\s+)?CHECKPOINT\b", re.IGNORECASE)
 
 
+def _version_numbers(version: str) -> tuple[int, ...]:
+    """``(2, 0, 1)`` from ``"2.0.1"`` (or ``"2.0.1.dev42"``): the numeric parts only."""
+    numbers = re.match(r"\d+(?:\.\d+)*", version)
+    return tuple(int(part) for part in numbers.group().split(".")) if numbers else ()
+
+
 class DuckDBBackend(FileBackend):
     """A DuckDB database file (or ``duckdb:///:memory:``).
 
@@ -60,6 +66,10 @@ class DuckDBBackend(FileBackend):
         sequence_key="BIGINT PRIMARY KEY DEFAULT nextval('{sequence}')",
         sequence_ddl="CREATE SEQUENCE {sequence}",
     )
+    #: A step's history row and audit row in one statement (lamina.history.store). DuckDB took
+    #: INSERT/UPDATE/DELETE inside a WITH in 2026 (duckdb/duckdb#21634); from 2.0, the first
+    #: release lamina was tested with (also on files of the 1.0 storage format), else two.
+    data_modifying_ctes: ClassVar[bool] = _version_numbers(duckdb.__version__) >= (2, 0)
 
     _conn: duckdb.DuckDBPyConnection | None = None
     _failed_in_transaction = False

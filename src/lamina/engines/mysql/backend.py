@@ -74,7 +74,10 @@ class MySQLBackend(ServerBackend):
     scratch_privilege: ClassVar[str] = "CREATE"
     param: ClassVar[str] = "%s"
     history_types: ClassVar[HistoryTypes] = HistoryTypes(
-        sequence_key="BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY"
+        # TEXT stops at 64 KB: the schema snapshot of a few hundred tables is more
+        long_text="LONGTEXT",
+        sequence_key="BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY",
+        retype="ALTER TABLE {table} MODIFY {definition}",
     )
     # Not UNIX_TIMESTAMP(NOW(6)): that converts local time back through the session time zone,
     # which repeats an hour when daylight saving time ends, so lock expiries would jump.
