@@ -21,12 +21,32 @@ tests' fixture (tests/support/pgbouncer.py; install it with .ci/install-pgbounce
 ``LAMINA_LOCK_MODE=table`` with a short lock expiry (``MAX_MIGRATION_TIME=1500``,
 ``LAMINA_LOCK_TTL=2.5``) so a killed run's lock row expires inside the 5 s the check waits.
 
+``galera`` is a three-node MariaDB Galera cluster (tests/support/galera.py; .ci/install-galera),
+``LAMINA_LOCK_MODE=table`` with ``MAX_MIGRATION_TIME=3000`` and ``LAMINA_LOCK_TTL=4``. Each
+cycle starts 2-3 (``--quick``) or 2-5 runners at once, spread over the nodes, kills some of
+them at random points and, in some cycles (``--galera-node-kills``, and once in ``--quick``),
+SIGKILLs a node while they run and rejoins it after. A runner whose node died, or that met a
+database a killed run left dirty, fails cleanly: counted as expected, not a violation. The
+``running`` row a killed runner or node leaves is repaired from the schema, as above (the
+journal row made to match). Then on every node: history all ``applied``, the tables exactly
+those of the applied migrations, a journal table (each migration inserts its row, its down
+deletes it) holding each applied migration once, and all three nodes identical.
+
+``standby`` is the ``postgresql`` soak on the primary while a reader loops ``status``,
+``health --detailed`` and ``diff`` (``--json``) on a hot standby of it (tests/support/standby.py),
+and every third round ``up``: the reads must exit 0, or 1 for drift alone (counted as false
+drift), with a JSON document and never an error one, no advisory lock may appear on the
+standby while they run, the standby's log must hold no write attempt, and ``up`` must refuse
+with exit 3 and the standby line, writing no backup.
+
+Under ``CI=true`` an engine that cannot start (a server, a component) fails the soak.
+
 It prints, per engine: cycles, faults injected by kind, kills, repairs, false drift,
 invariant violations (must be 0) and the time taken; it exits 1 if any violation was found.
 A server that does not answer is skipped, with the reason. Not a test: run it by hand or in
 CI with ``--quick``::
 
-    /tmp/venv/bin/python benchmarks/soak.py --quick          # 20 cycles per engine, < 1 min
+    /tmp/venv/bin/python benchmarks/soak.py --quick  # 20 cycles (standby 10, Galera 5): < 2 min
     /tmp/venv/bin/python benchmarks/soak.py --cycles 500 --engines duckdb,sqlite --seed 7
 """
 
@@ -57,7 +77,9 @@ REPO = Path(__file__).resolve().parent.parent
 #: checks import it too (see main), so they judge with the same code the processes run.
 SRC = REPO / "src"
 
-ENGINES = ("duckdb", "sqlite", "postgresql", "mysql", "pgbouncer")
+ENGINES = ("duckdb", "sqlite", "postgresql", "mysql", "pgbouncer", "galera", "standby")
+#: The engines whose soak starts a component of its own (benchmarks/soak_topologies.py).
+TOPOLOGIES = ("galera", "standby")
 #: Settings per engine beyond the defaults (the pooler needs the table lock).
 ENGINE_SETTINGS = {
     "pgbouncer": {
@@ -106,6 +128,7 @@ class Stats:
     ups: int = 0
     rollbacks: int = 0
     faults: Counter[str] = field(default_factory=Counter)
+    runners: int = 0  # lamina processes started by the cycles (Galera starts several a cycle)
     kills: int = 0  # SIGKILL sent to a live lamina process
     kills_too_late: int = 0  # the delay outlived the process: nothing to kill
     repairs: int = 0
@@ -114,6 +137,11 @@ class Stats:
     violations: list[str] = field(default_factory=list)
     seconds: float = 0.0
     skipped: str | None = None
+    #: Failures a fault explains (a runner refused a database a killed run left dirty, a
+    #: runner on a node that was killed): by kind, never violations.
+    expected: Counter[str] = field(default_factory=Counter)
+    #: Lines the report prints under the table (the topologies' own figures).
+    details: list[str] = field(default_factory=list)
 
 
 # -- the places ---------------------------------------------------------------------------------
@@ -124,7 +152,7 @@ class Place:
 
     def __init__(self, engine: str, work: Path) -> None:
         #: The database engine: the pooler's place is a PostgreSQL schema, read directly.
-        self.engine = "postgresql" if engine == "pgbouncer" else engine
+        self.engine = "postgresql" if engine in ("pgbouncer", "standby") else engine
         self.pooled = engine == "pgbouncer"
         self.work = work
         self.url = ""
@@ -290,6 +318,7 @@ class Soak:
         self.place = Place(engine, self.work)
         self.base = args.migrations
         self.typical_s = 1.0  # how long a command usually takes here: the kill window
+        self.cycles = args.cycles
 
     # -- running ---------------------------------------------------------------------------
     def run(self) -> Stats:
@@ -311,16 +340,21 @@ class Soak:
                 environ={},
                 cwd=self.work,
             )
-            for cycle in range(1, self.args.cycles + 1):
+            for cycle in range(1, self.cycles + 1):
                 self._cycle(cycle)
                 self.stats.cycles = cycle
         finally:
+            self._cycles_ended()
             self.stats.seconds = time.perf_counter() - started
             try:
                 self.place.teardown()
             finally:
                 shutil.rmtree(self.work, ignore_errors=True)
         return self.stats
+
+    def _cycles_ended(self) -> None:
+        """Called after the last cycle, before the place is torn down (the standby's reader
+        stops here)."""
 
     def _write_base(self) -> None:
         self.folder.mkdir()
@@ -375,19 +409,7 @@ class Soak:
         self, args: list[str], kill_after: float | None = None
     ) -> tuple[subprocess.CompletedProcess[str], bool]:
         """Run lamina; with ``kill_after``, SIGKILL it then. Returns (result, killed)."""
-        env = {k: v for k, v in os.environ.items() if not k.startswith(CALLER_SETTINGS)}
-        env.update(
-            PYTHONPATH=os.pathsep.join(
-                filter(None, [str(self.args.lamina_src), env.get("PYTHONPATH")])
-            ),
-            DATABASE_URL=self.place.url,
-            LAMINA_MIGRATIONS_DIR=str(self.folder),
-            LAMINA_LOCK_TIMEOUT="20",
-            LAMINA_BACKUP_DIR=str(self.work / "backups"),
-            BACKUP_ENABLED="true" if self.args.backups else "false",
-            MIGRATION_REQUIRE_CONFIRMATION="false",
-            NO_COLOR="1",
-        )
+        env = lamina_env(self.args, self.place.url, self.folder, self.work / "backups")
         env.update(ENGINE_SETTINGS.get(self.engine, {}))
         started = time.perf_counter()
         process = subprocess.Popen(
@@ -497,6 +519,22 @@ class Soak:
             self._violation(where, "validate: " + "; ".join(p.render() for p in errors))
 
 
+def lamina_env(args: argparse.Namespace, url: str, folder: Path, backups: Path) -> dict[str, str]:
+    """The environment of one lamina process: the caller's, without its lamina settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(CALLER_SETTINGS)}
+    env.update(
+        PYTHONPATH=os.pathsep.join(filter(None, [str(args.lamina_src), env.get("PYTHONPATH")])),
+        DATABASE_URL=url,
+        LAMINA_MIGRATIONS_DIR=str(folder),
+        LAMINA_LOCK_TIMEOUT="20",
+        LAMINA_BACKUP_DIR=str(backups),
+        BACKUP_ENABLED="true" if args.backups else "false",
+        MIGRATION_REQUIRE_CONFIRMATION="false",
+        NO_COLOR="1",
+    )
+    return env
+
+
 def _table_of(migration_id: str) -> str | None:
     """The table a migration creates: t01 for 001_t01, f<cycle> for a partial fault."""
     if "_fault_partial_" in migration_id:
@@ -513,12 +551,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cycles", type=int, default=200, help="cycles per engine (200)")
     parser.add_argument(
-        "--quick", action="store_true", help="20 cycles per engine, 5 migrations (CI)"
+        "--quick",
+        action="store_true",
+        help="20 cycles per engine (standby 10, Galera 5), 5 migrations (CI)",
     )
     parser.add_argument(
         "--engines",
         default=",".join(ENGINES),
-        help="comma-separated: duckdb,sqlite,postgresql,mysql,pgbouncer (default all)",
+        help=f"comma-separated: {','.join(ENGINES)} (default all)",
     )
     parser.add_argument("--seed", type=int, default=None, help="random seed (default: random)")
     parser.add_argument("--migrations", type=int, default=8, help="base migrations (8)")
@@ -528,6 +568,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--backups",
         action="store_true",
         help="keep BACKUP_ENABLED on (a backup before each risky step)",
+    )
+    parser.add_argument(
+        "--galera-cycles", type=int, default=None, help="cycles on the Galera cluster (40)"
+    )
+    parser.add_argument(
+        "--galera-node-kills",
+        type=float,
+        default=0.15,
+        help="per Galera cycle: kill a node mid-cycle, then rejoin it (0.15)",
     )
     parser.add_argument("--serial", action="store_true", help="one engine after another")
     parser.add_argument(
@@ -539,6 +588,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.quick:
         args.cycles, args.migrations = 20, 5
+    if args.galera_cycles is None:
+        args.galera_cycles = 5 if args.quick else 40
     args.engines = [e.strip() for e in args.engines.split(",") if e.strip()]
     unknown = sorted(set(args.engines) - set(ENGINES))
     if unknown:
@@ -554,14 +605,16 @@ def main(argv: list[str] | None = None) -> int:
     sys.path.insert(0, str(args.lamina_src))
     import lamina
 
+    soaks = [make_soak(engine, args, lamina) for engine in args.engines]
+    own = [f"{s.engine} {s.cycles}" for s in soaks if s.cycles != args.cycles]
     print(
-        f"lamina soak ({args.lamina_src}): {args.cycles} cycles x {', '.join(args.engines)}, "
-        f"seed {args.seed}, "
+        f"lamina soak ({args.lamina_src}): {args.cycles} cycles x {', '.join(args.engines)}"
+        + (f" ({', '.join(own)})" if own else "")
+        + f", seed {args.seed}, "
         f"{args.migrations} migrations, faults {args.fault_rate:g}/up, kills "
         f"{args.kill_rate:g}/cycle, backups {'on' if args.backups else 'off'}",
         flush=True,
     )
-    soaks = [Soak(engine, args, lamina) for engine in args.engines]
     started = time.perf_counter()
     if args.serial:
         for soak in soaks:
@@ -573,7 +626,30 @@ def main(argv: list[str] | None = None) -> int:
         for thread in threads:
             thread.join()
     report([soak.stats for soak in soaks], time.perf_counter() - started)
-    return 1 if any(soak.stats.violations for soak in soaks) else 0
+    failed = any(soak.stats.violations for soak in soaks)
+    if under_ci():
+        for soak in soaks:
+            if soak.stats.skipped:
+                print(f"FAILED [{soak.stats.engine}] CI=true: it must run here, not be skipped")
+                failed = True
+    return 1 if failed else 0
+
+
+def make_soak(engine: str, args: argparse.Namespace, api: Any) -> Any:
+    """The soak of ``engine``: the topologies' are in soak_topologies.py."""
+    if engine not in TOPOLOGIES:
+        return Soak(engine, args, api)
+    sys.modules.setdefault("soak", sys.modules[__name__])  # run as a script: one module
+    import soak_topologies
+
+    if engine == "galera":
+        return soak_topologies.GaleraSoak(args, api)
+    return soak_topologies.StandbySoak(args, api)
+
+
+def under_ci() -> bool:
+    """CI=true: a component that cannot start fails the soak instead of skipping it."""
+    return os.environ.get("CI", "").strip().lower() == "true"
 
 
 def report(all_stats: list[Stats], seconds: float) -> None:
@@ -587,13 +663,17 @@ def report(all_stats: list[Stats], seconds: float) -> None:
         if s.skipped:
             print(f"{s.engine:<11}skipped: {s.skipped}")
             continue
-        kinds = ", ".join(f"{k} {s.faults[k]}" for k in FAULT_KINDS)
+        shown = FAULT_KINDS if s.engine not in TOPOLOGIES or s.engine == "standby" else ()
+        kinds = ", ".join(f"{k} {s.faults[k]}" for k in shown or sorted(s.faults))
         print(
             f"{s.engine:<11}{s.cycles:>7}{s.ups:>5}{s.rollbacks:>6}{sum(s.faults.values()):>7}  "
             f"{kinds:<30}{s.kills:>6}{s.kills_too_late:>5}{s.repairs:>8}{s.false_drift:>8}"
             f"{len(s.violations):>6}{s.seconds:>7.1f}s"
         )
     print(f"total wall time {seconds:.1f} s")
+    for s in all_stats:
+        for line in s.details:
+            print(line)
     for s in all_stats:
         for sample in s.drift_samples:
             print(f"false drift [{s.engine}] {sample}")

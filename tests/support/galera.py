@@ -47,6 +47,7 @@ __all__ = [
     "galera_cluster",
     "galera_cluster_running",
     "galera_problem",
+    "node_state",
 ]
 
 PROVIDER = Path("/usr/lib/galera/libgalera_smm.so")
@@ -377,6 +378,30 @@ class GaleraCluster:
             f"Galera node{node.index} not ready within {START_TIMEOUT_S:g} s ({last}):\n"
             f"{node.log_tail()}"
         )
+
+
+def node_state(cluster: GaleraCluster, index: int, database: str) -> dict[str, Any]:
+    """What node ``index`` holds of ``database``: tables with their columns, lamina's history
+    and the journal (the ``journal`` table's ``migration`` column, when there is one). Read
+    with ``wsrep_sync_wait = 15``, so it includes everything the cluster committed before."""
+    with contextlib.closing(cluster.nodes[index].connect()) as conn, conn.cursor() as cur:
+        cur.execute("SET SESSION wsrep_sync_wait = 15")
+        cur.execute(
+            "SELECT table_name, column_name, column_type FROM information_schema.columns "
+            "WHERE table_schema = %s ORDER BY table_name, ordinal_position",
+            (database,),
+        )
+        columns = [tuple(row) for row in cur.fetchall()]
+        tables = {str(row[0]) for row in columns}
+        history: list[tuple[Any, ...]] = []
+        journal: list[tuple[Any, ...]] = []
+        if "lamina_migrations" in tables:
+            cur.execute(f"SELECT id, state FROM `{database}`.lamina_migrations ORDER BY id")
+            history = [tuple(row) for row in cur.fetchall()]
+        if "journal" in tables:
+            cur.execute(f"SELECT migration FROM `{database}`.journal ORDER BY migration")
+            journal = [tuple(row) for row in cur.fetchall()]
+    return {"columns": columns, "tables": tables, "history": history, "journal": journal}
 
 
 @contextlib.contextmanager

@@ -25,7 +25,7 @@ from lamina.errors import (
     ExecutionError,
 )
 from lamina.urls import parse_url
-from support.galera import GaleraCluster
+from support.galera import GaleraCluster, node_state
 from support.processes import lamina_env, start
 
 pytestmark = pytest.mark.server
@@ -48,32 +48,6 @@ def galera_db(galera_cluster: GaleraCluster) -> Iterator[str]:
     """A database of this test's own on the cluster, dropped after."""
     with galera_cluster.database(f"lamina_gal_{uuid.uuid4().hex[:10]}") as name:
         yield name
-
-
-def node_state(cluster: GaleraCluster, index: int, database: str) -> dict[str, Any]:
-    """What node ``index`` holds of ``database``: tables with their columns, lamina's history
-    and the journal."""
-    columns = cluster.run_sql(
-        index,
-        "SELECT table_name, column_name, column_type FROM information_schema.columns "
-        f"WHERE table_schema = '{database}' ORDER BY table_name, ordinal_position",
-    )
-    tables = {str(row[0]) for row in columns}
-    history = (
-        cluster.run_sql(
-            index, "SELECT id, state FROM lamina_migrations ORDER BY id", database=database
-        )
-        if "lamina_migrations" in tables
-        else []
-    )
-    journal = (
-        cluster.run_sql(
-            index, "SELECT migration FROM journal ORDER BY migration", database=database
-        )
-        if "journal" in tables
-        else []
-    )
-    return {"columns": columns, "tables": tables, "history": history, "journal": journal}
 
 
 def user_tables(state: dict[str, Any]) -> set[str]:
