@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import os
 import re
 import subprocess
 import sys
@@ -178,6 +179,32 @@ def test_help_imports_no_driver_sqlglot_or_rich() -> None:
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert "HEAVY=\n" in out, out
+
+
+def test_status_loads_neither_the_runner_nor_the_risk_rules(tmp_path: Path) -> None:
+    """docs/performance.md: `status` reads files and history; the runner, the safety checks,
+    the loader's Python imports and the risk catalogue are for `up`, `rollback` and `lint`."""
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    (folder / "001_a.sql").write_text("-- migrate:up\nCREATE TABLE a (id INTEGER);\n")
+    code = (
+        "import sys\n"
+        "from lamina.cli import cli\n"
+        "try:\n    cli.main(['status'], prog_name='lamina')\n"
+        "except SystemExit:\n    pass\n"
+        "heavy = [m for m in ('lamina.runner', 'lamina.safety', 'lamina.risk', 'sqlglot')"
+        " if m in sys.modules]\n"
+        "print('HEAVY=' + ','.join(heavy))\n"
+    )
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("LAMINA_")},
+        "DATABASE_URL": f"duckdb:///{tmp_path / 'a.duckdb'}",
+        "LAMINA_MIGRATIONS_DIR": str(folder),
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
     ).stdout
     assert "HEAVY=\n" in out, out
 

@@ -2,6 +2,8 @@
 
 Each file is read once: its bytes give the checksum and its text the declared metadata. No
 migration code runs here unless a ``.py`` file's metadata can only be had by importing it.
+A ``.sql`` file's text and parse stay in the :class:`ScanResult` (``sources``), so a command
+that loads the files next (``validate``, ``lint``) reads and parses none of them again.
 Problems (unreadable files, bad headers, misnamed files) are collected, not raised, so one
 ``validate`` shows them all; commands that change the database refuse when any is an error.
 """
@@ -10,19 +12,21 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from lamina.checksum import checksum
 from lamina.config import Origin
 from lamina.errors import ConfigError, MigrationLoadError
-from lamina.loader import import_migration_class, meta_from_class, read_text
+from lamina.loader import ScannedSql, import_migration_class, meta_from_class, read_text
 from lamina.models import MigrationFile, MigrationKind, MigrationMeta, Problem, Severity
 from lamina.staticmeta import (
     MetaError,
     MetaWarning,
     PyDeclared,
     humanize,
+    parse_checked,
     read_py_meta,
     read_sql_file,
 )
@@ -58,10 +62,16 @@ class FileCache:
 
 @dataclass(frozen=True, slots=True)
 class ScanResult:
-    """Every migration file found (in name order) and every problem noticed on the way."""
+    """Every migration file found (in name order) and every problem noticed on the way.
+
+    ``sources``: the text and parse of each valid ``.sql`` file this scan read, by path, for
+    :func:`lamina.loader.load_migration` (``scanned=``); files served from a
+    :class:`FileCache` are not in it (they were not read).
+    """
 
     files: tuple[MigrationFile, ...]
     problems: tuple[Problem, ...]
+    sources: Mapping[Path, ScannedSql] = field(default_factory=dict)
 
 
 def scan(
@@ -83,6 +93,7 @@ def scan(
     names = _list_folder(folder, origin or Origin("migrations folder"))
     files: list[MigrationFile] = []
     problems: list[Problem] = []
+    sources: dict[Path, ScannedSql] = {}
     for name in names:
         match = MIGRATION_FILENAME.match(name)
         path = folder / name
@@ -90,11 +101,13 @@ def scan(
             if _looks_like_migration(name) and path.is_file():
                 problems.append(_misnamed(path))
             continue
-        file, found = _read_file(path, match, allow_unsafe, cache or FileCache())
+        (file, found), scanned = _read_file(path, match, allow_unsafe, cache or FileCache())
         if file is not None:
             files.append(file)
+            if scanned is not None:
+                sources[path] = scanned
         problems.extend(found)
-    return ScanResult(tuple(files), tuple(problems))
+    return ScanResult(tuple(files), tuple(problems), sources)
 
 
 def _list_folder(folder: Path, origin: Origin) -> list[str]:
@@ -128,32 +141,29 @@ def _misnamed(path: Path) -> Problem:
 
 def _read_file(
     path: Path, match: re.Match[str], allow_unsafe: bool, cache: FileCache
-) -> _ReadResult:
+) -> tuple[_ReadResult, ScannedSql | None]:
+    """The file's record and problems (from ``cache`` when unchanged), and, when it was read
+    here and is a valid ``.sql`` file, its text and parse."""
     version_text, slug, ext = match["version"], match["slug"], match["ext"]
     kind: MigrationKind = "py" if ext == "py" else "sql"
     migration_id = path.stem
     version = int(version_text)
     if version > _MAX_VERSION:
-        return None, (
-            Problem(
-                Severity.ERROR, f"version {version_text} is larger than {_MAX_VERSION}", path=path
-            ),
-        )
+        too_large = f"version {version_text} is larger than {_MAX_VERSION}"
+        return (None, (Problem(Severity.ERROR, too_large, path=path),)), None
     try:
         stat = path.stat()
-    except OSError as exc:
-        return None, (Problem(Severity.ERROR, f"cannot be read: {exc.strerror}", path=path),)
-    key = (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino, int(allow_unsafe))
-    cached = cache.get(path, key)
-    if cached is not None:
-        return cached
-    try:
+        key = (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino, int(allow_unsafe))
+        cached = cache.get(path, key)
+        if cached is not None:
+            return cached, None
         data = path.read_bytes()
     except OSError as exc:
-        return None, (Problem(Severity.ERROR, f"cannot be read: {exc.strerror}", path=path),)
-    result = _parse_file(path, data, migration_id, version, slug, kind, allow_unsafe)
+        unreadable = Problem(Severity.ERROR, f"cannot be read: {exc.strerror}", path=path)
+        return (None, (unreadable,)), None
+    result, scanned = _parse_file(path, data, migration_id, version, slug, kind, allow_unsafe)
     cache.put(path, key, result)
-    return result
+    return result, scanned
 
 
 def _parse_file(
@@ -164,20 +174,21 @@ def _parse_file(
     slug: str,
     kind: MigrationKind,
     allow_unsafe: bool,
-) -> _ReadResult:
+) -> tuple[_ReadResult, ScannedSql | None]:
     problems: tuple[Problem, ...] = ()
+    scanned = None
     try:
-        meta, warnings = _read_meta(path, data, kind, slug, migration_id, version, allow_unsafe)
+        meta, warnings, scanned = _read_meta(
+            path, data, kind, slug, migration_id, version, allow_unsafe
+        )
         problems = tuple(
             Problem(Severity.WARNING, w.message, path, w.line, w.code) for w in warnings
         )
     except MigrationLoadError as exc:
         meta = MigrationMeta(name=humanize(slug))
         problems = (Problem(Severity.ERROR, exc.problem, path, exc.line, "load"),)
-    return (
-        MigrationFile(migration_id, version, slug, path, kind, checksum(data), meta),
-        problems,
-    )
+    file = MigrationFile(migration_id, version, slug, path, kind, checksum(data), meta)
+    return (file, problems), scanned
 
 
 def _read_meta(
@@ -188,18 +199,21 @@ def _read_meta(
     migration_id: str,
     version: int,
     allow_unsafe: bool,
-) -> tuple[MigrationMeta, tuple[MetaWarning, ...]]:
+) -> tuple[MigrationMeta, tuple[MetaWarning, ...], ScannedSql | None]:
+    """The file's metadata and warnings, and a ``.sql`` file's text and parse (the parse
+    ``read_sql_file`` just cached: asking again costs a lookup)."""
     text = read_text(path, data)
     try:
         if kind == "sql":
-            return read_sql_file(text, slug)
+            meta, warnings = read_sql_file(text, slug)
+            return meta, warnings, ScannedSql(text, parse_checked(text))
         declared = read_py_meta(text, slug)
     except MetaError as exc:
         raise MigrationLoadError(path, str(exc), line=exc.line) from None
     if not isinstance(declared, PyDeclared):  # NEEDS_IMPORT: a computed attribute
         cls = import_migration_class(path, migration_id, allow_unsafe=allow_unsafe)
         _check_identity(path, cls.id or None, cls.version or None, migration_id, version, None)
-        return meta_from_class(cls, path, slug), ()
+        return meta_from_class(cls, path, slug), (), None
     _check_identity(
         path,
         declared.declared_id,
@@ -208,7 +222,7 @@ def _read_meta(
         version,
         declared.class_line,
     )
-    return declared.meta, ()
+    return declared.meta, (), None
 
 
 def _check_identity(

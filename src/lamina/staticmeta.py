@@ -14,8 +14,8 @@ import functools
 from dataclasses import dataclass
 from typing import Final
 
-from lamina.models import Category, MigrationMeta
 from lamina.allowances import parse_allowances
+from lamina.models import Category, MigrationMeta
 from lamina.sqltext import SqlFormatError, SqlSource, has_statements, parse_sql_migration
 
 __all__ = [

@@ -189,3 +189,26 @@ def test_the_default_folder_is_the_users_cache(
     Lamina(settings_for()).up(dry_run=True)
     dialect = {"postgresql": "postgres"}.get(engine, engine)
     assert [p.name for p in (tmp_path / "xdg" / "lamina").iterdir()] == [f"risk-{dialect}.json"]
+
+
+def test_an_offline_lint_keeps_and_reuses_the_findings_too(tmp_path, cache_dir) -> None:
+    """``lamina lint --dialect``: the second lint of unchanged files parses nothing."""
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    for name, text in {**ITEMS, **DROP_V}.items():
+        (folder / name).write_text(text)
+    script = (
+        "import sys, lamina\n"
+        "result = lamina.Lamina(lamina.load_settings()).lint(dialect='postgresql')\n"
+        "print(len(result.entries), result.to_document()['ok'], 'sqlglot' in sys.modules)\n"
+    )
+    env = lamina_env(f"sqlite:///{tmp_path / 'unused.db'}", folder, LAMINA_CACHE_DIR=str(cache_dir))
+
+    def run() -> str:
+        done = subprocess.run(
+            [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+        )
+        return done.stdout.strip()
+
+    assert run() == "2 False True"  # the drop of column v is danger: not ok
+    assert run() == "2 False False"

@@ -12,6 +12,7 @@ from lamina.api.session import Session
 from lamina.config import Settings
 from lamina.engines import ENGINES, EngineSpec, risk_facts, spec_for
 from lamina.errors import BackendError, MigrationLoadError, UsageError, ValidationError
+from lamina.findings_cache import FindingsCache, default_cache_dir
 from lamina.loader import load_migration
 from lamina.migration_set import MigrationSet
 from lamina.models import Direction, MigrationFile, Problem, Severity
@@ -25,6 +26,7 @@ def validate(session: Session) -> ValidationResult:
     """See :meth:`lamina.api.Lamina.validate`."""
     settings = session.settings
     scanned = session.scan()
+    dialect = session.dialect()
     problems = list(scanned.problems)
     unreadable = {p.path for p in scanned.problems}
     for file in scanned.files:
@@ -33,7 +35,10 @@ def validate(session: Session) -> ValidationResult:
                 # imports .py files (never up/down), checks risk allowances and, in .sql
                 # files, transaction control in a transactional section
                 load_migration(
-                    file, allow_unsafe=settings.allow_unsafe_migrations, dialect=session.dialect()
+                    file,
+                    allow_unsafe=settings.allow_unsafe_migrations,
+                    dialect=dialect,
+                    scanned=scanned.sources.get(file.path),
                 )
             except MigrationLoadError as exc:
                 problems.append(Problem(Severity.ERROR, exc.problem, file.path, exc.line))
@@ -72,10 +77,14 @@ def lint(
     entries: list[LintEntry] = []
     problems = list(scanned.problems)
     cache = ParseCache()  # the up's statements, parsed for the up, serve the down's analysis
+    kept = FindingsCache.open(default_cache_dir(), target.dialect, target.facts)
     for file in files:
         try:
             migration = load_migration(
-                file, allow_unsafe=settings.allow_unsafe_migrations, dialect=target.dialect
+                file,
+                allow_unsafe=settings.allow_unsafe_migrations,
+                dialect=target.dialect,
+                scanned=scanned.sources.get(file.path),
             )
         except MigrationLoadError as exc:
             problems.append(Problem(Severity.ERROR, exc.problem, file.path, exc.line))
@@ -87,6 +96,7 @@ def lint(
                 migration, file.id, direction=direction, dialect=target.dialect,
                 category=category, reversible=reversible, facts=target.facts,
                 transactional=file.meta.runs_in_transaction(direction), parse_cache=cache,
+                findings_cache=kept,
             )  # fmt: skip
             risks.append(risk)
             refused = check_transaction_control(file, direction, recorded, target.dialect)
@@ -95,6 +105,7 @@ def lint(
                     Problem(Severity.ERROR, refused.problem, file.path, refused.line, "load")
                 )
         entries.append(LintEntry(file, risks[0], risks[1]))
+    kept.save()
     return LintResult(tuple(entries), tuple(problems), target)
 
 
