@@ -49,12 +49,13 @@ if TYPE_CHECKING:
         VerifyRefusedError,
     )
     from lamina.integration import StartupResult, startup
-    from lamina.migration import Migration
+    from lamina.migration import BatchedMigration, Migration
     from lamina.models import Category, MigrationState, StatusReport
 
 __all__ = [
     "BackendError",
     "BackendUnavailableError",
+    "BatchedMigration",
     "Category",
     "ChecksumMismatchError",
     "ConfigError",
@@ -120,6 +121,7 @@ _LAZY = {
     "UsageError": "lamina.errors",
     "VerifyRefusedError": "lamina.errors",
     "Migration": "lamina.migration",
+    "BatchedMigration": "lamina.migration",
     "Category": "lamina.models",
     "MigrationState": "lamina.models",
     "StatusReport": "lamina.models",

@@ -48,6 +48,12 @@ class Recorder:
         )
         return []
 
+    def execute_bound(
+        self, sql: str, params: Sequence[object], *, first_line: int | None = None
+    ) -> None:
+        """One statement with ``?`` marks bound to ``params``: recorded with them."""
+        self.statements.append(StatementRecord(sql, first_line, params=tuple(params)))
+
 
 def record_statements(
     migration: Migration, direction: Direction, dialect: str
@@ -109,6 +115,19 @@ class LiveExecutor:
             self.watchdog.check()
             self.backend.execute(statement.sql)
             self._note_done(statement.sql)
+        self.current = None
+
+    def execute_bound(
+        self, sql: str, params: Sequence[object], *, first_line: int | None = None
+    ) -> None:
+        """Run one statement whose ``?`` marks are bound to ``params`` by the driver."""
+        self.current = StatementRecord(sql, first_line)
+        self.reached += 1
+        if self.on_statement is not None:
+            self.on_statement(sql)
+        self.watchdog.check()
+        self.backend.execute(self.backend.sql(sql), params)
+        self._note_done(sql)
         self.current = None
 
     def fetch_all(

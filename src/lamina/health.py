@@ -150,6 +150,9 @@ def _findings(report: StatusReport) -> Iterator[tuple[Status, str]]:
             f"Migration in progress: {running.id} is being applied by the run holding the "
             f"migration lock ({holder})",
         )
+    for paused in report.paused:  # a backfill stopped between batches (lamina.backfill)
+        done = (paused.backfill or {}).get("percent")
+        yield "degraded", f"Backfill paused: {paused.id} at {done}%; `lamina up` resumes it"
     if report.lock_holder is not None:
         yield "degraded", f"Migrations in progress: lock held by {report.lock_holder.describe()}"
     if report.pending:
@@ -195,7 +198,8 @@ def _details(lamina: Lamina, report: StatusReport) -> dict[str, Any]:
                 "outOfOrder": m.out_of_order,
                 **(
                     {"failedStatement": m.failed_statement, "detail": m.detail}
-                    if m.state in (MigrationState.FAILED, MigrationState.RUNNING)
+                    if m.state
+                    in (MigrationState.FAILED, MigrationState.RUNNING, MigrationState.PAUSED)
                     else {}
                 ),
             }

@@ -20,17 +20,19 @@ import shlex
 import stat
 import sys
 import traceback
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
+from lamina.allowances import allowance_errors, parse_allowances
 from lamina.errors import MigrationLoadError
-from lamina.migration import Migration, SqlMigration
+from lamina.migration import Migration, SqlBatchedMigration, SqlMigration
 from lamina.models import MigrationFile, MigrationMeta
-from lamina.risk import allowance_errors, parse_allowances
 from lamina.sqltext import SqlSource, TransactionControl, find_transaction_control, split_statements
 from lamina.staticmeta import MetaError, build_meta, parse_checked
 
 __all__ = [
+    "ScannedSql",
     "check_safe_location",
     "import_migration_class",
     "load_migration",
@@ -104,14 +106,31 @@ def read_text(path: Path, data: bytes | None = None) -> str:
         ) from None
 
 
+@dataclass(frozen=True, slots=True)
+class ScannedSql:
+    """A ``.sql`` file as the folder scan read and parsed it (``ScanResult.sources``): loading
+    it from here reads and parses nothing again, and runs exactly the text whose checksum the
+    scan took. (``staticmeta.parse_checked``'s cache holds 4,096 parses: a folder larger than
+    that would be parsed twice, once by the scan and once by the load.)"""
+
+    text: str
+    source: SqlSource
+
+
 def load_migration(
-    file: MigrationFile, *, allow_unsafe: bool = False, dialect: str | None = None
+    file: MigrationFile,
+    *,
+    allow_unsafe: bool = False,
+    dialect: str | None = None,
+    scanned: ScannedSql | None = None,
 ) -> Migration:
     """Load ``file`` into a Migration instance with ``id`` and ``version`` set.
 
     ``allow_unsafe`` as for :func:`import_migration_class`. With the target's ``dialect``, a
     ``.sql`` file whose transactional section controls the transaction (COMMIT, BEGIN,
     ``SET autocommit``...) is refused: see :func:`~lamina.sqltext.controls_transaction`.
+    ``scanned``: the ``.sql`` file's text and parse from the scan that found ``file``
+    (``ScanResult.sources``); without it the file is read and parsed here.
 
     Raises:
         MigrationLoadError: unreadable file, malformed sections, an up section that runs
@@ -120,20 +139,17 @@ def load_migration(
             other users could write.
     """
     if file.kind == "sql":
-        text = read_text(file.path)
-        try:
-            source = parse_checked(text)
-        except MetaError as exc:
-            raise MigrationLoadError(file.path, str(exc), line=exc.line) from None
+        if scanned is not None:
+            text, source = scanned.text, scanned.source
+        else:
+            text = read_text(file.path)
+            try:
+                source = parse_checked(text)
+            except MetaError as exc:
+                raise MigrationLoadError(file.path, str(exc), line=exc.line) from None
         if dialect is not None:
             _refuse_transaction_control(file, source, dialect)
-        down = source.down
-        migration: Migration = SqlMigration(
-            source.up.sql,
-            down.sql if down else None,
-            up_line=source.up.first_line,
-            down_line=down.first_line if down else 1,
-        )
+        migration: Migration = _sql_migration(file, source)
         allowed, errors = parse_allowances(text)
         if errors:
             line, problem = errors[0]
@@ -195,6 +211,34 @@ def transaction_control_error(
         "could not tell what was kept if it failed, so it runs nothing",
         line=found.line,
         hint=hint,
+    )
+
+
+def _sql_migration(file: MigrationFile, source: SqlSource) -> Migration:
+    """The migration of a parsed ``.sql`` file: batched when it has ``-- batch:``, whose up
+    section must then be one statement (it runs once per key range)."""
+    down, spec = source.down, source.headers.batch
+    down_sql, down_line = (down.sql, down.first_line) if down else (None, 1)
+    if spec is None:
+        return SqlMigration(
+            source.up.sql, down_sql, up_line=source.up.first_line, down_line=down_line
+        )
+    if len(split_statements(source.up.sql, "postgres")) != 1:
+        raise MigrationLoadError(
+            file.path,
+            "a `-- batch:` migration's up section must be exactly one statement (it runs "
+            "once per key range, with :lo and :hi bound)",
+            line=source.up.marker_line,
+            hint="split the other statements into a migration of their own",
+        )
+    return SqlBatchedMigration(
+        source.up.sql,
+        down_sql,
+        table=spec.table,
+        key=spec.key,
+        batch_size=spec.size,
+        up_line=source.up.first_line,
+        down_line=down_line,
     )
 
 

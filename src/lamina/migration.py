@@ -7,6 +7,7 @@ executor the runner injects. The same ``up()`` therefore runs for real, against 
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -15,7 +16,14 @@ from typing import Any, ClassVar, Protocol
 
 from lamina.models import Category, StatementRecord
 
-__all__ = ["Migration", "SqlExecutor", "SqlMigration", "TransactionControlError"]
+__all__ = [
+    "BatchedMigration",
+    "Migration",
+    "SqlBatchedMigration",
+    "SqlExecutor",
+    "SqlMigration",
+    "TransactionControlError",
+]
 
 
 class TransactionControlError(RuntimeError):
@@ -97,8 +105,11 @@ class Migration:
         """Whether a down exists at all (it may still run nothing: an "empty" down)."""
         return self.is_reversible()
 
-    def execute_sql(self, sql: str) -> None:
+    def execute_sql(self, sql: str, params: Sequence[object] = ()) -> None:
         """Run ``sql``: one statement or a script of several, split for the target's dialect.
+
+        With ``params``, ``sql`` is one statement whose ``?`` marks are bound to them as the
+        driver's own parameters (a :class:`BatchedMigration` binds its range this way).
 
         Raises:
             RuntimeError: when called outside a lamina run (no executor bound).
@@ -107,7 +118,10 @@ class Migration:
         """
         executor = self._require_executor()
         self._refuse_transaction_control(executor, sql)
-        executor.execute_sql(sql, first_line=_caller_line())
+        if params:
+            _bound(executor)(sql, tuple(params), first_line=_caller_line())
+        else:
+            executor.execute_sql(sql, first_line=_caller_line())
 
     def fetch_all(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
         """Run one query with driver-style parameters and return all rows as tuples.
@@ -192,6 +206,14 @@ class Migration:
         return self._executor
 
 
+def _bound(executor: SqlExecutor) -> Any:
+    """The executor's ``execute_bound`` (one statement with parameters)."""
+    run = getattr(executor, "execute_bound", None)
+    if run is None:
+        raise RuntimeError("this executor cannot bind parameters")
+    return run
+
+
 def _caller_line() -> int | None:
     """Line of the user's call to execute_sql/fetch_all, so errors point into their file."""
     try:
@@ -226,3 +248,108 @@ class SqlMigration(Migration):
         if self._down_sql is None:
             raise NotImplementedError("this migration has no `-- migrate:down` section")
         self._require_executor().execute_sql(self._down_sql, first_line=self._down_line)
+
+
+class BatchedMigration(Migration):
+    """A data migration lamina runs in batches: one short transaction per key range.
+
+    lamina walks ``key`` of ``table`` (a primary key, or a unique indexed integer column)
+    in ranges ``[lo, hi)`` of about ``batch_size`` rows and calls :meth:`batch` for each,
+    recording its progress in the same transaction, so a killed run resumes at the next
+    batch (see docs/backfills in README)::
+
+        class BackfillEmailLower(BatchedMigration):
+            table = "users"
+            key = "id"
+            batch_size = 5000
+
+            def batch(self, lo: int, hi: int) -> None:
+                self.execute_sql(
+                    "UPDATE users SET email_lower = LOWER(email) WHERE id >= ? AND id < ?",
+                    (lo, hi),
+                )
+    """
+
+    category: ClassVar[str | Category] = Category.DATA
+    table: ClassVar[str] = ""
+    key: ClassVar[str] = "id"
+    batch_size: ClassVar[int] = 1000
+    #: Aim for batches of about this long: the size adapts between ``min_batch_size`` and
+    #: ``max_batch_size`` (None keeps ``batch_size``).
+    target_batch_ms: ClassVar[int | None] = None
+    min_batch_size: ClassVar[int] = 1
+    max_batch_size: ClassVar[int] = 1_000_000
+    #: A pause between batches, so other writers get the table.
+    pause_ms: ClassVar[int] = 0
+    #: Before each batch, wait while replicas lag more than this many seconds (None: never
+    #: look). PostgreSQL: read from ``pg_stat_replication.replay_lag`` on the primary; other
+    #: engines expose no replica lag on the primary: give ``replica_lag_sql``.
+    max_replica_lag_s: ClassVar[float | None] = None
+    #: A query returning the replicas' lag in seconds (one number; e.g. a pt-heartbeat table's
+    #: age), used instead of the engine's own reading.
+    replica_lag_sql: ClassVar[str | None] = None
+    #: How long to wait for lagging replicas before the backfill stops, paused.
+    max_lag_wait_s: ClassVar[float] = 600.0
+
+    def batch(self, lo: int, hi: int) -> None:
+        """Process the rows whose key is in ``[lo, hi)``. Must be overridden."""
+        raise NotImplementedError(f"{type(self).__name__} does not define batch()")
+
+    def up(self) -> None:
+        """On a recorder (dry run, risk check): one representative batch. A live run never
+        calls it: the runner walks the key (:mod:`lamina.backfill`)."""
+        if not self.dry_run:
+            raise RuntimeError("a BatchedMigration runs through lamina's backfill runner")
+        self.batch(0, self.batch_size)
+
+
+class SqlBatchedMigration(BatchedMigration):
+    """A ``.sql`` migration with ``-- batch: TABLE KEY SIZE``: the up section's one statement
+    runs once per range, ``:lo`` and ``:hi`` bound as parameters (never spliced into SQL)."""
+
+    def __init__(
+        self,
+        up_sql: str,
+        down_sql: str | None,
+        *,
+        table: str,
+        key: str,
+        batch_size: int,
+        up_line: int = 1,
+        down_line: int = 1,
+    ) -> None:
+        self._sql = SqlMigration(up_sql, down_sql, up_line=up_line, down_line=down_line)
+        self.table = table  # type: ignore[misc]
+        self.key = key  # type: ignore[misc]
+        self.batch_size = batch_size  # type: ignore[misc]
+        self._up_sql, self._up_line = up_sql, up_line
+        self._statement, self._names = bind_range_marks(up_sql)
+
+    def batch(self, lo: int, hi: int) -> None:
+        executor = self._require_executor()
+        if executor.dry_run:
+            executor.execute_sql(self._up_sql, first_line=self._up_line)
+            return
+        values = {"lo": lo, "hi": hi}
+        params = tuple(values[name] for name in self._names)
+        _bound(executor)(self._statement, params, first_line=self._up_line)
+
+    def declares_down(self) -> bool:
+        return self._sql.declares_down()
+
+    @classmethod
+    def is_reversible(cls) -> bool:
+        return True  # decided per file: declares_down() and the file's metadata
+
+    def down(self) -> None:
+        with self._sql.bound(self._require_executor()):
+            self._sql.down()
+
+
+_RANGE_MARK = re.compile(r"(?<![:\w]):(lo|hi)\b")
+
+
+def bind_range_marks(sql: str) -> tuple[str, tuple[str, ...]]:
+    """``sql`` with each ``:lo``/``:hi`` turned into a ``?`` mark, and the names in order."""
+    names = tuple(match.group(1) for match in _RANGE_MARK.finditer(sql))
+    return _RANGE_MARK.sub("?", sql.strip().rstrip(";")), names

@@ -115,7 +115,7 @@ def in_progress(row: AppliedMigration, holder: LockOwner) -> bool:
 def _dirty_state(row: AppliedMigration, holder: LockOwner | None) -> MigrationState:
     """RUNNING while a live lock holder can be the run that wrote this ``running`` row."""
     if row.state != "running" or holder is None:
-        return MigrationState.FAILED
+        return MigrationState.PAUSED if row.backfill else MigrationState.FAILED
     found = _STARTED.search(row.detail or "")
     row_started = found.group(1) if found else row.applied_at[:19]
     held_since = holder.started_at[:19]
@@ -164,7 +164,7 @@ def plan_up(
         OutOfOrderError: ``strict_order`` and a pending migration is older than the newest
             applied one (it came from a parallel branch).
     """
-    done = {row.id for row in applied}
+    done = {row.id for row in applied if not row.backfill}  # a backfill under way resumes
     newest = max(applied, key=lambda r: r.version, default=None)
     steps: list[PlanStep] = []
     planned: set[str] = set()

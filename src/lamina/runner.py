@@ -15,6 +15,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Literal
 
+from lamina.backfill import run_backfill
 from lamina.engines.base import Backend
 from lamina.errors import ExecutionError, HistoryError, LaminaError, StatementError, TimeLimitError
 from lamina.executors import LiveExecutor, Recorder, atomicity, planned_sql, record_statements
@@ -35,7 +36,7 @@ class RunEvent:
     started (``statement``: sent only to a sink whose ``wants_statements`` attribute is true,
     such as the CLI's progress printer, so other sinks never see that kind)."""
 
-    kind: Literal["start", "done", "fail", "note", "statement"]
+    kind: Literal["start", "done", "fail", "note", "statement", "progress"]
     direction: Direction
     migration_id: str
     name: str
@@ -52,6 +53,8 @@ class RunEvent:
     risk: str | None = None
     #: For a ``note``: what happened before the step (a backup was taken, or failed). For a
     #: ``statement``: its SQL as sent, unformatted (a listener shortens it only to show it).
+    #: For a ``progress`` (a backfill's batch done, sent only where statements are): its
+    #: progress, as ``status`` shows it.
     detail: str | None = None
 
 
@@ -63,9 +66,8 @@ class Runner:
 
     A step is *atomic* when it runs in a transaction on an engine whose DDL is transactional:
     its changes, history row and audit row commit together or not at all. Any other step is
-    *tracked*: its history row is marked ``running`` (committed) before it starts, so that a
-    crash, a kill or a failure half-way leaves a dirty row telling the truth, which blocks
-    further runs until ``lamina repair`` resolves it.
+    *tracked*: its ``running`` row is committed before it starts, so a crash half-way leaves a
+    dirty row blocking further runs until ``lamina repair``. A backfill: lamina.backfill.
     """
 
     def __init__(
@@ -162,6 +164,8 @@ class Runner:
         self._emit(
             "start", plan, step, migration, index, total, atomic=announced, statements=statements
         )
+        if run_backfill(self, plan, step, migration, watchdog, started):  # lamina.backfill
+            return
         executor = LiveExecutor(self.backend, watchdog, in_transaction=transactional)
         executor.on_statement = _statement_sink(self._listener, plan, step, migration, index, total)
         migration.bind(executor)

@@ -24,7 +24,7 @@ from lamina.engines import spec_for_dialect
 from lamina.errors import MigrationLoadError, RiskRefusedError
 from lamina.findings_cache import FindingsCache, watched
 from lamina.loader import load_migration, transaction_control_error
-from lamina.migration import Migration
+from lamina.migration import BatchedMigration, Migration
 from lamina.models import Direction, MigrationFile, StatementRecord
 from lamina.planning import Plan, PlanStep
 from lamina.risk import LiveFacts, ParseCache, RiskFinding, RiskLevel, RiskReport, analyze
@@ -88,13 +88,14 @@ def assess(
         statements = _record(migration, direction, dialect, failures)
     up_statements = _record(migration, Direction.UP, dialect, []) if runs_down else ()
     down_defined = migration.declares_down()
+    batched = isinstance(migration, BatchedMigration)
     key = None
     if findings_cache is not None and not failures:
         key = findings_cache.key(
             step_id, statements, up_statements,
             direction=direction.value, dialect=dialect, category=category,
             reversible=reversible, down_defined=down_defined, transactional=transactional,
-            allowed=sorted(migration.risk_allow.items()),
+            allowed=sorted(migration.risk_allow.items()), batched=batched,
         )  # fmt: skip
         cached = findings_cache.get(key, step_id, direction.value)
         if cached is not None:
@@ -113,6 +114,7 @@ def assess(
         transactional=transactional,
         allowed=migration.risk_allow,
         parse_cache=parse_cache,
+        batched=batched,
     )
     if key is not None and findings_cache is not None:
         findings_cache.put(key, risk, looked_up.looked_up)

@@ -301,6 +301,7 @@ def refuse_dirty(applied: Sequence[AppliedMigration], holder: LockOwner | None =
     running = [row for row in dirty if holder is not None and in_progress(row, holder)]
     if running and holder is not None:
         raise RunInProgressError([row.id for row in running], holder.describe())
+    dirty = [row for row in dirty if not row.backfill]  # `up` resumes a backfill under way
     if dirty:
         first = dirty[0]
         raise DirtyDatabaseError([row.id for row in dirty], first.detail or first.state)

@@ -106,21 +106,16 @@ class Column:
         return " ".join(parts)
 
     def _type(self, types: HistoryTypes) -> str:
-        match self.kind:
-            case Kind.TEXT:
-                return types.text
-            case Kind.LONG_TEXT:
-                return types.long_text
-            case Kind.STRING:
-                return types.string.format(length=self.length)
-            case Kind.INTEGER:
-                return types.integer
-            case Kind.BIG_INTEGER:
-                return types.big_integer
-            case Kind.TIMESTAMP:
-                return types.timestamp
-            case Kind.SEQUENCE_KEY:
-                return types.sequence_key
+        spelling = {
+            Kind.TEXT: types.text,
+            Kind.LONG_TEXT: types.long_text,
+            Kind.STRING: types.string.format(length=self.length),
+            Kind.INTEGER: types.integer,
+            Kind.BIG_INTEGER: types.big_integer,
+            Kind.TIMESTAMP: types.timestamp,
+            Kind.SEQUENCE_KEY: types.sequence_key,
+        }
+        return spelling[self.kind]
 
 
 def sequence_of(table: str, column: Column) -> str:

@@ -35,6 +35,9 @@ class MigrationState(enum.StrEnum):
     #: migration lock right now: in progress, not failed. It becomes FAILED (dirty) only
     #: once no live run holds the lock.
     RUNNING = "running"
+    #: A batched migration stopped between batches (killed, stopped or failed): its
+    #: progress is kept and ``lamina up`` resumes it at the next batch (lamina.backfill).
+    PAUSED = "paused"
 
 
 class RowState(enum.StrEnum):
@@ -144,6 +147,12 @@ class AppliedMigration:
     @property
     def dirty(self) -> bool:
         return self.state is not RowState.APPLIED
+
+    @property
+    def backfill(self) -> bool:
+        """A batched migration part-way through its batches (lamina.backfill): ``lamina up``
+        resumes it, so it does not block runs as a dirty row does."""
+        return self.state is RowState.RUNNING and (self.detail or "").startswith("backfill ")
 
 
 @dataclass(frozen=True, slots=True)

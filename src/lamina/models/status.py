@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,9 +45,43 @@ class MigrationStatus:
             "applied_at": self.applied_at,
             "out_of_order": self.out_of_order,
         }
-        if self.state in (MigrationState.FAILED, MigrationState.RUNNING):
+        if self.state in (MigrationState.FAILED, MigrationState.RUNNING, MigrationState.PAUSED):
             entry.update(failed_statement=self.failed_statement, detail=self.detail)
+        if self.backfill is not None:
+            entry["backfill"] = self.backfill
         return entry
+
+    @property
+    def backfill(self) -> dict[str, object] | None:
+        """A running or paused backfill's progress (see :func:`backfill_progress`)."""
+        if self.state not in (MigrationState.RUNNING, MigrationState.PAUSED):
+            return None
+        return backfill_progress(self.detail)
+
+
+_PROGRESS = re.compile(
+    r"^backfill .*?; backfill (\d+)/(\d+) rows, (\d+) batches, (\d+) ms, next key (-?\d+|None)"
+)
+
+
+def backfill_progress(detail: str | None) -> dict[str, object] | None:
+    """A backfill's progress from its history row's detail (lamina.backfill writes it with
+    every batch): rows done and in all, batches, percentage, rate and ETA in seconds."""
+    found = _PROGRESS.match(detail or "")
+    if found is None:
+        return None
+    done, total, batches, elapsed_ms = (int(found.group(i)) for i in range(1, 5))
+    rate = done * 1000 / elapsed_ms if elapsed_ms and done else None
+    left = max(total - done, 0)
+    return {
+        "rows_done": done,
+        "rows_total": total,
+        "batches": batches,
+        "percent": round(100 * done / total, 1) if total else 100.0,
+        "rows_per_second": None if rate is None else round(rate, 1),
+        "eta_seconds": None if rate is None else round(left / rate, 1),
+        "next_key": None if found.group(5) == "None" else int(found.group(5)),
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +116,11 @@ class StatusReport:
     @property
     def pending(self) -> tuple[MigrationStatus, ...]:
         return self.in_state(MigrationState.PENDING)
+
+    @property
+    def paused(self) -> tuple[MigrationStatus, ...]:
+        """Backfills stopped between batches; ``lamina up`` resumes them."""
+        return self.in_state(MigrationState.PAUSED)
 
     @property
     def in_progress(self) -> tuple[MigrationStatus, ...]:
@@ -138,6 +178,16 @@ class StatusReport:
                     code="in-progress",
                 )
             )
+        for m in self.paused:
+            found.append(
+                Problem(
+                    Severity.INFO,
+                    f"{m.id} is a backfill paused between batches ({m.detail or ''}): "
+                    "`lamina up` resumes it at the next batch",
+                    m.path,
+                    code="backfill-paused",
+                )
+            )
         return tuple(found)
 
     @property
@@ -152,7 +202,12 @@ class StatusReport:
     @property
     def up_to_date(self) -> bool:
         """Nothing pending, nothing in progress and nothing wrong."""
-        return not self.pending and not self.in_progress and not self.needs_attention
+        return (
+            not self.pending
+            and not self.in_progress
+            and not self.paused
+            and not self.needs_attention
+        )
 
     @property
     def dirty(self) -> tuple[MigrationStatus, ...]:
@@ -172,6 +227,7 @@ class StatusReport:
             "pending": len(self.pending),
             "failed": len(self.dirty),
             "in_progress": len(self.in_progress),
+            "paused": len(self.paused),
             "total": len(self.migrations),
             "up_to_date": self.up_to_date,
             "last_migration": (

@@ -93,6 +93,7 @@ def analyze(
     transactional: bool = True,
     allowed: Mapping[str, str] = _NOTHING_ALLOWED,
     parse_cache: ParseCache | None = None,
+    batched: bool = False,
 ) -> RiskReport:
     """Assess one migration in one direction.
 
@@ -116,11 +117,13 @@ def analyze(
             findings stay in the report, marked, but no longer count towards its level.
         parse_cache: parses to reuse and keep, for a caller that assesses the same SQL again
             (the up, then the down that reads the up); a fresh one when None.
+        batched: a batched migration (``lamina.BatchedMigration``, ``-- batch:``): its up runs
+            in short transactions, one per key range, so it holds no long lock.
     """
     hits: list[RiskFinding] = []
     if direction == "down":
         hits.extend(_down_findings(statements, reversible=reversible, down_defined=down_defined))
-    hits.extend(_data_migration(category, direction))
+    hits.extend(_data_migration(category, direction, batched))
     executed = [record for record in statements if not record.is_query]
     if executed:
         cache = parse_cache if parse_cache is not None else ParseCache()
@@ -244,9 +247,19 @@ def _down_findings(
     return []
 
 
-def _data_migration(category: str, direction: str) -> list[RiskFinding]:
-    if category != "data":
+def _data_migration(category: str, direction: str, batched: bool = False) -> list[RiskFinding]:
+    if category != "data" and not (batched and direction == "up"):
         return []
+    if batched and direction == "up":
+        return [
+            _whole(
+                "data-migration",
+                "changes data in batches, one short transaction per key range: no lock is held "
+                "for the whole backfill, and a stopped run resumes at the next batch",
+                "",
+                level=RiskLevel.INFO,
+            )
+        ]
     if direction == "down":
         return [
             _whole(

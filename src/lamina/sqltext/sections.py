@@ -50,6 +50,15 @@ class SqlSection:
 
 
 @dataclass(frozen=True, slots=True)
+class BatchSpec:
+    """``-- batch: TABLE KEY SIZE``: walk ``table`` by ``key`` in ranges of ``size`` rows."""
+
+    table: str
+    key: str
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
 class SqlHeaders:
     """The ``-- key: value`` directives above ``-- migrate:up``; ``None`` when not given."""
 
@@ -60,6 +69,8 @@ class SqlHeaders:
     transactional: bool | None = None
     #: ``-- empty: true``: the up section is meant to run nothing (else an empty up is refused).
     empty: bool | None = None
+    #: ``-- batch: TABLE KEY SIZE``: the up statement runs once per key range (a backfill).
+    batch: BatchSpec | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +108,9 @@ _HEADER_KEYS = {
     "depends_on": "depends",
     "transactional": "transactional",
     "empty": "empty",
+    "batch": "batch",
 }
+_IDENTIFIER_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?")
 _CATEGORIES = tuple(category.value for category in Category)
 _BOOLEANS = {"true": True, "yes": True, "on": True, "false": False, "no": False, "off": False}
 
@@ -243,6 +256,7 @@ class _HeaderReader:
         self._depends: tuple[str, ...] = ()
         self._transactional: bool | None = None
         self._empty: bool | None = None
+        self._batch: BatchSpec | None = None
 
     def read(self, line: str, number: int) -> None:
         """Take ``line`` (line ``number`` of the file) if it is a known header; ignore it if not."""
@@ -273,6 +287,12 @@ class _HeaderReader:
         elif key == "depends":
             self._depends = tuple(value.replace(",", " ").split())
         else:
+            self._flag_or_batch(key, value, number)
+
+    def _flag_or_batch(self, key: str, value: str, number: int) -> None:
+        if key == "batch":
+            self._batch = _batch_spec(value, number)
+        else:
             flag = _BOOLEANS.get(value.lower())
             if flag is None:
                 raise SqlFormatError(
@@ -292,4 +312,20 @@ class _HeaderReader:
             depends=self._depends,
             transactional=self._transactional,
             empty=self._empty,
+            batch=self._batch,
         )
+
+
+def _batch_spec(value: str, number: int) -> BatchSpec:
+    """``TABLE KEY SIZE`` of a ``-- batch:`` header (names are checked: they go into SQL)."""
+    words = value.split()
+    usage = "expected `-- batch: TABLE KEY SIZE`, e.g. `-- batch: users id 1000`"
+    if len(words) != 3:
+        raise SqlFormatError(f"invalid batch value {value!r}; {usage}", number)
+    table, key, size = words
+    for word in (table, key):
+        if not _IDENTIFIER_RE.fullmatch(word):
+            raise SqlFormatError(f"invalid name {word!r} in `-- batch:`; {usage}", number)
+    if not size.isdigit() or int(size) < 1:
+        raise SqlFormatError(f"invalid batch size {size!r}: a positive whole number", number)
+    return BatchSpec(table, key, int(size))

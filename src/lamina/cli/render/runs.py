@@ -17,6 +17,7 @@ from lamina.cli.render.common import (
     print_problems,
     short_duration,
 )
+from lamina.cli.render.status import backfill_text
 from lamina.errors import ConfigError
 from lamina.sqlline import one_line_sql
 
@@ -83,6 +84,10 @@ class ProgressPrinter:
     def __call__(self, event: RunEvent) -> None:
         if event.kind == "statement":
             self.live.statement = event.detail  # shown (and shortened) only when drawn
+            return
+        if event.kind == "progress":  # a backfill's batch committed
+            text = backfill_text(event.detail)
+            self.live.statement = f"backfill {text}" if text else event.detail
             return
         out, paint = self.out, self.painter.paint
         counter = f"[{event.index}/{event.total}]"

@@ -17,6 +17,7 @@ from lamina.cli.render.common import (
 )
 from lamina.documents import busy_message
 from lamina.models import LockOwner, MigrationState, MigrationStatus, StatusReport, errors_in
+from lamina.models.status import backfill_progress
 from lamina.staticmeta import humanize
 
 if TYPE_CHECKING:
@@ -32,6 +33,7 @@ _STATE_STYLE = {
     MigrationState.MISSING: "bold red",
     MigrationState.FAILED: "bold red",
     MigrationState.RUNNING: "yellow",
+    MigrationState.PAUSED: "yellow",
 }
 
 
@@ -41,6 +43,8 @@ _RECENT_APPLIED = 10
 
 
 _BAR = "=" * 60
+#: Findings that are news, not problems (a run in progress, a paused backfill).
+_INFO_CODES = ("in-progress", "backfill-paused")
 
 
 _PENDING_SHOWN = 50
@@ -64,12 +68,15 @@ def status(report: StatusReport, *, verbose: bool = False) -> None:
         note = f" ({late} out of order: older than the newest applied)" if late else ""
         out.print(f"[yellow]⏳ {len(report.pending)} pending migration(s){note}: run `lamina up`.")
     if report.needs_attention:
-        count = sum(1 for p in report.findings if p.code != "in-progress") + len(
+        count = sum(1 for p in report.findings if p.code not in _INFO_CODES) + len(
             errors_in(report.problems)
         )
         out.print(f"[bold red]✗ Database needs attention: {_count(count, 'problem', 'problems')}.")
     elif report.in_progress or report.lock_holder:
         out.print("[yellow]⏳ A migration run is in progress (it holds the migration lock).")
+    elif report.paused:
+        paused = _count(len(report.paused), "backfill is", "backfills are")
+        out.print(f"[yellow]⏸ {paused} paused between batches: `lamina up` resumes.")
     elif report.up_to_date:
         out.print("[green]✅ Database is up to date.")
     out.print(_BAR)
@@ -90,8 +97,28 @@ def _status_banners(report: StatusReport) -> None:
         holder = report.lock_holder.describe() if report.lock_holder else "a live run"
         out.print(
             f"[bold yellow]⏳ IN PROGRESS: {m.id} is being applied by the run holding the "
-            f"migration lock: {holder}[/]" + (f" ({m.detail})" if m.detail else "")
+            f"migration lock: {holder}[/]"
+            + (f" ({backfill_text(m.detail) or m.detail})" if m.detail else "")
         )
+    for m in report.paused:
+        out.print(
+            f"[bold yellow]⏸ BACKFILL PAUSED: {m.id}, {backfill_text(m.detail)}[/]\n"
+            "   Its progress is kept: `lamina up` resumes it at the next batch."
+        )
+
+
+def backfill_text(detail: str | None) -> str | None:
+    """``1200/5000 rows (24.0%), 30 batches, 1500.0 rows/s, ETA 2.5 s`` from a backfill's
+    history detail; None for any other detail."""
+    progress = backfill_progress(detail)
+    if progress is None:
+        return None
+    rate = progress["rows_per_second"]
+    speed = "" if rate is None else f", {rate} rows/s, ETA {progress['eta_seconds']} s"
+    return (
+        f"{progress['rows_done']}/{progress['rows_total']} rows ({progress['percent']}%), "
+        f"{progress['batches']} batches{speed}"
+    )
 
 
 def _status_counts(report: StatusReport) -> None:
@@ -104,6 +131,8 @@ def _status_counts(report: StatusReport) -> None:
         out.print(f"Failed migrations:  {len(report.dirty)}")
     if report.in_progress:
         out.print(f"In progress:        {len(report.in_progress)}")
+    if report.paused:
+        out.print(f"Paused backfills:   {len(report.paused)}")
     out.print(f"Pending migrations: {len(report.pending)}")
     out.print(f"Total migrations:   {len(report.migrations)}")
     if last:
@@ -171,6 +200,7 @@ def _status_table(report: StatusReport) -> None:
             MigrationState.MISSING,
             MigrationState.FAILED,
             MigrationState.RUNNING,
+            MigrationState.PAUSED,
         )
     ]
     if not rows:
