@@ -55,7 +55,7 @@ from lamina.safety import ConfirmCallback, Safeguard, StepPreview, listing, prev
 if TYPE_CHECKING:
     from lamina.backup import BackupRecord
 
-__all__ = ["refuse_dirty", "rollback", "up", "version_of"]
+__all__ = ["preview_plan", "refuse_dirty", "rollback", "up", "version_of"]
 
 Action = Literal["up", "rollback"]
 #: Plans a run from the scanned files and the applied rows: the plan and its warnings.
@@ -141,7 +141,7 @@ def _migrate(
             holder = backend.lock_holder() if any(r.dirty for r in applied) else None
             refuse_dirty(applied, holder)
             plan, warnings = planner(scanned, applied)
-            previews, _ = _previews(session, plan, facts)
+            previews, _ = preview_plan(session, plan, facts)
             if action == "rollback" and exists:
                 previews = weigh_rollback(previews, backend)
         return _Outcome(plan, warnings, previews)
@@ -151,7 +151,7 @@ def _migrate(
         applied = history.applied()
         refuse_dirty(applied)
         plan, warnings = planner(scanned, applied)
-        previews, loaded = _previews(session, plan, risk_facts(backend))
+        previews, loaded = preview_plan(session, plan, risk_facts(backend))
         if action == "rollback":  # a down's data loss is weighed on what the tables hold
             previews = weigh_rollback(previews, backend)
         risky = tuple(p for p in previews if p.risk.risky)
@@ -208,9 +208,11 @@ def _audit_forced(backend: Backend, history: History, notes: Sequence[str]) -> N
             history.audit(AuditAction.FORCE, detail=note)
 
 
-def _previews(
+def preview_plan(
     session: Session, plan: Plan, facts: LiveFacts
 ) -> tuple[tuple[StepPreview, ...], dict[str, Migration]]:
+    """Each step of ``plan`` loaded, recorded and assessed for ``session``'s target (up,
+    rollback, and redo's dry run)."""
     return preview_steps(
         plan,
         dialect=session.dialect(),

@@ -37,13 +37,12 @@ from lamina.errors import (
     TargetNotFoundError,
     ValidationError,
 )
-from lamina.findings_cache import default_cache_dir
 from lamina.migration_set import MigrationSet
 from lamina.models import AppliedMigration
 from lamina.planning import Plan, plan_up
 from lamina.risk import LiveFacts
 from lamina.runner import EventSink
-from lamina.safety import ConfirmCallback, preview_steps
+from lamina.safety import ConfirmCallback
 
 __all__ = ["DEVELOPMENT", "redo"]
 
@@ -236,15 +235,8 @@ def _up_preview(session: Session, plan: Plan) -> UpResult:
     (judged with the live database's facts of now, before the rollback)."""
     with session.reader() as (backend, _):
         facts = risk_facts(backend) if backend.exists() else LiveFacts()
-    previews, _ = preview_steps(
-        plan,
-        dialect=session.dialect(),
-        transactional_ddl=session.backend(read_only=True).capabilities.transactional_ddl,
-        facts=facts,
-        allow_unsafe=session.settings.allow_unsafe_migrations,
-        cache_dir=default_cache_dir(),
-    )
-    return UpResult(plan, (), True, previews)
+    steps, _ = migrate.preview_plan(session, plan, facts)
+    return UpResult(plan, (), True, steps)
 
 
 def _after_rollback(exc: LaminaError, redone: Sequence[str]) -> None:
