@@ -412,28 +412,11 @@ class Soak:
         env = lamina_env(self.args, self.place.url, self.folder, self.work / "backups")
         env.update(ENGINE_SETTINGS.get(self.engine, {}))
         started = time.perf_counter()
-        process = subprocess.Popen(
-            [sys.executable, "-m", "lamina", *args],
-            cwd=self.work,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        killed = False
-        if kill_after is not None:
-            try:
-                process.wait(timeout=kill_after)
-                self.stats.kills_too_late += 1
-            except subprocess.TimeoutExpired:
-                process.send_signal(signal.SIGKILL)
-                killed = True
-                self.stats.kills += 1
-        out, err = process.communicate(timeout=COMMAND_TIMEOUT_S)
+        result, killed = run_lamina(args, env, self.work, self.stats, kill_after)
         if not killed:
             elapsed = time.perf_counter() - started
             self.typical_s = 0.8 * self.typical_s + 0.2 * elapsed
-        return subprocess.CompletedProcess(process.args, process.returncode, out, err), killed
+        return result, killed
 
     # -- checking --------------------------------------------------------------------------
     def _violation(self, where: str, what: str) -> None:
@@ -517,6 +500,32 @@ class Soak:
                 self.stats.drift_samples.append(f"{where}: {errors[0].message}")
         elif errors:
             self._violation(where, "validate: " + "; ".join(p.render() for p in errors))
+
+
+def run_lamina(
+    args: list[str], env: dict[str, str], cwd: Path, stats: Stats, kill_after: float | None
+) -> tuple[subprocess.CompletedProcess[str], bool]:
+    """``lamina ARGS``; with ``kill_after``, SIGKILL it then (counted in ``stats``).
+    Returns (result, killed)."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lamina", *args],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    killed = False
+    if kill_after is not None:
+        try:
+            process.wait(timeout=kill_after)
+            stats.kills_too_late += 1
+        except subprocess.TimeoutExpired:
+            process.send_signal(signal.SIGKILL)
+            killed = True
+            stats.kills += 1
+    out, err = process.communicate(timeout=COMMAND_TIMEOUT_S)
+    return subprocess.CompletedProcess(process.args, process.returncode, out, err), killed
 
 
 def lamina_env(args: argparse.Namespace, url: str, folder: Path, backups: Path) -> dict[str, str]:

@@ -219,26 +219,10 @@ class GaleraSoak:
             self.args, self.cluster.url(node, self.database), self.folder, self.work / "backups"
         )
         env.update(GALERA_SETTINGS, LAMINA_LOCK_TIMEOUT="60")
-        process = subprocess.Popen(
-            [sys.executable, "-m", "lamina", *args],
-            cwd=self.work,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        killed = False
-        if kill_after is not None:
-            try:
-                process.wait(timeout=kill_after)
-                self.stats.kills_too_late += 1
-            except subprocess.TimeoutExpired:
-                process.kill()
-                killed = True
-                self.stats.kills += 1
-                self.stats.faults["runner-kill"] += 1
-        out, err = process.communicate(timeout=base.COMMAND_TIMEOUT_S)
-        return subprocess.CompletedProcess(process.args, process.returncode, out, err), killed
+        result, killed = base.run_lamina(args, env, self.work, self.stats, kill_after)
+        if killed:
+            self.stats.faults["runner-kill"] += 1
+        return result, killed
 
     # -- checking ---------------------------------------------------------------------------
     def _check_outcome(
