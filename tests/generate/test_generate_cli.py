@@ -5,35 +5,14 @@ target left untouched."""
 from __future__ import annotations
 
 import json
-import textwrap
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import Result
 
-USERS_SQL = "CREATE TABLE users (id INTEGER PRIMARY KEY, email VARCHAR(200) NOT NULL)"
-POSTS_SQL = (
-    "CREATE TABLE posts (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL, "
-    "FOREIGN KEY (user_id) REFERENCES users (id))"
-)
-USERS_MIGRATION = f"""\
--- migrate:up
-{USERS_SQL};
-
--- migrate:down
-DROP TABLE users;
-"""
-
-Run = Callable[..., Result]
-
-
-def _write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(textwrap.dedent(text), encoding="utf-8")
-    return path
+from support.generating import POSTS_SQL, USERS_MIGRATION, USERS_SQL, Run, write
 
 
 def _migrations(tmp_path: Path) -> list[str]:
@@ -43,8 +22,8 @@ def _migrations(tmp_path: Path) -> list[str]:
 def test_generate_writes_the_next_migration_and_up_builds_the_schema(
     run: Run, tmp_path: Path
 ) -> None:
-    _write(tmp_path / "migrations" / "001_users.sql", USERS_MIGRATION)
-    _write(tmp_path / "schema.sql", f"{USERS_SQL};\n{POSTS_SQL};\n")
+    write(tmp_path / "migrations" / "001_users.sql", USERS_MIGRATION)
+    write(tmp_path / "schema.sql", f"{USERS_SQL};\n{POSTS_SQL};\n")
     result = run("generate", "add posts", "--from", "schema.sql")
     assert result.exit_code == 0, result.output
     assert _migrations(tmp_path) == ["001_users.sql", "002_add_posts.sql"]
@@ -61,8 +40,8 @@ def test_generate_writes_the_next_migration_and_up_builds_the_schema(
 
 
 def test_nothing_to_do_writes_no_file(run: Run, tmp_path: Path) -> None:
-    _write(tmp_path / "migrations" / "001_users.sql", USERS_MIGRATION)
-    _write(tmp_path / "schema.sql", USERS_SQL + ";\n")
+    write(tmp_path / "migrations" / "001_users.sql", USERS_MIGRATION)
+    write(tmp_path / "schema.sql", USERS_SQL + ";\n")
     result = run("generate", "again", "--from", "schema.sql")
     assert result.exit_code == 0, result.output
     assert "Nothing to do" in result.output
@@ -73,8 +52,8 @@ def test_nothing_to_do_writes_no_file(run: Run, tmp_path: Path) -> None:
 
 
 def test_dry_run_prints_the_file_and_writes_nothing(run: Run, tmp_path: Path) -> None:
-    _write(tmp_path / "migrations" / "001_users.sql", USERS_MIGRATION)
-    _write(tmp_path / "schema.sql", f"{USERS_SQL};\n{POSTS_SQL};\n")
+    write(tmp_path / "migrations" / "001_users.sql", USERS_MIGRATION)
+    write(tmp_path / "schema.sql", f"{USERS_SQL};\n{POSTS_SQL};\n")
     result = run("generate", "add posts", "--from", "schema.sql", "--dry-run")
     assert result.exit_code == 0, result.output
     assert "-- migrate:up" in result.output
@@ -90,12 +69,12 @@ def test_dry_run_prints_the_file_and_writes_nothing(run: Run, tmp_path: Path) ->
 
 
 def test_rename_keeps_the_column_instead_of_drop_and_add(run: Run, tmp_path: Path) -> None:
-    _write(
+    write(
         tmp_path / "migrations" / "001_users.sql",
         "-- migrate:up\nCREATE TABLE users (id INTEGER PRIMARY KEY, mail VARCHAR(200));\n"
         "-- migrate:down\nDROP TABLE users;\n",
     )
-    _write(
+    write(
         tmp_path / "schema.sql",
         "CREATE TABLE users (id INTEGER PRIMARY KEY, email VARCHAR(200));\n",
     )
@@ -116,15 +95,15 @@ def test_rename_keeps_the_column_instead_of_drop_and_add(run: Run, tmp_path: Pat
 
 
 def test_a_malformed_rename_is_a_usage_error(run: Run, tmp_path: Path) -> None:
-    _write(tmp_path / "schema.sql", USERS_SQL + ";\n")
+    write(tmp_path / "schema.sql", USERS_SQL + ";\n")
     result = run("generate", "x", "--from", "schema.sql", "--rename", "users")
     assert result.exit_code == 2
     assert "--rename" in result.output
 
 
 def test_a_python_migration_runs(run: Run, tmp_path: Path) -> None:
-    _write(tmp_path / "migrations" / "001_users.sql", USERS_MIGRATION)
-    _write(tmp_path / "schema.sql", f"{USERS_SQL};\n{POSTS_SQL};\n")
+    write(tmp_path / "migrations" / "001_users.sql", USERS_MIGRATION)
+    write(tmp_path / "schema.sql", f"{USERS_SQL};\n{POSTS_SQL};\n")
     result = run("generate", "add posts", "--from", "schema.sql", "--py")
     assert result.exit_code == 0, result.output
     text = (tmp_path / "migrations" / "002_add_posts.py").read_text(encoding="utf-8")
@@ -161,7 +140,7 @@ class Post(Base):
 def test_sqlalchemy_models_to_migration_to_up(run: Run, tmp_path: Path, engine: str) -> None:
     """The alembic user's path: models -> generate -> review -> up, then the gate passes."""
     module = f"models_{uuid.uuid4().hex[:8]}"
-    _write(tmp_path / f"{module}.py", MODELS)
+    write(tmp_path / f"{module}.py", MODELS)
     result = run("generate", "initial", "--from", f"{module}:Base")
     assert result.exit_code == 0, result.output
     assert len(_migrations(tmp_path)) == 1
@@ -247,9 +226,9 @@ def test_a_baseline_is_python_only(run: Run, db_url: str, raw_db: Any) -> None:
 def test_generate_never_touches_a_file_target(
     run: Run, tmp_path: Path, engine: str, db_url: str
 ) -> None:
-    _write(tmp_path / "migrations" / "001_users.sql", USERS_MIGRATION)
+    write(tmp_path / "migrations" / "001_users.sql", USERS_MIGRATION)
     assert run("up").exit_code == 0
-    _write(tmp_path / "schema.sql", f"{USERS_SQL};\n{POSTS_SQL};\n")
+    write(tmp_path / "schema.sql", f"{USERS_SQL};\n{POSTS_SQL};\n")
     target = Path(db_url.partition(":///")[2])
     before = target.read_bytes()
     siblings = sorted(p.name for p in target.parent.iterdir())
@@ -284,10 +263,10 @@ class _other_database:
 
 
 def test_a_table_rename_keeps_the_rows(run: Run, tmp_path: Path, raw_db: Any) -> None:
-    _write(tmp_path / "migrations" / "001_users.sql", USERS_MIGRATION)
+    write(tmp_path / "migrations" / "001_users.sql", USERS_MIGRATION)
     assert run("up").exit_code == 0
     raw_db.execute("INSERT INTO users (id, email) VALUES (1, 'kept@example.com')")
-    _write(tmp_path / "schema.sql", USERS_SQL.replace("users", "members") + ";\n")
+    write(tmp_path / "schema.sql", USERS_SQL.replace("users", "members") + ";\n")
     result = run("generate", "rename users", "--from", "schema.sql", "--rename", "users:members")
     assert result.exit_code == 0, result.output
     assert run("up").exit_code == 0

@@ -4,57 +4,35 @@ database), and `lamina check-schema`, the CI gate built on them; on every engine
 from __future__ import annotations
 
 import json
-import textwrap
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import Result
 
 from lamina.config import Settings
 from lamina.errors import ConfigError, UsageError
 from lamina.generate import check_schema
 from lamina.generate.sources import parse_source
+from support.generating import POSTS_SQL, USERS_MIGRATION, USERS_SQL, Run, write
 
 pytest_plugins = ["pytester"]
-
-USERS_SQL = "CREATE TABLE users (id INTEGER PRIMARY KEY, email VARCHAR(200) NOT NULL)"
-POSTS_SQL = (
-    "CREATE TABLE posts (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL, "
-    "FOREIGN KEY (user_id) REFERENCES users (id))"
-)
-USERS_MIGRATION = f"""\
--- migrate:up
-{USERS_SQL};
-
--- migrate:down
-DROP TABLE users;
-"""
-
-Run = Callable[..., Result]
-
-
-def _write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(textwrap.dedent(text), encoding="utf-8")
-    return path
 
 
 def test_check_schema_passes_when_the_migrations_build_the_schema_file(
     run: Run, tmp_path: Path
 ) -> None:
-    _write(tmp_path / "migrations" / "001_users.sql", USERS_MIGRATION)
-    _write(tmp_path / "schema.sql", USERS_SQL + ";\n")
+    write(tmp_path / "migrations" / "001_users.sql", USERS_MIGRATION)
+    write(tmp_path / "schema.sql", USERS_SQL + ";\n")
     result = run("check-schema", "--from", "schema.sql")
     assert result.exit_code == 0, result.output
     assert "build the schema of schema.sql" in result.output
 
 
 def test_check_schema_fails_listing_what_the_migrations_lack(run: Run, tmp_path: Path) -> None:
-    _write(tmp_path / "migrations" / "001_users.sql", USERS_MIGRATION)
-    _write(tmp_path / "schema.sql", f"{USERS_SQL};\n{POSTS_SQL};\n")
+    write(tmp_path / "migrations" / "001_users.sql", USERS_MIGRATION)
+    write(tmp_path / "schema.sql", f"{USERS_SQL};\n{POSTS_SQL};\n")
     result = run("check-schema", "--from", "schema.sql")
     assert result.exit_code == 1, result.output
     assert "missing table posts" in result.output
@@ -70,10 +48,10 @@ def test_check_schema_fails_listing_what_the_migrations_lack(run: Run, tmp_path:
 
 def test_a_folder_runs_its_sql_files_in_name_order(run: Run, tmp_path: Path) -> None:
     """posts references users: in any other order the folder would fail to build."""
-    _write(tmp_path / "migrations" / "001_users.sql", USERS_MIGRATION)
-    _write(tmp_path / "schema" / "02_posts.sql", POSTS_SQL + ";\n")
-    _write(tmp_path / "schema" / "01_users.sql", USERS_SQL + ";\n")
-    _write(tmp_path / "schema" / "notes.txt", "not SQL: left alone\n")
+    write(tmp_path / "migrations" / "001_users.sql", USERS_MIGRATION)
+    write(tmp_path / "schema" / "02_posts.sql", POSTS_SQL + ";\n")
+    write(tmp_path / "schema" / "01_users.sql", USERS_SQL + ";\n")
+    write(tmp_path / "schema" / "notes.txt", "not SQL: left alone\n")
     document = json.loads(run("check-schema", "--from", "schema", "--json").output)
     assert [d["object"] for d in document["differences"]] == ["table posts"]
 
@@ -81,7 +59,7 @@ def test_a_folder_runs_its_sql_files_in_name_order(run: Run, tmp_path: Path) -> 
 def test_a_failing_statement_is_named_by_file_and_line(
     settings_for: Callable[..., Settings], tmp_path: Path
 ) -> None:
-    _write(tmp_path / "schema.sql", f"{USERS_SQL};\n\nCREATE TABLE broken (id NOSUCHTYPE(;\n")
+    write(tmp_path / "schema.sql", f"{USERS_SQL};\n\nCREATE TABLE broken (id NOSUCHTYPE(;\n")
     with pytest.raises(ConfigError) as caught:
         check_schema(settings_for(), str(tmp_path / "schema.sql"))
     assert "schema.sql, line 3" in caught.value.message
@@ -112,7 +90,7 @@ def test_a_live_database_of_the_same_engine_is_read_directly(
     server_database: Callable[[str], Any],
     raw_database: Any,
 ) -> None:
-    _write(tmp_path / "migrations" / "001_users.sql", USERS_MIGRATION)
+    write(tmp_path / "migrations" / "001_users.sql", USERS_MIGRATION)
     with _other_database(engine, tmp_path, server_database) as live_url:
         raw = raw_database(live_url)
         if raw.schema:  # PostgreSQL: the place is a schema, not created yet
@@ -155,8 +133,8 @@ def test_sqlalchemy_metadata_is_built_on_a_scratch_database(
     """``module:Base`` and ``module:Base.metadata`` both work, imported from the current
     folder; the migrations must build what create_all builds (SQLAlchemy's own spelling)."""
     module = f"models_{uuid.uuid4().hex[:8]}"
-    _write(tmp_path / f"{module}.py", MODELS)
-    _write(tmp_path / "migrations" / "001_users.sql", USERS_MIGRATION)
+    write(tmp_path / f"{module}.py", MODELS)
+    write(tmp_path / "migrations" / "001_users.sql", USERS_MIGRATION)
     result = run("check-schema", "--from", f"{module}:Base", "--json")
     document = json.loads(result.output)
     assert document["source_kind"] == "sqlalchemy"
@@ -168,7 +146,7 @@ def test_sqlalchemy_metadata_is_built_on_a_scratch_database(
 
 def test_sqlalchemy_source_errors_name_the_source(run: Run, tmp_path: Path) -> None:
     module = f"models_{uuid.uuid4().hex[:8]}"
-    _write(tmp_path / f"{module}.py", "import no_such_module_here\n")
+    write(tmp_path / f"{module}.py", "import no_such_module_here\n")
     result = run("check-schema", "--from", f"{module}:Base")
     assert result.exit_code == 1
     assert f"importing {module}" in result.output
@@ -179,9 +157,9 @@ def test_sqlalchemy_source_errors_name_the_source(run: Run, tmp_path: Path) -> N
 def test_check_schema_never_touches_a_file_target(
     run: Run, tmp_path: Path, engine: str, db_url: str
 ) -> None:
-    _write(tmp_path / "migrations" / "001_users.sql", USERS_MIGRATION)
+    write(tmp_path / "migrations" / "001_users.sql", USERS_MIGRATION)
     assert run("up").exit_code == 0
-    _write(tmp_path / "schema.sql", f"{USERS_SQL};\n{POSTS_SQL};\n")
+    write(tmp_path / "schema.sql", f"{USERS_SQL};\n{POSTS_SQL};\n")
     target = Path(db_url.partition(":///")[2])
     before = target.read_bytes()
     siblings = sorted(p.name for p in target.parent.iterdir())
@@ -194,8 +172,8 @@ def test_check_schema_never_touches_a_file_target(
 def test_check_schema_in_python_reports_no_difference_for_equal_schemas(
     settings_for: Callable[..., Settings], tmp_path: Path
 ) -> None:
-    _write(tmp_path / "migrations" / "001_users.sql", USERS_MIGRATION)
-    _write(tmp_path / "schema.sql", USERS_SQL + ";\n")
+    write(tmp_path / "migrations" / "001_users.sql", USERS_MIGRATION)
+    write(tmp_path / "schema.sql", USERS_SQL + ";\n")
     result = check_schema(settings_for(), "schema.sql", cwd=tmp_path)
     assert result.ok
     assert result.differences == ()
@@ -206,7 +184,7 @@ def test_an_empty_folder_of_migrations_builds_nothing(
     settings_for: Callable[..., Settings], tmp_path: Path
 ) -> None:
     """No migrations folder yet: the current schema is empty, everything is missing."""
-    _write(tmp_path / "schema.sql", USERS_SQL + ";\n")
+    write(tmp_path / "schema.sql", USERS_SQL + ";\n")
     result = check_schema(settings_for(), "schema.sql", cwd=tmp_path)
     assert [(d.kind, d.object) for d in result.differences] == [("missing", "table users")]
     with pytest.raises(UsageError):
