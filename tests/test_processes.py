@@ -8,12 +8,11 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from support.processes import HANGING, SRC, child_env, lamina_env, start, wait_for
+from support.processes import HANGING, SRC, at_a_prompt, child_env, lamina_env, start, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -238,29 +237,14 @@ def test_status_on_duckdb_imports_no_server_driver(tmp_path):
 def test_production_asks_on_a_terminal_before_a_risky_step(
     engine, answer, make_migrations, db_url, raw_db, tmp_path
 ):
-    import pty
-
     folder = make_migrations({"001_t.sql": "-- migrate:up\nCREATE TABLE t (id INTEGER);\n"})
     assert start(["up"], lamina_env(db_url, folder), tmp_path).wait(60) == 0
     make_migrations({"002_drop.sql": "-- migrate:up\nDROP TABLE t;\n"})
-    controller, terminal = pty.openpty()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "lamina", "up"],
-        env=lamina_env(db_url, folder, LAMINA_ENV="production"),
-        cwd=tmp_path, stdin=terminal, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    os.close(terminal)
-    try:
-        prompt = b""
-        deadline = time.monotonic() + 30
-        while b"?" not in prompt and time.monotonic() < deadline:
-            assert proc.stderr is not None
-            prompt += os.read(proc.stderr.fileno(), 1024)
+    production = lamina_env(db_url, folder, LAMINA_ENV="production")
+    with at_a_prompt(["up"], production, tmp_path) as (proc, controller, prompt):
         assert b"Apply 1 risky step(s) in production (002_drop (drop-table))" in prompt
         os.write(controller, f"{answer}\n".encode())
         _, err = proc.communicate(timeout=60)
-    finally:
-        os.close(controller)
     if answer == "y":
         assert proc.returncode == 0, err
         assert raw_db.applied_ids() == ["001_t", "002_drop"]

@@ -13,7 +13,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,7 @@ from click.testing import Result
 import lamina
 from lamina import errors
 from lamina.backup import BackupError
-from support.processes import HANGING, child_env, lamina_env, start, wait_for
+from support.processes import HANGING, at_a_prompt, child_env, lamina_env, start, wait_for
 from support.serving import free_port
 from support.texts import LOOSE, USERS, creates_table
 
@@ -334,28 +333,13 @@ def test_an_unexpected_exception(tmp_path) -> None:
 
 @pytest.mark.slow
 def test_a_prompt_ended_by_end_of_input(make_migrations, db_url, tmp_path) -> None:
-    import pty
-
     folder = make_migrations({"001_t.sql": "-- migrate:up\nCREATE TABLE t (id INTEGER);\n"})
     assert start(["up"], lamina_env(db_url, folder), tmp_path).wait(60) == 0
     make_migrations({"002_drop.sql": "-- migrate:up\nDROP TABLE t;\n"})
-    controller, terminal = pty.openpty()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "lamina", "up", "--json"],
-        env=lamina_env(db_url, folder, LAMINA_ENV="production"),
-        cwd=tmp_path, stdin=terminal, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    os.close(terminal)
-    try:
-        prompt = b""
-        deadline = time.monotonic() + 30
-        while b"?" not in prompt and time.monotonic() < deadline:
-            assert proc.stderr is not None
-            prompt += os.read(proc.stderr.fileno(), 1024)
+    production = lamina_env(db_url, folder, LAMINA_ENV="production")
+    with at_a_prompt(["up", "--json"], production, tmp_path) as (proc, controller, _):
         os.write(controller, b"\x04")  # Ctrl-D: end of input at the prompt
         document, _ = _finish(proc)
-    finally:
-        os.close(controller)
     assert (proc.returncode, document["kind"], document["exit_code"]) == (1, "Aborted", 1)
 
 

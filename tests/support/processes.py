@@ -10,7 +10,8 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import lamina
@@ -100,3 +101,28 @@ def wait_for(path: Path, timeout: float = 30.0) -> None:
     while not path.exists():
         assert time.monotonic() < deadline, f"{path} never appeared"
         time.sleep(0.01)
+
+
+@contextmanager
+def at_a_prompt(
+    args: list[str], env: dict[str, str], cwd: Path, timeout: float = 30
+) -> Iterator[tuple[subprocess.Popen[str], int, bytes]]:
+    """``lamina ARGS`` with a terminal as stdin, read until its confirmation prompt (a ``?``
+    on stderr): ``(process, the terminal's controlling end to answer on, the prompt)``."""
+    import pty
+
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lamina", *args], env=env, cwd=cwd,
+        stdin=terminal, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    os.close(terminal)
+    try:
+        prompt = b""
+        deadline = time.monotonic() + timeout
+        while b"?" not in prompt and time.monotonic() < deadline:
+            assert process.stderr is not None
+            prompt += os.read(process.stderr.fileno(), 1024)
+        yield process, controller, prompt
+    finally:
+        os.close(controller)
