@@ -43,6 +43,7 @@ from typing import Any
 import bench_peers
 import realworld_sets
 from bench_engines import ALL_ENGINES, EMBEDDED, AdminConnection, Place, probe
+from bytecode import allow_bytecode, compile_tree
 from realworld_sets import AVOIDED, RealWorldSet
 from run import Measurement
 
@@ -158,11 +159,13 @@ class Tools:
         self.work = work
         self.cwd = work / "cwd"  # empty: no lamina.toml, .lamina/ or .env is found
         self.cwd.mkdir(parents=True, exist_ok=True)
-        base = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith(("LAMINA_", "DBMATE_", *LAMINA_VARIABLES))
-        }
+        base = allow_bytecode(
+            {
+                k: v
+                for k, v in os.environ.items()
+                if not k.startswith(("LAMINA_", "DBMATE_", *LAMINA_VARIABLES))
+            }
+        )
         self.env = base
         src = str(setup.lamina_src)
         pythonpath = os.pathsep.join(filter(None, [src, os.environ.get("PYTHONPATH")]))
@@ -705,6 +708,7 @@ def parse_args(argv: list[str]) -> Setup:
 
 def describe(setup: Setup, engines: list[str], skipped: dict[str, str]) -> dict[str, str]:
     code = "import lamina; print(lamina.__version__, lamina.__file__)"
+    compiled = compile_tree(setup.lamina_src)
     env = {**os.environ, "PYTHONPATH": str(setup.lamina_src)}
     out = subprocess.run([PY, "-c", code], capture_output=True, text=True, env=env, check=True)
     version, origin = out.stdout.split()
@@ -722,6 +726,7 @@ def describe(setup: Setup, engines: list[str], skipped: dict[str, str]) -> dict[
         "alembic": setup.versions.get("alembic", ""),
         "engines": f"DuckDB {duckdb.__version__}, SQLite {sqlite3.sqlite_version}",
         "load average at start": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+        "bytecode": compiled,
     }
     for engine in engines:
         if engine not in EMBEDDED:

@@ -35,6 +35,7 @@ import bench_peers
 from bench_engines import ALL_ENGINES, EMBEDDED, NO_YOYO, Place, probe
 from bench_report import Machine, render_markdown, targets
 from bench_sets import MigrationSet, write_set
+from bytecode import allow_bytecode, compile_tree
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -126,7 +127,7 @@ def clean_environment() -> dict[str, str]:
         for key, value in os.environ.items()
         if not key.startswith("LAMINA_") and not key.startswith(LAMINA_VARIABLES)
     }
-    return env | LAMINA_SETTINGS
+    return allow_bytecode(env) | LAMINA_SETTINGS
 
 
 class Runner:
@@ -568,6 +569,7 @@ def available_engines(settings: Settings, machine: Machine) -> list[str]:
 def describe_machine(settings: Settings) -> Machine:
     """CPU, cores, OS, Python, lamina's version and origin, engines' versions, date."""
     code = "import lamina, sys; print(lamina.__version__); print(lamina.__file__)"
+    compiled = compile_tree(settings.lamina_src)
     env = clean_environment() | {"PYTHONPATH": str(settings.lamina_src)}
     out = subprocess.run([PY, "-c", code], capture_output=True, text=True, env=env, check=True)
     version, origin = out.stdout.split()
@@ -594,6 +596,7 @@ def describe_machine(settings: Settings) -> Machine:
             "warmup": settings.warmup,
             "lamina environment": " ".join(f"{k}={v}" for k, v in LAMINA_SETTINGS.items()),
             "load average at start": load_average(),
+            "bytecode": compiled,
         },
     )
 
