@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +21,7 @@ from lamina.config import Origin
 from lamina.errors import ConfigError, MigrationLoadError
 from lamina.loader import ScannedSql, import_migration_class, meta_from_class, read_text
 from lamina.models import MigrationFile, MigrationKind, MigrationMeta, Problem, Severity
+from lamina.scan_store import ScanStore, StatKey
 from lamina.staticmeta import (
     MetaError,
     MetaWarning,
@@ -38,26 +39,43 @@ MIGRATION_FILENAME = re.compile(r"^(?P<version>\d+)_(?P<slug>[A-Za-z0-9][\w-]*)\
 _MAX_VERSION = 2**63 - 1  # BIGINT in every engine's history table
 
 _ReadResult = tuple["MigrationFile | None", tuple[Problem, ...]]
-_StatKey = tuple[int, int, int, int, int]
 
 
 class FileCache:
     """What was read of each file, keyed by what stat says of it (size, mtime, ctime, inode)
     and the unsafe-location switch: a health endpoint polled every few seconds re-reads and
-    re-hashes only files that changed. One per :class:`~lamina.api.Lamina`, never global."""
+    re-hashes only files that changed. One per :class:`~lamina.api.Lamina`, never global.
+    With a ``store``, what earlier processes read is reused too (:mod:`lamina.scan_store`)."""
 
-    def __init__(self) -> None:
-        self._entries: dict[Path, tuple[_StatKey, _ReadResult]] = {}
+    def __init__(self, store: ScanStore | None = None) -> None:
+        self._entries: dict[Path, tuple[StatKey, _ReadResult]] = {}
+        self.store = store
         #: How many files were read from disk (not served from here): what tests observe.
         self.reads = 0
 
-    def get(self, path: Path, key: _StatKey) -> _ReadResult | None:
+    def get(self, path: Path, key: StatKey) -> _ReadResult | None:
         entry = self._entries.get(path)
-        return entry[1] if entry is not None and entry[0] == key else None
+        if entry is not None and entry[0] == key:
+            return entry[1]
+        kept = None if self.store is None else self.store.get(path, key)
+        if kept is None:
+            return None
+        self._entries[path] = (key, (kept, ()))
+        return kept, ()
 
-    def put(self, path: Path, key: _StatKey, result: _ReadResult) -> None:
+    def put(self, path: Path, key: StatKey, result: _ReadResult, *, keep: bool) -> None:
+        """Remember ``result``; ``keep``: the store may keep it too (its metadata came from
+        its text alone)."""
         self.reads += 1
         self._entries[path] = (key, result)
+        file, problems = result
+        if keep and self.store is not None and file is not None and not problems:
+            self.store.put(path, key, file)
+
+    def save(self, names: Sequence[str]) -> None:
+        """Write what the store gained, for the files the folder holds (``names``)."""
+        if self.store is not None:
+            self.store.save(set(names))
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +112,7 @@ def scan(
     files: list[MigrationFile] = []
     problems: list[Problem] = []
     sources: dict[Path, ScannedSql] = {}
+    cache = cache or FileCache()
     for name in names:
         match = MIGRATION_FILENAME.match(name)
         path = folder / name
@@ -101,12 +120,13 @@ def scan(
             if _looks_like_migration(name) and path.is_file():
                 problems.append(_misnamed(path))
             continue
-        (file, found), scanned = _read_file(path, match, allow_unsafe, cache or FileCache())
+        (file, found), scanned = _read_file(path, match, allow_unsafe, cache)
         if file is not None:
             files.append(file)
             if scanned is not None:
                 sources[path] = scanned
         problems.extend(found)
+    cache.save(names)
     return ScanResult(tuple(files), tuple(problems), sources)
 
 
@@ -161,8 +181,10 @@ def _read_file(
     except OSError as exc:
         unreadable = Problem(Severity.ERROR, f"cannot be read: {exc.strerror}", path=path)
         return (None, (unreadable,)), None
-    result, scanned = _parse_file(path, data, migration_id, version, slug, kind, allow_unsafe)
-    cache.put(path, key, result)
+    result, scanned, plain = _parse_file(
+        path, data, migration_id, version, slug, kind, allow_unsafe
+    )
+    cache.put(path, key, result, keep=plain)
     return result, scanned
 
 
@@ -174,11 +196,14 @@ def _parse_file(
     slug: str,
     kind: MigrationKind,
     allow_unsafe: bool,
-) -> tuple[_ReadResult, ScannedSql | None]:
+) -> tuple[_ReadResult, ScannedSql | None, bool]:
+    """The file's record and problems, a ``.sql`` file's text and parse, and whether its
+    metadata came from its text alone (not from importing it)."""
     problems: tuple[Problem, ...] = ()
     scanned = None
+    plain = False
     try:
-        meta, warnings, scanned = _read_meta(
+        meta, warnings, scanned, plain = _read_meta(
             path, data, kind, slug, migration_id, version, allow_unsafe
         )
         problems = tuple(
@@ -188,7 +213,7 @@ def _parse_file(
         meta = MigrationMeta(name=humanize(slug))
         problems = (Problem(Severity.ERROR, exc.problem, path, exc.line, "load"),)
     file = MigrationFile(migration_id, version, slug, path, kind, checksum(data), meta)
-    return (file, problems), scanned
+    return (file, problems), scanned, plain
 
 
 def _read_meta(
@@ -199,21 +224,22 @@ def _read_meta(
     migration_id: str,
     version: int,
     allow_unsafe: bool,
-) -> tuple[MigrationMeta, tuple[MetaWarning, ...], ScannedSql | None]:
-    """The file's metadata and warnings, and a ``.sql`` file's text and parse (the parse
-    ``read_sql_file`` just cached: asking again costs a lookup)."""
+) -> tuple[MigrationMeta, tuple[MetaWarning, ...], ScannedSql | None, bool]:
+    """The file's metadata and warnings, a ``.sql`` file's text and parse (the parse
+    ``read_sql_file`` just cached: asking again costs a lookup), and whether the metadata
+    came from the text alone."""
     text = read_text(path, data)
     try:
         if kind == "sql":
             meta, warnings = read_sql_file(text, slug)
-            return meta, warnings, ScannedSql(text, parse_checked(text))
+            return meta, warnings, ScannedSql(text, parse_checked(text)), True
         declared = read_py_meta(text, slug)
     except MetaError as exc:
         raise MigrationLoadError(path, str(exc), line=exc.line) from None
     if not isinstance(declared, PyDeclared):  # NEEDS_IMPORT: a computed attribute
         cls = import_migration_class(path, migration_id, allow_unsafe=allow_unsafe)
         _check_identity(path, cls.id or None, cls.version or None, migration_id, version, None)
-        return meta_from_class(cls, path, slug), (), None
+        return meta_from_class(cls, path, slug), (), None, False
     _check_identity(
         path,
         declared.declared_id,
@@ -222,7 +248,7 @@ def _read_meta(
         version,
         declared.class_line,
     )
-    return declared.meta, (), None
+    return declared.meta, (), None, True
 
 
 def _check_identity(

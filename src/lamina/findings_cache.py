@@ -18,8 +18,6 @@ without a cache folder analyses everything.
 from __future__ import annotations
 
 import hashlib
-import json
-import os
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -28,25 +26,15 @@ from pathlib import Path
 from typing import Any
 
 from lamina._version import __version__
+from lamina.caching import read_json, write_json
 from lamina.models import StatementRecord
 from lamina.risk import LiveFacts, RiskFinding, RiskLevel, RiskReport, Subject, TableFacts
 
-__all__ = ["FindingsCache", "WatchedTables", "default_cache_dir"]
+__all__ = ["FindingsCache", "WatchedTables"]
 
 #: Entries kept per dialect; the least recently used go first.
 MAX_ENTRIES = 20_000
 _FORMAT = 1
-
-
-def default_cache_dir() -> Path | None:
-    """``LAMINA_CACHE_DIR`` (``off`` for none), else the user's cache folder."""
-    configured = os.environ.get("LAMINA_CACHE_DIR", "").strip()
-    if configured.lower() in {"off", "none", "false", "0"}:
-        return None
-    if configured:
-        return Path(configured)
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "lamina"
 
 
 class WatchedTables(Mapping[str, TableFacts]):
@@ -141,14 +129,7 @@ class FindingsCache:
         if len(entries) > MAX_ENTRIES:
             newest = sorted(entries.items(), key=lambda item: item[1]["used"])[-MAX_ENTRIES:]
             entries = dict(newest)
-        document = {"format": _FORMAT, "rules": _rules_digest(), "entries": entries}
-        temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            temporary.write_text(json.dumps(document, separators=(",", ":")), encoding="utf-8")
-            os.replace(temporary, self.path)
-        except OSError:
-            temporary.unlink(missing_ok=True)
+        write_json(self.path, {"format": _FORMAT, "rules": _rules_digest(), "entries": entries})
         self._changed = False
 
     def _load(self) -> dict[str, dict[str, Any]]:
@@ -160,13 +141,8 @@ class FindingsCache:
 def _read(path: Path | None) -> dict[str, dict[str, Any]]:
     """The entries of a cache file written by these rules; empty when there is none, it is
     unreadable, or the rules changed since."""
-    if path is None:
-        return {}
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    if not isinstance(document, dict) or document.get("format") != _FORMAT:
+    document = read_json(path)
+    if document is None or document.get("format") != _FORMAT:
         return {}
     entries = document.get("entries")
     if document.get("rules") != _rules_digest() or not isinstance(entries, dict):

@@ -9,10 +9,11 @@ from dataclasses import replace
 from lamina.api.drift import drift_problems, survey
 from lamina.api.results import LintEntry, LintResult, LintTarget, ValidationResult
 from lamina.api.session import Session
+from lamina.caching import default_cache_dir
 from lamina.config import Settings
 from lamina.engines import ENGINES, EngineSpec, risk_facts, spec_for
 from lamina.errors import BackendError, MigrationLoadError, UsageError, ValidationError
-from lamina.findings_cache import FindingsCache, default_cache_dir
+from lamina.findings_cache import FindingsCache
 from lamina.loader import load_migration
 from lamina.migration_set import MigrationSet
 from lamina.models import Direction, MigrationFile, Problem, Severity

@@ -18,6 +18,7 @@ from lamina.api.backups import BackupBeforeRisk
 from lamina.api.drift import drift_problems, record_schema, record_schema_quietly
 from lamina.api.results import RollbackResult, UpResult
 from lamina.api.session import Session
+from lamina.caching import default_cache_dir
 from lamina.config import Settings
 from lamina.discovery import ScanResult
 from lamina.engines import risk_facts
@@ -33,7 +34,6 @@ from lamina.errors import (
     UsageError,
     ValidationError,
 )
-from lamina.findings_cache import default_cache_dir
 from lamina.history import History
 from lamina.losses import weigh_rollback
 from lamina.migration import Migration

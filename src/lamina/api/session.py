@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
+from lamina.caching import default_cache_dir
 from lamina.config import Settings
 from lamina.discovery import FileCache, ScanResult, scan
 from lamina.engines import open_backend
@@ -23,6 +24,7 @@ from lamina.engines.base import Backend, BackendOptions
 from lamina.engines.server import Replica, ServerBackend
 from lamina.history import History
 from lamina.identity import lock_owner
+from lamina.scan_store import ScanStore
 
 if TYPE_CHECKING:
     from lamina.runner import EventSink, Runner
@@ -40,8 +42,9 @@ class Session:
         self.settings = settings
         self.user = user
         self.host = host
-        #: Migration files read so far, re-read only when they change (health polls).
-        self.files = FileCache()
+        #: Migration files read so far, re-read only when they change (health polls), and
+        #: what earlier runs read of them (lamina.scan_store).
+        self.files = FileCache(ScanStore(settings.migrations_dir, default_cache_dir()))
         #: What the last read-only connection found: a standby's replication state, or None
         #: (a primary, or an engine without replicas). The health document shows it.
         self.replica: Replica | None = None
