@@ -108,13 +108,18 @@ ENGINES: dict[str, EngineSpec] = {
     for spec in (
         _spec("duckdb", "duckdb", schemes=("duckdb",), dialect="duckdb", title="DuckDB",
               default_port=None, quote_char='"', scratch="file", file_suffix=".duckdb",
-              capabilities=Capabilities(transactional_ddl=True, checkpoint_sql="CHECKPOINT"),
+              capabilities=Capabilities(
+                  transactional_ddl=True, checkpoint_sql="CHECKPOINT", one_process=True
+              ),
               backend_class="DuckDBBackend", backup_format="duckdb-file",
               install_hint="pip install duckdb (lamina depends on it; reinstall lamina to "
               "restore it)"),
         _spec("sqlite", "sqlite", schemes=("sqlite",), dialect="sqlite", title="SQLite",
               default_port=None, quote_char='"', scratch="file", file_suffix=".sqlite3",
-              capabilities=Capabilities(transactional_ddl=True),
+              capabilities=Capabilities(
+                  transactional_ddl=True,
+                  handoff="lamina.engines.sqlite.backend:busy_sleep_ms",
+              ),
               backend_class="SQLiteBackend", backup_format="sqlite-file",
               install_hint="use a Python built with the sqlite3 module"),
         _spec("postgresql", "postgresql", schemes=("postgresql", "postgres"),

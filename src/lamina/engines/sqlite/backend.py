@@ -84,6 +84,24 @@ _REFUSED_PRAGMAS = {
 }
 
 
+#: SQLite's own busy handler (``sqlite3_busy_timeout``, which Python's ``timeout=`` sets): the
+#: sleeps between its tries, in ms; after the last, 100 ms each (sqliteDefaultBusyCallback).
+_BUSY_SLEEPS_MS = (1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50, 100)
+
+
+def busy_sleep_ms(waited_ms: float) -> float:
+    """The sleep SQLite's busy handler is in after ``waited_ms`` of waiting: how long the
+    write lock must stay free after a batch of ``waited_ms`` for a writer that waited since
+    it began to find it free (SQLite has no queue of waiters: a backfill that takes the lock
+    again right after each commit starves them). ``Capabilities.handoff`` of SQLite."""
+    slept = 0.0
+    for sleep in _BUSY_SLEEPS_MS:
+        if waited_ms < slept + sleep:
+            return float(sleep)
+        slept += sleep
+    return float(_BUSY_SLEEPS_MS[-1])
+
+
 class SQLiteBackend(FileBackend):
     """A SQLite database file (or ``sqlite:///:memory:``), with foreign keys enforced.
 
