@@ -1,7 +1,10 @@
 """SQLite backups: the online backup API, both ways.
 
 *Backup*: the online backup API, 1 MiB of pages per step; SQLite restarts the copy if
-another connection writes meanwhile, so the result is one consistent snapshot.
+another connection writes meanwhile, so the result is one consistent snapshot. Under a
+steady writer it would restart forever: after the first restart the copy is taken in one
+step, holding a read lock on the file meanwhile (writers' commits wait for it, in rollback
+journal mode, for as long as the copy takes).
 
 *Restore*: the backup API again, from the backup file into the live database. SQLite copies
 every page inside one write transaction on the target (journal or WAL), committed only when
@@ -119,6 +122,11 @@ class _StillBusy(Exception):
     """Raised from the backup progress callback to abandon a copy that stays locked."""
 
 
+class _Restarted(Exception):
+    """Raised from the backup progress callback when another connection's write made SQLite
+    start the copy over: it is then taken in one step."""
+
+
 def _copy_pages(
     source: sqlite3.Connection,
     target: sqlite3.Connection,
@@ -130,15 +138,24 @@ def _copy_pages(
 
     page_size = int(source.execute("PRAGMA page_size").fetchone()[0])
     deadline = time.monotonic() + SQLITE_BUSY_S
+    left: list[int] = []  # pages remaining after the last step
 
     def step(status: int, remaining: int, total: int) -> None:
         if status in (_SQLITE_BUSY, _SQLITE_LOCKED) and time.monotonic() > deadline:
             raise _StillBusy
+        if left and remaining > left[-1]:
+            raise _Restarted
+        left.append(remaining)
         if progress is not None:
             progress((total - remaining) * page_size, total * page_size)
 
     try:
-        source.backup(target, pages=max(1, CHUNK // page_size), progress=step)
+        try:
+            source.backup(target, pages=max(1, CHUNK // page_size), progress=step)
+        except _Restarted:
+            left.clear()
+            # Retried every 5 ms while a writer holds the file: its commits leave short gaps.
+            source.backup(target, pages=-1, progress=step, sleep=0.005)
     except _StillBusy:
         raise BackupError(
             f"{what} stayed locked by another connection for {SQLITE_BUSY_S:g} s; "
