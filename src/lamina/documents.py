@@ -99,6 +99,7 @@ def preview_part(preview: StepPreview) -> Document:
         "category": preview.category,
         "out_of_order": preview.step.out_of_order,
         "atomic": preview.atomic,
+        "batched": None if preview.ranges is None else preview.ranges.to_dict(),
         "risk": risk["risk"],
         "findings": risk["findings"],
         "statements": [
@@ -179,7 +180,13 @@ def up_document(result: UpResult) -> Document:
         plan=[preview_part(p) for p in result.previews],
         warnings=[p.to_dict() for p in result.warnings],
         backups=[backup_part(b) for b in result.backups],
+        queued=list(result.queued),
     )
+
+
+def backfill_document(finished: Sequence[str]) -> Document:
+    """``lamina backfill --json``: the backfills it ran to their end."""
+    return _document(finished=list(finished))
 
 
 def rollback_document(result: RollbackResult) -> Document:
@@ -346,6 +353,8 @@ def interrupted_document(exc: BaseException) -> Document:
             "outcome": point.outcome,
             "statement": point.statement,
             "done": list(point.done),
+            "rows_done": point.rows_done,
+            "rows_total": point.rows_total,
         }
     return error_document(
         message,

@@ -26,7 +26,12 @@ What it does, by the settings (environment, lamina.toml, or the ``config`` argum
    ``MIGRATION_REQUIRE_CONFIRMATION=true``: startup fails naming them, or with
    ``LAMINA_STARTUP_ON_RISK=degraded`` applies the safe steps before the first risky one, in
    order, and starts degraded, naming the steps held back (the risky one and all after it);
-5. ``MAX_MIGRATION_TIME`` bounds the whole step, lock wait included.
+5. ``MAX_MIGRATION_TIME`` bounds the whole step, lock wait included;
+6. batched migrations marked ``background`` (:mod:`lamina.api.backfills`) are queued, and a
+   daemon thread of the application (``lamina-backfills``) runs them after startup returns,
+   each batch under the migration lock (``backfills`` in the result); a process that ends
+   leaves them paused, and the next startup resumes them. On DuckDB, whose file one
+   connection configuration opens at a time, startup runs them before it returns.
 
 It never prints unless given a logger.
 """
@@ -35,6 +40,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -68,6 +74,8 @@ class StartupResult:
     duration_ms: int = 0
     restored: StartupRestore | None = None
     warnings: tuple[str, ...] = ()
+    #: Background backfills left running in the ``lamina-backfills`` thread (step 6).
+    backfills: tuple[str, ...] = ()
 
     @property
     def ready(self) -> bool:
@@ -185,6 +193,8 @@ def _checks(lamina: Lamina, started: float, deadline: float) -> StartupResult:
             )
         return _degraded_start(lamina, started, deadline, preview.previews, risky)
     result = _apply(lamina, deadline)
+    if result.queued:
+        _backfill_in_background(lamina)
     after = lamina.status()
     left = tuple(m.id for m in after.pending)
     status: Literal["ready", "degraded"] = "degraded" if left else "ready"
@@ -192,8 +202,10 @@ def _checks(lamina: Lamina, started: float, deadline: float) -> StartupResult:
         f"applied {len(result.applied)} migration(s)"
         + (f": {', '.join(result.applied)}" if result.applied else " (another process did)")
         + (f"; {len(left)} still pending" if left else "")
+        + (f"; backfilling in the background: {', '.join(result.queued)}" if result.queued else "")
     )
-    return _done(started, status, message, applied=result.applied, pending=left, report=after)
+    done = _done(started, status, message, applied=result.applied, pending=left, report=after)
+    return dataclasses.replace(done, backfills=result.queued)
 
 
 def _apply(lamina: Lamina, deadline: float, to_version: int | None = None) -> UpResult:
@@ -206,6 +218,23 @@ def _apply(lamina: Lamina, deadline: float, to_version: int | None = None) -> Up
             f"another process kept the migration lock past the time limit: {exc.message}",
             hint="raise MAX_MIGRATION_TIME, or find out why the holder takes so long",
         ) from exc
+
+
+def _backfill_in_background(lamina: Lamina) -> threading.Thread:
+    """Step 6: run the queued backfills in a daemon thread, logging how it ended."""
+    log = logging.getLogger("lamina")
+
+    def work() -> None:
+        try:
+            finished = lamina.backfill()
+        except Exception as exc:  # the thread's end: log it, the application goes on
+            log.error("lamina backfill stopped, paused: %s", exc)
+            return
+        log.info("lamina backfill finished: %s", ", ".join(finished) or "nothing to do")
+
+    thread = threading.Thread(target=work, name="lamina-backfills", daemon=True)
+    thread.start()
+    return thread
 
 
 def _degraded_start(

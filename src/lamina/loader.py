@@ -26,9 +26,10 @@ from types import ModuleType
 
 from lamina.allowances import allowance_errors, parse_allowances
 from lamina.errors import MigrationLoadError
-from lamina.migration import Migration, SqlBatchedMigration, SqlMigration
+from lamina.migration import BatchedMigration, Migration, SqlBatchedMigration, SqlMigration
 from lamina.models import MigrationFile, MigrationMeta
 from lamina.sqltext import SqlSource, TransactionControl, find_transaction_control, split_statements
+from lamina.sqltext.sections import bind_range_marks
 from lamina.staticmeta import MetaError, build_meta, parse_checked
 
 __all__ = [
@@ -170,10 +171,26 @@ def load_migration(
                 hint='write risk_allow = {"RULE-ID": "why it is safe here"} '
                 "(see docs/risk-rules.md)",
             )
+        _refuse_two_downs(cls, file)
         migration = cls()
     migration.id = file.id
     migration.version = file.version
     return migration
+
+
+def _refuse_two_downs(cls: type[Migration], file: MigrationFile) -> None:
+    """A BatchedMigration undoes itself in batches or in one go, not both: with both
+    ``down()`` and ``batch_down()``, which one runs would be a guess."""
+    if not issubclass(cls, BatchedMigration):
+        return
+    if cls.down is BatchedMigration.down or cls.batch_down is BatchedMigration.batch_down:
+        return
+    raise MigrationLoadError(
+        file.path,
+        f"{cls.__name__} defines both down() and batch_down(); a rollback runs one of them",
+        hint="keep batch_down() to undo it in batches (one transaction per key range), or "
+        "down() to undo it in one step",
+    )
 
 
 def _refuse_transaction_control(file: MigrationFile, source: SqlSource, dialect: str) -> None:
@@ -216,7 +233,8 @@ def transaction_control_error(
 
 def _sql_migration(file: MigrationFile, source: SqlSource) -> Migration:
     """The migration of a parsed ``.sql`` file: batched when it has ``-- batch:``, whose up
-    section must then be one statement (it runs once per key range)."""
+    section must then be one statement (it runs once per key range; a down section of one
+    statement using ``:lo`` and ``:hi`` does too)."""
     down, spec = source.down, source.headers.batch
     down_sql, down_line = (down.sql, down.first_line) if down else (None, 1)
     if spec is None:
@@ -237,9 +255,19 @@ def _sql_migration(file: MigrationFile, source: SqlSource) -> Migration:
         table=spec.table,
         key=spec.key,
         batch_size=spec.size,
+        background=spec.background,
+        down_in_batches=down_sql is not None and _ranges_over_keys(down_sql),
         up_line=source.up.first_line,
         down_line=down_line,
     )
+
+
+def _ranges_over_keys(sql: str) -> bool:
+    """Whether a ``-- batch:`` file's down section runs once per key range: exactly one
+    statement, using both ``:lo`` and ``:hi`` (any other down is an ordinary one)."""
+    if len(split_statements(sql, "postgres")) != 1:
+        return False
+    return {"lo", "hi"} <= set(bind_range_marks(sql)[1])
 
 
 def import_migration_class(

@@ -7,14 +7,14 @@ executor the runner injects. The same ``up()`` therefore runs for real, against 
 
 from __future__ import annotations
 
-import re
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from types import MappingProxyType
 from typing import Any, ClassVar, Protocol
 
 from lamina.models import Category, StatementRecord
+from lamina.sqltext.sections import bind_range_marks
 
 __all__ = [
     "BatchedMigration",
@@ -268,12 +268,18 @@ class BatchedMigration(Migration):
                     "UPDATE users SET email_lower = LOWER(email) WHERE id >= ? AND id < ?",
                     (lo, hi),
                 )
+
+    Its down is batched too when it defines :meth:`batch_down` (a rollback walks the key the
+    same way), ordinary when it defines :meth:`down`; with neither it is irreversible.
     """
 
     category: ClassVar[str | Category] = Category.DATA
     table: ClassVar[str] = ""
     key: ClassVar[str] = "id"
     batch_size: ClassVar[int] = 1000
+    #: Run the up after the rest of ``lamina up``, which then need not wait for it (only the
+    #: up: a batched down always runs within its rollback).
+    background: ClassVar[bool] = False
     #: Aim for batches of about this long: the size adapts between ``min_batch_size`` and
     #: ``max_batch_size`` (None keeps ``batch_size``).
     target_batch_ms: ClassVar[int | None] = None
@@ -295,17 +301,42 @@ class BatchedMigration(Migration):
         """Process the rows whose key is in ``[lo, hi)``. Must be overridden."""
         raise NotImplementedError(f"{type(self).__name__} does not define batch()")
 
+    def batch_down(self, lo: int, hi: int) -> None:
+        """Undo :meth:`batch` for the rows whose key is in ``[lo, hi)``: defining it makes
+        the rollback batched too. Define it or :meth:`down`, not both."""
+        raise NotImplementedError(f"{type(self).__name__} does not define batch_down()")
+
+    def has_batched_down(self) -> bool:
+        """Whether a rollback runs :meth:`batch_down` once per key range."""
+        return type(self).batch_down is not BatchedMigration.batch_down
+
+    @classmethod
+    def is_reversible(cls) -> bool:
+        methods = ("down", "batch_down")
+        return any(getattr(cls, m) is not getattr(BatchedMigration, m) for m in methods)
+
     def up(self) -> None:
         """On a recorder (dry run, risk check): one representative batch. A live run never
         calls it: the runner walks the key (:mod:`lamina.backfill`)."""
+        self._one_batch(self.batch)
+
+    def down(self) -> None:
+        """With :meth:`batch_down`, as :meth:`up`: one representative batch on a recorder."""
+        if not self.has_batched_down():
+            raise NotImplementedError(f"{type(self).__name__} does not define down()")
+        self._one_batch(self.batch_down)
+
+    def _one_batch(self, run: Callable[[int, int], None]) -> None:
         if not self.dry_run:
             raise RuntimeError("a BatchedMigration runs through lamina's backfill runner")
-        self.batch(0, self.batch_size)
+        run(0, self.batch_size)
 
 
 class SqlBatchedMigration(BatchedMigration):
     """A ``.sql`` migration with ``-- batch: TABLE KEY SIZE``: the up section's one statement
-    runs once per range, ``:lo`` and ``:hi`` bound as parameters (never spliced into SQL)."""
+    runs once per range, ``:lo`` and ``:hi`` bound as parameters (never spliced into SQL).
+    With ``down_in_batches`` (a down section of one statement using both marks, the loader
+    decides), the down runs the same way; any other down runs as an ordinary down."""
 
     def __init__(
         self,
@@ -315,6 +346,8 @@ class SqlBatchedMigration(BatchedMigration):
         table: str,
         key: str,
         batch_size: int,
+        background: bool = False,
+        down_in_batches: bool = False,
         up_line: int = 1,
         down_line: int = 1,
     ) -> None:
@@ -322,17 +355,31 @@ class SqlBatchedMigration(BatchedMigration):
         self.table = table  # type: ignore[misc]
         self.key = key  # type: ignore[misc]
         self.batch_size = batch_size  # type: ignore[misc]
-        self._up_sql, self._up_line = up_sql, up_line
-        self._statement, self._names = bind_range_marks(up_sql)
+        self.background = background  # type: ignore[misc]
+        self._up: _RangeStatement = (up_sql, up_line, *bind_range_marks(up_sql))
+        self._down: _RangeStatement | None = None
+        if down_in_batches and down_sql is not None:
+            self._down = (down_sql, down_line, *bind_range_marks(down_sql))
 
     def batch(self, lo: int, hi: int) -> None:
+        self._run_range(self._up, lo, hi)
+
+    def batch_down(self, lo: int, hi: int) -> None:
+        assert self._down is not None, "an ordinary down: the runner calls down()"
+        self._run_range(self._down, lo, hi)
+
+    def has_batched_down(self) -> bool:
+        return self._down is not None
+
+    def _run_range(self, section: _RangeStatement, lo: int, hi: int) -> None:
+        """The section's statement for ``[lo, hi)``; on a recorder, its text as written."""
+        text, line, statement, names = section
         executor = self._require_executor()
         if executor.dry_run:
-            executor.execute_sql(self._up_sql, first_line=self._up_line)
+            executor.execute_sql(text, first_line=line)
             return
         values = {"lo": lo, "hi": hi}
-        params = tuple(values[name] for name in self._names)
-        _bound(executor)(self._statement, params, first_line=self._up_line)
+        _bound(executor)(statement, tuple(values[name] for name in names), first_line=line)
 
     def declares_down(self) -> bool:
         return self._sql.declares_down()
@@ -342,14 +389,12 @@ class SqlBatchedMigration(BatchedMigration):
         return True  # decided per file: declares_down() and the file's metadata
 
     def down(self) -> None:
-        with self._sql.bound(self._require_executor()):
-            self._sql.down()
+        if self._down is not None:
+            super().down()
+        else:
+            with self._sql.bound(self._require_executor()):
+                self._sql.down()
 
 
-_RANGE_MARK = re.compile(r"(?<![:\w]):(lo|hi)\b")
-
-
-def bind_range_marks(sql: str) -> tuple[str, tuple[str, ...]]:
-    """``sql`` with each ``:lo``/``:hi`` turned into a ``?`` mark, and the names in order."""
-    names = tuple(match.group(1) for match in _RANGE_MARK.finditer(sql))
-    return _RANGE_MARK.sub("?", sql.strip().rstrip(";")), names
+#: A section run once per range: its text, first line, statement with ``?`` marks, mark names.
+_RangeStatement = tuple[str, int, str, tuple[str, ...]]

@@ -159,12 +159,19 @@ def plan_up(
     """Pending migrations in order, those with a version at most ``to_version`` (as Flyway's
     target: it need not be the version of a migration; the caller warns when it is not).
 
+    A backfill under way (its up part-way through its batches) is planned again, to resume,
+    and is never out of order: migrations applied after it was queued or paused are not
+    from a parallel branch.
+
     Raises:
-        PlanError: a migration within the range depends on a pending one above it.
+        PlanError: a migration within the range depends on a pending one above it, or a
+            batched down is part-way through its batches (``lamina rollback`` finishes it).
         OutOfOrderError: ``strict_order`` and a pending migration is older than the newest
             applied one (it came from a parallel branch).
     """
-    done = {row.id for row in applied if not row.backfill}  # a backfill under way resumes
+    _refuse_down_under_way(applied)
+    resumed = {row.id for row in applied if row.backfill_direction is Direction.UP}
+    done = {row.id for row in applied} - resumed
     newest = max(applied, key=lambda r: r.version, default=None)
     steps: list[PlanStep] = []
     planned: set[str] = set()
@@ -182,13 +189,30 @@ def plan_up(
                 if to_version is not None
                 else "run `lamina validate` to find the broken dependency",
             )
-        late = newest is not None and file.version < newest.version
+        late = newest is not None and file.version < newest.version and file.id not in resumed
         steps.append(PlanStep(file.id, file.version, file, out_of_order=late))
         planned.add(file.id)
     late_ids = [s.migration_id for s in steps if s.out_of_order]
     if strict_order and late_ids and newest is not None:
         raise OutOfOrderError(late_ids, newest.id)
     return Plan(Direction.UP, tuple(steps), to_version)
+
+
+def _refuse_down_under_way(applied: Sequence[AppliedMigration]) -> None:
+    """``up`` cannot apply a migration whose batched down stopped half-way: it is neither
+    applied nor rolled back until that rollback finishes (or ``repair`` settles it)."""
+    halfway = [row for row in applied if row.backfill_direction is Direction.DOWN]
+    if not halfway:
+        return
+    row = halfway[0]
+    below = [r.version for r in applied if r.version < row.version and not r.dirty]
+    raise PlanError(
+        f"{row.id} is being rolled back in batches and its rollback stopped part-way "
+        f"({row.detail}); `lamina up` cannot run until it is finished",
+        hint=f"run `lamina rollback {max(below, default=0)}` to finish it, or, once you "
+        f"have settled its rows by hand, `lamina repair {row.id} --mark-applied` (or "
+        "`--mark-rolled-back`)",
+    )
 
 
 def plan_rollback(
@@ -203,6 +227,8 @@ def plan_rollback(
     ``to_version`` None or ``0`` reverts every applied migration, version-0 ones included
     (``lamina rollback 0`` and ``--all``); ``steps`` instead reverts that many of the newest
     applied migrations, in the order lamina applied them (``verify`` and ``redo`` use one).
+    A batched down that stopped part-way is always planned, whatever the target: the rollback
+    resumes it (nothing can be applied after it meanwhile, ``up`` refuses to run).
 
     Raises:
         TargetNotFoundError: ``to_version`` is neither 0 nor a known version.
@@ -220,6 +246,7 @@ def plan_rollback(
         reverted = set(newest[:steps])
     else:
         reverted = {row.id for row in applied if everything or row.version > (to_version or 0)}
+    reverted |= {row.id for row in applied if row.backfill_direction is Direction.DOWN}
     for kept in rows.keys() - reverted:
         needs = [p for p in migrations.graph.parents.get(kept, ()) if p in reverted]
         if needs:

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from lamina.config import Settings
 from lamina.engines import spec_for_dialect
@@ -30,6 +30,9 @@ from lamina.planning import Plan, PlanStep
 from lamina.risk import LiveFacts, ParseCache, RiskFinding, RiskLevel, RiskReport, analyze
 from lamina.runner import record_statements
 from lamina.sqltext import find_transaction_control
+
+if TYPE_CHECKING:
+    from lamina.backfill_ranges import BackfillRanges
 
 __all__ = [
     "ConfirmCallback",
@@ -58,6 +61,9 @@ class StepPreview:
     #: False when a failure half-way cannot be rolled back as a whole (MySQL DDL, or a
     #: migration declared non-transactional).
     atomic: bool = True
+    #: A batched step's rows and first and last ranges, read from the live database by a
+    #: dry run of ``up`` (:mod:`lamina.backfill_ranges`); None for any other step.
+    ranges: BackfillRanges | None = None
 
 
 def assess(

@@ -85,7 +85,7 @@ class Terminated(Interrupted):
         super().__init__(signal.SIGTERM)
 
 
-StopOutcome = Literal["not started", "rolled back", "kept", "completed", "unknown"]
+StopOutcome = Literal["not started", "rolled back", "kept", "completed", "paused", "unknown"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,13 +100,18 @@ class StopPoint:
             steps; ``None`` after the last step.
         outcome: what became of ``migration_id``: ``rolled back`` (nothing of it is left),
             ``kept`` (a non-atomic step kept some work and is marked dirty), ``completed``
-            (its commit had finished), ``not started``, or ``unknown`` (history could not be
-            read back; the transaction was rolled back unless its commit had finished).
+            (its commit had finished), ``not started``, ``paused`` (a backfill: the batch in
+            flight was rolled back, the batches before it are committed and ``lamina up``
+            resumes after them), or ``unknown`` (history could not be read back; the
+            transaction was rolled back unless its commit had finished).
         statement: for ``kept``, the 1-based statement it reached.
         in_flight: for ``kept``, whether that statement was still running (it may or may not
             have taken effect) rather than finished.
         atomic: whether the step ran as one transaction; for ``unknown``, a non-atomic step
             may have kept work, and its history row could not be brought up to date.
+        rows_done: for ``paused``, the rows of the backfill's committed batches (None:
+            unknown).
+        rows_total: for ``paused``, the rows the backfill walks in all (None: unknown).
     """
 
     direction: str
@@ -116,6 +121,8 @@ class StopPoint:
     statement: int | None = None
     in_flight: bool = False
     atomic: bool = True
+    rows_done: int | None = None
+    rows_total: int | None = None
 
 
 def attach_stop(exc: BaseException, point: StopPoint) -> None:
@@ -167,6 +174,8 @@ def describe(exc: BaseException) -> tuple[str, str | None]:
         where = f"before {step} started ({before})"
     elif point.outcome == "completed":
         where, hint = f"as {step} finished (it was {verb}; {verb}: {', '.join(point.done)})", None
+    elif point.outcome == "paused":
+        return _paused(name, point, before)
     elif point.outcome == "rolled back":
         undone = "rolled back" if point.direction == "up" else "rolled back, it stays applied"
         where = f"{during} ({undone}; {before})"
@@ -194,6 +203,26 @@ def describe(exc: BaseException) -> tuple[str, str | None]:
             "`--mark-rolled-back`"
         )
     return f"interrupted by {name} {where}", hint
+
+
+def _paused(name: str, point: StopPoint, before: str) -> tuple[str, str]:
+    """A backfill stopped between or inside batches: its committed batches are kept (the
+    "nothing is half-done" of other steps would be wrong), and ``lamina up`` resumes it."""
+    if point.rows_done is None:
+        kept = "the rows of its earlier batches are done and kept"
+    elif point.rows_total is None:
+        kept = f"{point.rows_done:,} rows are done and kept"
+    else:
+        kept = f"{point.rows_done:,} of {point.rows_total:,} rows are done and kept"
+    up = point.direction == "up"
+    during = "during" if up else "while reverting"
+    message = (
+        f"interrupted by {name} {during} {point.migration_id}: the batch in flight was rolled "
+        f"back; {kept}; the backfill is paused ({before})"
+    )
+    command = "`lamina up`" if up else "the same `lamina rollback` again"
+    hint = f"run {command} to resume at the next batch (`lamina status` shows its progress)"
+    return message, hint
 
 
 class _Handler:

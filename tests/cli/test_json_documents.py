@@ -313,6 +313,7 @@ def test_verify_document(twins: tuple[Place, Place]) -> None:
 
 
 DOCUMENT_BUILDERS: tuple[Callable[..., object], ...] = (
+    documents.backfill_document,
     documents.backup_document,
     documents.backups_document,
     documents.checksums_document,

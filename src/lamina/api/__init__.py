@@ -51,6 +51,7 @@ from lamina.identity import current_host, current_user
 from lamina.models import AuditEvent, Category, LockOwner, MigrationFile, StatusReport
 
 if TYPE_CHECKING:
+    from lamina.api import backfills as _backfills
     from lamina.api import backups as _backups
     from lamina.api import checks as _checks
     from lamina.api import migrate as _migrate
@@ -65,9 +66,9 @@ if TYPE_CHECKING:
     from lamina.urls import DatabaseURL
     from lamina.verify import ProgressCallback, VerifyResult
 else:  # imported when first used: `status` needs neither the runner nor the risk analysis
-    _backups, _checks, _migrate, _redo, _repair, _restore_missing = (
-        Deferred(f"lamina.api.{part}")
-        for part in ("backups", "checks", "migrate", "redo", "repair", "restore_missing")
+    _parts = ["backfills", "backups", "checks", "migrate", "redo", "repair", "restore_missing"]
+    _backfills, _backups, _checks, _migrate, _redo, _repair, _restore_missing = (
+        Deferred(f"lamina.api.{part}") for part in _parts
     )
 
 __all__ = [
@@ -152,11 +153,8 @@ class Lamina:
         return _checks.validate(self.session)
 
     def ordered_files(self) -> list[MigrationFile]:
-        """Every migration file, in the order lamina applies them (dependencies, versions).
-
-        Raises:
-            ValidationError: the set is inconsistent (duplicate versions, cycles...).
-        """
+        """Every migration file, in the order lamina applies them (dependencies, versions);
+        ValidationError when the set is inconsistent (duplicate versions, cycles...)."""
         return _checks.ordered_files(self.session)
 
     def drift(self) -> list[Difference] | None:
@@ -198,6 +196,7 @@ class Lamina:
     def up(
         self, *, to_version: int | str | None = None, dry_run: bool = False,
         force: bool = False, yes: bool = False, deadline: float | None = None,
+        wait_backfills: bool = False,
     ) -> UpResult:  # fmt: skip
         """Apply pending migrations in order, each in its own transaction with its history row.
 
@@ -208,6 +207,8 @@ class Lamina:
         is a warning). ``dry_run``: change nothing, return each step's SQL and risk.
         ``force``: run despite modified applied migrations. ``deadline``: a
         ``time.monotonic()`` instant the run must end by (no step starts after it).
+        Background backfills run last with ``wait_backfills`` (always on DuckDB), else are
+        only queued (``UpResult.queued``): :meth:`backfill` runs them.
 
         Raises:
             ValidationError, ChecksumMismatchError, OutOfOrderError, MigrationLoadError,
@@ -217,6 +218,7 @@ class Lamina:
         return _migrate.up(
             self.session, confirm=self.confirm, on_event=self.on_event, to_version=to_version,
             dry_run=dry_run, force=force, yes=yes, deadline=deadline,
+            wait_backfills=wait_backfills,
         )  # fmt: skip
 
     def rollback(
@@ -250,6 +252,11 @@ class Lamina:
         return _redo.redo(self.session, confirm=self.confirm, on_event=self.on_event,
             target=migration, dry_run=dry_run, force=force, yes=yes)  # fmt: skip
 
+    def backfill(self) -> tuple[str, ...]:
+        """Run every backfill under way to its end, taking the migration lock for each batch
+        only (:mod:`~lamina.api.backfills`); returns the ids finished."""
+        return _backfills.run_under_way(self.session, self.on_event)
+
     def repair(self, migration_id: str, mark: RepairMark) -> RepairResult:
         """Resolve a dirty migration after the user fixed the database: ``mark="applied"``
         (finished by hand) or ``"rolled-back"`` (undone: pending again); audited.
@@ -264,21 +271,15 @@ class Lamina:
     ) -> tuple[ChecksumAccepted, ...]:
         """Store the edited file's checksum of the applied migrations ``selection`` names (or
         ``every`` modified one), for an edit that changes nothing the database has; audited.
-
-        Raises:
-            PlanError (nothing changed), LockTimeoutError.
-        """
+        Raises PlanError (nothing changed), LockTimeoutError."""
         return _repair.accept_checksum(self.session, selection, every=every)
 
     def create(
         self, name: str, *, sql: bool = False, category: Category | str = Category.SCHEMA,
         depends_on: Sequence[str] = (),
     ) -> CreateResult:  # fmt: skip
-        """Write a new migration template into the migrations folder and return its path.
-
-        Raises:
-            ConfigError: the name cannot become a file name, or the folder cannot be written.
-        """
+        """Write a new migration template into the migrations folder and return its path;
+        ConfigError when the name cannot be a file name or the folder cannot be written."""
         return _repair.create(self.session, name, sql=sql, category=category, depends_on=depends_on)
 
     # -- backups ------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+from lamina.api.backfills import run_up
 from lamina.api.backups import BackupBeforeRisk
 from lamina.api.drift import drift_problems, record_schema, record_schema_quietly
 from lamina.api.results import RollbackResult, UpResult
@@ -70,6 +71,7 @@ class _Outcome:
     done: tuple[str, ...] = ()
     backups: tuple[BackupRecord, ...] = ()
     risky: tuple[StepPreview, ...] = ()
+    queued: tuple[str, ...] = ()
 
 
 def up(
@@ -82,6 +84,7 @@ def up(
     force: bool,
     yes: bool,
     deadline: float | None,
+    wait_backfills: bool = True,
 ) -> UpResult:
     """See :meth:`lamina.api.Lamina.up`."""
 
@@ -90,8 +93,12 @@ def up(
     ) -> tuple[Plan, tuple[Problem, ...]]:
         return _plan_up(session.settings, scanned, applied, to_version, force)
 
-    run = _migrate(session, "up", planner, confirm, on_event, dry_run, force, yes, deadline)
-    return UpResult(run.plan, run.done, dry_run, run.previews, run.warnings, run.backups)
+    run = _migrate(
+        session, "up", planner, confirm, on_event, dry_run, force, yes, deadline, wait_backfills
+    )
+    return UpResult(
+        run.plan, run.done, dry_run, run.previews, run.warnings, run.backups, run.queued
+    )
 
 
 def rollback(
@@ -130,8 +137,10 @@ def _migrate(
     force: bool,
     yes: bool,
     deadline: float | None,
+    wait_backfills: bool = True,
 ) -> _Outcome:
-    """The plan-run path of ``up`` and ``rollback``; a dry run changes nothing."""
+    """The plan-run path of ``up`` and ``rollback``; a dry run changes nothing. Without
+    ``wait_backfills``, background backfills are queued (:mod:`lamina.api.backfills`)."""
     scanned = session.scan()
     if dry_run:
         with session.reader() as (backend, history):
@@ -141,9 +150,15 @@ def _migrate(
             holder = backend.lock_holder() if any(r.dirty for r in applied) else None
             refuse_dirty(applied, holder)
             plan, warnings = planner(scanned, applied)
-            previews, _ = preview_plan(session, plan, facts)
+            previews, loaded = preview_plan(session, plan, facts)
             if action == "rollback" and exists:
                 previews = weigh_rollback(previews, backend)
+            if action == "up":  # each batched step's batches, read from the live tables
+                from lamina.backfill_ranges import with_ranges
+
+                under_way = {row.id for row in applied if row.backfill}
+                live = backend if exists else None
+                previews = with_ranges(previews, loaded, live, under_way)
         return _Outcome(plan, warnings, previews)
     guard = Safeguard(session.settings, confirm)
     guard.check_force(action, force=force, yes=yes)
@@ -169,7 +184,13 @@ def _migrate(
             previews=previews,
         )
         try:
-            done = runner.run(plan, loaded, risks=_risk_labels(previews), before_step=backup)
+            risks = _risk_labels(previews)
+            if action == "up":  # background backfills last, or queued
+                done, queued = run_up(
+                    runner, plan, loaded, wait=wait_backfills, risks=risks, before_step=backup
+                )
+            else:
+                done, queued = runner.run(plan, loaded, risks=risks, before_step=backup), ()
         except LaminaError as exc:
             exc.add_note(f"backups taken: {', '.join(b.id for b in backup.taken) or 'none'}")
             if isinstance(exc, ExecutionError) and exc.applied:
@@ -177,7 +198,7 @@ def _migrate(
             raise
         if done:
             record_schema(backend, history)
-    return _Outcome(plan, warnings, previews, tuple(done), tuple(backup.taken), risky)
+    return _Outcome(plan, warnings, previews, tuple(done), tuple(backup.taken), risky, queued)
 
 
 def _forced_notes(

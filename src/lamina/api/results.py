@@ -56,6 +56,8 @@ class UpResult:
     warnings: tuple[Problem, ...] = ()
     #: Backups taken before risky steps (see BACKUP_ENABLED).
     backups: tuple[BackupRecord, ...] = ()
+    #: Background backfills queued, not run (:mod:`lamina.api.backfills`): a worker runs them.
+    queued: tuple[str, ...] = ()
 
     @property
     def out_of_order(self) -> tuple[str, ...]:

@@ -8,7 +8,9 @@ from dataclasses import dataclass, replace
 
 from lamina.engines.base import Backend
 from lamina.errors import HistoryError, StatementError
-from lamina.history.tables import BACKFILL_TABLE, BACKFILLS
+from lamina.history.tables import BACKFILL_TABLE, BACKFILLS, MIGRATIONS
+from lamina.models import Direction, RowState
+from lamina.models.records import backfill_direction
 
 __all__ = ["BackfillProgress", "BackfillStore"]
 
@@ -21,6 +23,7 @@ _ADVANCE = (
     "batch_size = ?, updated_at = ? WHERE migration_id = ?"
 )
 _DELETE = f"DELETE FROM {BACKFILLS} WHERE migration_id = ?"
+_ROW = f"SELECT state, detail FROM {MIGRATIONS} WHERE id = ?"
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +104,18 @@ class BackfillStore:
             batch_size=number[6] or 0,
             started_at=str(row[9]),
             updated_at=str(row[10]),
+        )
+
+    def under_way(self, migration_id: str) -> Direction | None:
+        """Which way the history row of ``migration_id`` shows a backfill under way, if any:
+        a progress row outlives a rollback or repair of its migration that ran no batch
+        (an ordinary down, ``lamina repair``), and must not be continued then."""
+        rows = self.backend.query(self.backend.sql(_ROW), (migration_id,))
+        if not rows:
+            return None
+        state, detail = rows[0]
+        return backfill_direction(
+            RowState.read(str(state)), None if detail is None else str(detail)
         )
 
     def start(self, progress: BackfillProgress) -> None:

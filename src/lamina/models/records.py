@@ -36,7 +36,8 @@ class MigrationState(enum.StrEnum):
     #: once no live run holds the lock.
     RUNNING = "running"
     #: A batched migration stopped between batches (killed, stopped or failed): its
-    #: progress is kept and ``lamina up`` resumes it at the next batch (lamina.backfill).
+    #: progress is kept and ``lamina up`` resumes it at the next batch (lamina.backfill), or
+    #: ``lamina rollback`` when it was its batched down that stopped.
     PAUSED = "paused"
 
 
@@ -150,9 +151,25 @@ class AppliedMigration:
 
     @property
     def backfill(self) -> bool:
-        """A batched migration part-way through its batches (lamina.backfill): ``lamina up``
-        resumes it, so it does not block runs as a dirty row does."""
-        return self.state is RowState.RUNNING and (self.detail or "").startswith("backfill ")
+        """A batched migration part-way through its batches (lamina.backfill), either way:
+        not dirty, since the command of :attr:`backfill_direction` resumes it."""
+        return self.backfill_direction is not None
+
+    @property
+    def backfill_direction(self) -> Direction | None:
+        """Which way a backfill under way walks, read from the ``running`` row's detail:
+        ``backfill up started ...`` (``lamina up`` resumes it, as any detail starting
+        ``backfill `` that is not a down's) or ``backfill down started ...`` (a batched down:
+        ``lamina rollback`` resumes it, ``up`` refuses to run); None for any other row."""
+        return backfill_direction(self.state, self.detail)
+
+
+def backfill_direction(state: RowState, detail: str | None) -> Direction | None:
+    """:attr:`AppliedMigration.backfill_direction` of a row in ``state`` with ``detail``."""
+    text = detail or ""
+    if state is not RowState.RUNNING or not text.startswith("backfill "):
+        return None
+    return Direction.DOWN if text.startswith("backfill down ") else Direction.UP
 
 
 @dataclass(frozen=True, slots=True)

@@ -60,27 +60,30 @@ class MigrationStatus:
 
 
 _PROGRESS = re.compile(
-    r"^backfill .*?; backfill (\d+)/(\d+) rows, (\d+) batches, (\d+) ms, next key (-?\d+|None)"
+    r"^backfill (?:(down) )?.*?; "
+    r"backfill (\d+)/(\d+) rows, (\d+) batches, (\d+) ms, next key (-?\d+|None)"
 )
 
 
 def backfill_progress(detail: str | None) -> dict[str, object] | None:
     """A backfill's progress from its history row's detail (lamina.backfill writes it with
-    every batch): rows done and in all, batches, percentage, rate and ETA in seconds."""
+    every batch): its direction (``up``, or ``down`` for a batched rollback), rows done and
+    in all, batches, percentage, rate and ETA in seconds."""
     found = _PROGRESS.match(detail or "")
     if found is None:
         return None
-    done, total, batches, elapsed_ms = (int(found.group(i)) for i in range(1, 5))
+    done, total, batches, elapsed_ms = (int(found.group(i)) for i in range(2, 6))
     rate = done * 1000 / elapsed_ms if elapsed_ms and done else None
     left = max(total - done, 0)
     return {
+        "direction": found.group(1) or "up",
         "rows_done": done,
         "rows_total": total,
         "batches": batches,
         "percent": round(100 * done / total, 1) if total else 100.0,
         "rows_per_second": None if rate is None else round(rate, 1),
         "eta_seconds": None if rate is None else round(left / rate, 1),
-        "next_key": None if found.group(5) == "None" else int(found.group(5)),
+        "next_key": None if found.group(6) == "None" else int(found.group(6)),
     }
 
 
@@ -119,7 +122,8 @@ class StatusReport:
 
     @property
     def paused(self) -> tuple[MigrationStatus, ...]:
-        """Backfills stopped between batches; ``lamina up`` resumes them."""
+        """Backfills stopped between batches; ``lamina up`` resumes them (``lamina rollback``
+        those of a batched down: their ``backfill`` progress says ``direction``)."""
         return self.in_state(MigrationState.PAUSED)
 
     @property
@@ -179,11 +183,14 @@ class StatusReport:
                 )
             )
         for m in self.paused:
+            down = (m.backfill or {}).get("direction") == "down"
+            what = "a batched rollback" if down else "a backfill"
+            command = "lamina rollback" if down else "lamina up"
             found.append(
                 Problem(
                     Severity.INFO,
-                    f"{m.id} is a backfill paused between batches ({m.detail or ''}): "
-                    "`lamina up` resumes it at the next batch",
+                    f"{m.id} is {what} paused between batches ({m.detail or ''}): "
+                    f"`{command}` resumes it at the next batch",
                     m.path,
                     code="backfill-paused",
                 )

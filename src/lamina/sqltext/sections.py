@@ -51,11 +51,13 @@ class SqlSection:
 
 @dataclass(frozen=True, slots=True)
 class BatchSpec:
-    """``-- batch: TABLE KEY SIZE``: walk ``table`` by ``key`` in ranges of ``size`` rows."""
+    """``-- batch: TABLE KEY SIZE [background]``: walk ``table`` by ``key`` in ranges of
+    ``size`` rows; ``background``: the up runs after the rest of ``lamina up``."""
 
     table: str
     key: str
     size: int
+    background: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +71,8 @@ class SqlHeaders:
     transactional: bool | None = None
     #: ``-- empty: true``: the up section is meant to run nothing (else an empty up is refused).
     empty: bool | None = None
-    #: ``-- batch: TABLE KEY SIZE``: the up statement runs once per key range (a backfill).
+    #: ``-- batch: TABLE KEY SIZE [background]``: the up statement runs once per key range
+    #: (a backfill), and so does the down when it is one statement using ``:lo`` and ``:hi``.
     batch: BatchSpec | None = None
 
 
@@ -317,15 +320,35 @@ class _HeaderReader:
 
 
 def _batch_spec(value: str, number: int) -> BatchSpec:
-    """``TABLE KEY SIZE`` of a ``-- batch:`` header (names are checked: they go into SQL)."""
+    """``TABLE KEY SIZE [background]`` of a ``-- batch:`` header (names are checked: they go
+    into SQL)."""
     words = value.split()
-    usage = "expected `-- batch: TABLE KEY SIZE`, e.g. `-- batch: users id 1000`"
-    if len(words) != 3:
+    usage = (
+        "expected `-- batch: TABLE KEY SIZE`, e.g. `-- batch: users id 1000`, or "
+        "`-- batch: users id 1000 background` to run it after the rest of `lamina up`"
+    )
+    if len(words) not in (3, 4):
         raise SqlFormatError(f"invalid batch value {value!r}; {usage}", number)
-    table, key, size = words
+    table, key, size = words[:3]
+    if len(words) == 4 and words[3].lower() != "background":
+        raise SqlFormatError(
+            f"invalid 4th word {words[3]!r} in `-- batch:`: only `background` may follow the "
+            f"size; {usage}",
+            number,
+        )
     for word in (table, key):
         if not _IDENTIFIER_RE.fullmatch(word):
             raise SqlFormatError(f"invalid name {word!r} in `-- batch:`; {usage}", number)
     if not size.isdigit() or int(size) < 1:
         raise SqlFormatError(f"invalid batch size {size!r}: a positive whole number", number)
-    return BatchSpec(table, key, int(size))
+    return BatchSpec(table, key, int(size), background=len(words) == 4)
+
+
+_RANGE_MARK = re.compile(r"(?<![:\w]):(lo|hi)\b")
+
+
+def bind_range_marks(sql: str) -> tuple[str, tuple[str, ...]]:
+    """``sql`` with each ``:lo``/``:hi`` of a ``-- batch:`` section turned into a ``?`` mark,
+    and the names in order (bound as parameters, never spliced into SQL)."""
+    names = tuple(match.group(1) for match in _RANGE_MARK.finditer(sql))
+    return _RANGE_MARK.sub("?", sql.strip().rstrip(";")), names

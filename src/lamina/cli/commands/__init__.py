@@ -7,6 +7,7 @@ command so that ``--help`` does not pay for them. The commands are grouped by fa
 
 from __future__ import annotations
 
+from lamina.cli.commands.backfilling import backfill
 from lamina.cli.commands.backups import backup
 from lamina.cli.commands.changing import create, redo, repair, rollback, up
 from lamina.cli.commands.checking import diff_command, health, serve, verify
@@ -22,6 +23,7 @@ COMMANDS = (
     create,
     generate,
     up,
+    backfill,
     rollback,
     redo,
     history,

@@ -70,6 +70,11 @@ def create(
     default=None,
     help="Refuse pending migrations older than the newest applied one.",
 )
+@click.option(
+    "--wait-backfills",
+    is_flag=True,
+    help="Run background backfills to their end before exiting (else a worker runs them).",
+)
 @backup_scope_option
 @json_option
 @click.pass_context
@@ -80,13 +85,16 @@ def up(
     force: bool,
     yes: bool,
     strict_order: bool | None,
+    wait_backfills: bool,
     backup_scope: str | None,
     as_json: bool,
 ) -> None:
     """Apply pending migrations, each in its own transaction, showing each step's risk.
 
     In production (LAMINA_ENV=production) danger-level steps need confirmation, and --force
-    needs --yes.
+    needs --yes. Backfills marked `background` run after the rest, in a worker process that
+    outlives this one (`lamina status` shows their progress), unless --wait-backfills; on
+    DuckDB, which one process opens at a time, always before exiting.
     """
     from lamina.cli import render
 
@@ -97,11 +105,27 @@ def up(
         strict_order=strict_order,
         backup_scope=backup_scope,
     )
-    result = lamina.up(to_version=target, dry_run=dry_run, force=force, yes=yes)
+    result = lamina.up(
+        to_version=target, dry_run=dry_run, force=force, yes=yes, wait_backfills=wait_backfills
+    )
+    worker = None
+    if result.queued:
+        from lamina.cli.worker import start_worker
+
+        worker = start_worker(ctx.obj)
     if as_json:
-        render.emit_json(result.to_document())
+        document = result.to_document()
+        if worker is not None:  # the CLI's own: the library starts no process
+            document["worker"] = worker.to_dict()
+        render.emit_json(document)
     else:
         render.up(result)
+        if worker is not None:
+            render.console().print(
+                f"[cyan]↻ {', '.join(result.queued)} run(s) in the background: worker pid "
+                f"{worker.pid}, output in {worker.log}. `lamina status` shows the progress; "
+                "`lamina backfill` (or `up --wait-backfills`) runs them to the end here."
+            )
 
 
 @click.command()

@@ -9,6 +9,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
+from lamina.cli.render.backfill_meter import BackfillMeter
 from lamina.cli.render.common import (
     RISK_STYLE,
     Painter,
@@ -17,7 +18,6 @@ from lamina.cli.render.common import (
     print_problems,
     short_duration,
 )
-from lamina.cli.render.status import backfill_text
 from lamina.errors import ConfigError
 from lamina.sqlline import one_line_sql
 
@@ -86,8 +86,7 @@ class ProgressPrinter:
             self.live.statement = event.detail  # shown (and shortened) only when drawn
             return
         if event.kind == "progress":  # a backfill's batch committed
-            text = backfill_text(event.detail)
-            self.live.statement = f"backfill {text}" if text else event.detail
+            self.live.progress(event.detail)
             return
         out, paint = self.out, self.painter.paint
         counter = f"[{event.index}/{event.total}]"
@@ -134,7 +133,9 @@ class LiveStep:
     On a terminal, a line redrawn in place (``[2/5] 004_x … 12 s: UPDATE big SET …``);
     elsewhere a plain line every ``interval`` seconds (``  … 004_x still running (20 s):
     UPDATE big SET …``); nothing at all with an interval of 0. The statement is the one
-    the step started last, made one line only when it is drawn.
+    the step started last, made one line only when it is drawn. A backfill's step shows
+    its progress instead, once its first batch committed (:mod:`.backfill_meter`): a bar
+    with rate and ETA on a terminal, the same figures in the plain lines.
 
     The thread draws only between a step's :meth:`begin` and :meth:`end`, and only whole
     lines, under the lock :meth:`end` takes to wipe the live line: once :meth:`end` returns
@@ -154,13 +155,14 @@ class LiveStep:
         self._closed = threading.Event()
         self._thread: threading.Thread | None = None
         self._step: RunEvent | None = None
+        self._meter: BackfillMeter | None = None  # the step's backfill, once it reported
         self._started = self._due = self._idle_since = 0.0
         self._shown = 0  # the cells of the live line on the terminal now
 
     def begin(self, event: RunEvent) -> None:
         now = time.monotonic()
         with self._lock:
-            self.statement = None
+            self.statement, self._meter = None, None
             self._step, self._started, self._due = event, now, now + self.period
             if self.terminal:
                 self._draw(now)
@@ -169,6 +171,16 @@ class LiveStep:
                     target=self._run, name="lamina-progress", daemon=True
                 )
                 self._thread.start()
+
+    def progress(self, detail: str | None) -> None:
+        """A backfill's batch committed (a ``progress`` event): its figures replace the
+        statement in the report."""
+        with self._lock:
+            meter = self._meter or BackfillMeter()
+            if meter.update(detail, time.monotonic()):
+                self._meter = meter
+            else:
+                self.statement = detail
 
     def end(self) -> None:
         with self._lock:
@@ -214,22 +226,31 @@ class LiveStep:
             self._draw(now)
             return
         line = f"  … {step.migration_id} still running ({_elapsed(now - self._started)})"
-        self.painter.line(_cut(self._with_statement(line), self.painter.out.width))
+        self.painter.line(_cut(self._with_statement(line, now), self.painter.out.width))
 
     def _draw(self, now: float) -> None:
         """The live line, in place: it starts and ends at the first column, so the next
         line written (the step's own, or an error) starts there too."""
         step = self._step
         assert step is not None
-        line = f"[{step.index}/{step.total}] {step.migration_id} …"
+        head, width = f"[{step.index}/{step.total}] {step.migration_id}", self.painter.out.width
+        if self._meter is not None:
+            drawn = self._meter.line(head, width - 1, now, self.painter)
+            if drawn is not None:
+                self._put(*drawn)
+                return
+        line = f"{head} …"
         if now > self._started:
-            line = self._with_statement(f"{line} {_elapsed(now - self._started)}")
+            line = self._with_statement(f"{line} {_elapsed(now - self._started)}", now)
         from rich.cells import cell_len
 
-        line = _cut(line, self.painter.out.width - 1)
-        cells = cell_len(line)
+        line = _cut(line, width - 1)
+        self._put(self.painter.paint("dim", line), cell_len(line))
+
+    def _put(self, painted: str, cells: int) -> None:
+        """Write ``painted`` (``cells`` wide) over the live line, blanking what it leaves."""
         padding = " " * max(0, self._shown - cells)
-        self.painter.line("\r" + self.painter.paint("dim", line) + padding, end="\r")
+        self.painter.line("\r" + painted + padding, end="\r")
         self._shown = cells
 
     def _wipe(self) -> None:
@@ -237,7 +258,9 @@ class LiveStep:
             self.painter.line("\r" + " " * self._shown, end="\r")
             self._shown = 0
 
-    def _with_statement(self, line: str) -> str:
+    def _with_statement(self, line: str, now: float) -> str:
+        if self._meter is not None:
+            return f"{line}: {self._meter.plain(now)}"
         sql = self.statement
         return f"{line}: {one_line_sql(sql[:_SQL_READ])}" if sql else line
 
@@ -306,6 +329,8 @@ def _previews(previews: Sequence[StepPreview], verb: str) -> None:
                     "statements leaves earlier ones applied, and the migration marked failed",
                 )
             )
+        if preview.ranges is not None:
+            line("    " + preview.ranges.text())
         print_findings(preview.risk.findings, indent="    ", painter=painter)
         for statement in preview.statements:
             prefix = "-- reads: " if statement.is_query else ""

@@ -101,9 +101,11 @@ def _status_banners(report: StatusReport) -> None:
             + (f" ({backfill_text(m.detail) or m.detail})" if m.detail else "")
         )
     for m in report.paused:
+        down = (m.backfill or {}).get("direction") == "down"
+        resume = "`lamina rollback` resumes" if down else "`lamina up` or `lamina backfill` resume"
         out.print(
             f"[bold yellow]⏸ BACKFILL PAUSED: {m.id}, {backfill_text(m.detail)}[/]\n"
-            "   Its progress is kept: `lamina up` resumes it at the next batch."
+            f"   Its progress is kept: {resume} it at the next batch."
         )
 
 
