@@ -158,7 +158,7 @@ def _restore(lamina: Lamina) -> tuple[StartupRestore | None, tuple[str, ...]]:
 def _checks(lamina: Lamina, started: float, deadline: float) -> StartupResult:
     """The migration checks proper (steps 1 to 5 of the module docstring)."""
     settings = lamina.settings
-    checked = lamina.validate()
+    checked = lamina.validate(applied_too=False)
     report = checked.status
     assert report is not None
     _refuse_dirty(report)  # validate lists it too, but as the database's state, not the files'

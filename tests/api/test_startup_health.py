@@ -220,6 +220,42 @@ def test_startup_stops_on_invalid_files(make_migrations, settings_for) -> None:
         lamina.startup(settings_for(auto_migrate=True))
 
 
+HELPED = """
+from helper_for_002 import TABLE
+from lamina import Migration
+
+
+class Posts(Migration):
+    def up(self):
+        self.execute_sql(f"CREATE TABLE {TABLE} (id INTEGER)")
+
+    def down(self):
+        self.execute_sql(f"DROP TABLE {TABLE}")
+"""
+
+
+def test_startup_loads_only_what_is_not_applied_as_it_is(
+    make_migrations, settings_for, monkeypatch
+) -> None:
+    """An applied, unchanged file loaded when it was applied: startup does not load it again
+    (`validate` still does), while a pending file that cannot load still stops startup."""
+    folder = make_migrations({"001_users.sql": USERS, "002_helped.py": HELPED})
+    (folder / "helper_for_002.py").write_text('TABLE = "helped"\n', encoding="utf-8")
+    monkeypatch.syspath_prepend(str(folder))
+    settings = settings_for(auto_migrate=True, allow_unsafe_migrations=True)
+    assert lamina.startup(settings).applied == ("001_users", "002_helped")
+    (folder / "helper_for_002.py").unlink()  # 002 can no longer be imported
+    monkeypatch.delitem(__import__("sys").modules, "helper_for_002", raising=False)
+
+    assert lamina.startup(settings).ready
+    problems = Lamina(settings).validate().errors
+    assert [p.path.name for p in problems if p.path] == ["002_helped.py"]
+
+    make_migrations({"003_broken.py": HELPED.replace("002", "003")})
+    with pytest.raises(StartupError, match=r"migration files are invalid: .*003_broken"):
+        lamina.startup(settings)
+
+
 def test_startup_does_not_auto_apply_risky_steps(make_migrations, settings_for, raw_db):
     make_migrations({"001_posts.sql": POSTS})
     lamina.startup(settings_for(auto_migrate=True))

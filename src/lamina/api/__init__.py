@@ -137,20 +137,20 @@ class Lamina:
         )
 
     def migration_run(self) -> LockOwner | None:
-        """The lamina run holding the migration lock of a database file (DuckDB, SQLite),
-        read from the lock file alone: never opens the database, takes the lock or waits.
-        None on the server engines (``status`` reports their holder)."""
+        """The lamina run holding the lock of a database file (DuckDB, SQLite), from the lock
+        file alone: never opens the database or waits. None on the server engines."""
         backend = self.session.backend(read_only=True)
         if not isinstance(backend, FileBackend):
             return None
         holder = backend.other_holder()
         return holder if holder is not None and holder.pid else None
 
-    def validate(self) -> ValidationResult:
+    def validate(self, *, applied_too: bool = True) -> ValidationResult:
         """Check every file: names, headers, imports, dependencies, checksums against history,
-        risk allowances (``lamina:allow``); and the database: drift, dirty rows. Imports
-        each Python migration (never calling up/down) so import errors surface here."""
-        return _checks.validate(self.session)
+        risk allowances (``lamina:allow``); and the database: drift, dirty rows. Loads each
+        migration (never calling up/down), but for ``applied_too=False`` (startup) the applied,
+        unchanged ones."""
+        return _checks.validate(self.session, applied_too=applied_too)
 
     def ordered_files(self) -> list[MigrationFile]:
         """Every migration file, in the order lamina applies them (dependencies, versions);

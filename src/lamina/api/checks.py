@@ -11,40 +11,27 @@ from lamina.api.results import LintEntry, LintResult, LintTarget, ValidationResu
 from lamina.api.session import Session
 from lamina.caching import default_cache_dir
 from lamina.config import Settings
+from lamina.discovery import ScanResult
 from lamina.engines import ENGINES, EngineSpec, risk_facts, spec_for
 from lamina.errors import BackendError, MigrationLoadError, UsageError, ValidationError
 from lamina.findings_cache import FindingsCache
 from lamina.loader import load_migration
 from lamina.migration_set import MigrationSet
-from lamina.models import Direction, MigrationFile, Problem, Severity
+from lamina.models import Direction, MigrationFile, MigrationState, Problem, Severity
 from lamina.risk import LiveFacts, ParseCache
 from lamina.safety import assess, check_transaction_control
 
 __all__ = ["lint", "matches", "ordered_files", "validate"]
 
 
-def validate(session: Session) -> ValidationResult:
+def validate(session: Session, *, applied_too: bool = True) -> ValidationResult:
     """See :meth:`lamina.api.Lamina.validate`."""
-    settings = session.settings
     scanned = session.scan()
-    dialect = session.dialect()
-    problems = list(scanned.problems)
-    unreadable = {p.path for p in scanned.problems}
-    for file in scanned.files:
-        if file.path not in unreadable:
-            try:
-                # imports .py files (never up/down), checks risk allowances and, in .sql
-                # files, transaction control in a transactional section
-                load_migration(
-                    file,
-                    allow_unsafe=settings.allow_unsafe_migrations,
-                    dialect=dialect,
-                    scanned=scanned.sources.get(file.path),
-                )
-            except MigrationLoadError as exc:
-                problems.append(Problem(Severity.ERROR, exc.problem, file.path, exc.line))
-    migrations, status = survey(session, scanned, problems, drift=True)
-    found = [*migrations.problems, *drift_problems(status, modified=Severity.ERROR)]
+    migrations, status = survey(session, scanned, scanned.problems, drift=True)
+    # An applied file whose checksum is the one applied loaded when it was applied.
+    skip = set() if applied_too else {m.id for m in status.in_state(MigrationState.APPLIED)}
+    found = [*_load_problems(session, scanned, skip), *migrations.problems]
+    found += drift_problems(status, modified=Severity.ERROR)
     found += [
         Problem(Severity.ERROR, f"schema drift: {d} (changed outside lamina)", code="drift")
         for d in status.drift or ()
@@ -52,6 +39,28 @@ def validate(session: Session) -> ValidationResult:
     # A migration that failed half-way, and what it left, are the database's problems too.
     found += [p for p in status.findings if p.code in ("dirty", "leftover")]
     return ValidationResult(tuple(found), len(scanned.files), status)
+
+
+def _load_problems(session: Session, scanned: ScanResult, skip: set[str]) -> list[Problem]:
+    """Load every file but those in ``skip``: imports .py files (never up/down), checks risk
+    allowances and, in .sql files, transaction control in a transactional section."""
+    settings = session.settings
+    dialect = session.dialect()
+    unreadable = {p.path for p in scanned.problems}
+    problems = []
+    for file in scanned.files:
+        if file.path in unreadable or file.id in skip:
+            continue
+        try:
+            load_migration(
+                file,
+                allow_unsafe=settings.allow_unsafe_migrations,
+                dialect=dialect,
+                scanned=scanned.sources.get(file.path),
+            )
+        except MigrationLoadError as exc:
+            problems.append(Problem(Severity.ERROR, exc.problem, file.path, exc.line))
+    return problems
 
 
 def ordered_files(session: Session) -> list[MigrationFile]:
