@@ -42,7 +42,10 @@ from lamina.schema.normalise import (
 __all__ = ["read"]
 
 # information_schema joins are slow on MariaDB (each side is materialised for every row:
-# 300 ms for 200 tables), so every query reads one view and the rows are joined here.
+# 300 ms for 200 tables), so every query reads one view and the rows are joined here. Each
+# view that opens table definitions costs more once the database has more tables than the
+# server's table_definition_cache (400 by default): MariaDB skips table_constraints (see
+# _kinds), and referential_constraints is read only when there is a foreign key.
 _TABLES = """
 SELECT table_name, table_type FROM information_schema.tables WHERE table_schema = DATABASE()
 """
@@ -141,17 +144,7 @@ def read(backend: Backend, whole_database: bool = False) -> SchemaBuilder:
         schema.add_view(str(name), _expression(text) if text else None)
     for row in backend.query(_COLUMNS):
         _column(schema, server, row)
-    server.kinds = {(str(t), str(n)): str(k) for t, n, k in backend.query(_CONSTRAINTS)}
-    server.delete_rules = {(str(t), str(n)): str(r) for t, n, r in backend.query(_DELETE_RULES)}
-    for rows in _grouped(backend.query(_KEY_COLUMNS), 2):
-        _key(schema, server, rows)
-    for table, clause in backend.query(_CHECKS_MARIADB if server.mariadb else _CHECKS_MYSQL):
-        built = schema.table(str(table))
-        if built is not None:
-            built.checks.append(_expression(str(clause)))
-    expression = "NULL" if server.mariadb else "expression"
-    for rows in _grouped(backend.query(_STATISTICS.format(expression)), 2):
-        _index(schema, server, rows)
+    _keys_and_indexes(schema, server, backend)
     _routines(schema, server, backend)
     for name, table, timing, event, action in backend.query(_TRIGGERS):
         head = f"create trigger {name} {timing} {event} on {table} for each row "
@@ -237,6 +230,47 @@ def _default(
     if update:
         value = f"{value} on update {normalise_expression(update.group(1))}"
     return value
+
+
+def _keys_and_indexes(schema: SchemaBuilder, server: _Server, backend: Backend) -> None:
+    """Primary, unique and foreign keys, checks and indexes of every table."""
+    keys = backend.query(_KEY_COLUMNS)
+    statistics = backend.query(_STATISTICS.format("NULL" if server.mariadb else "expression"))
+    if server.mariadb:
+        server.kinds = _kinds(keys, statistics)
+    else:
+        server.kinds = {(str(t), str(n)): str(k) for t, n, k in backend.query(_CONSTRAINTS)}
+    if "FOREIGN KEY" in server.kinds.values():
+        rules = backend.query(_DELETE_RULES)
+        server.delete_rules = {(str(t), str(n)): str(r) for t, n, r in rules}
+    for rows in _grouped(keys, 2):
+        _key(schema, server, rows)
+    for table, clause in backend.query(_CHECKS_MARIADB if server.mariadb else _CHECKS_MYSQL):
+        built = schema.table(str(table))
+        if built is not None:
+            built.checks.append(_expression(str(clause)))
+    for rows in _grouped(statistics, 2):
+        _index(schema, server, rows)
+
+
+def _kinds(
+    keys: list[tuple[Any, ...]], statistics: list[tuple[Any, ...]]
+) -> dict[tuple[str, str], str]:
+    """MariaDB: each key's kind as ``table_constraints`` gives it, from the key columns and
+    the indexes. That view reopens every table's definition (over 1 s at 10,000 tables, even
+    with all of them cached); ``PRIMARY`` is the primary key, a key with a referenced table a
+    foreign key, and a key with a unique index of its name a UNIQUE constraint."""
+    unique = {(str(row[0]), str(row[1])) for row in statistics if not int(row[2])}
+    kinds: dict[tuple[str, str], str] = {}
+    for table, name, _, _, referenced, _ in keys:
+        key = (str(table), str(name))
+        if name == "PRIMARY":
+            kinds[key] = "PRIMARY KEY"
+        elif referenced is not None:
+            kinds[key] = "FOREIGN KEY"
+        elif key in unique:
+            kinds[key] = "UNIQUE"
+    return kinds
 
 
 def _key(schema: SchemaBuilder, server: _Server, rows: list[tuple[Any, ...]]) -> None:
