@@ -9,6 +9,7 @@ from lamina.cli.commands import backups
 from lamina.config import Settings
 from lamina.discovery import FileCache
 from lamina.engines import EngineSpec
+from lamina.engines.sqlite.backend import busy_sleep_ms
 from lamina.graph import DependencyGraph
 from lamina.models import Category
 from lamina.risk.grammar import arg_types  # sqlglot reads it off the expression class
@@ -21,6 +22,7 @@ backups.backup_create
 backups.backup_restore
 Settings.database_origin  # public: which setting gave the URL (status shows it)
 EngineSpec.schemes  # public: the URL schemes an engine answers to
+busy_sleep_ms  # named by SQLite's Capabilities.handoff ("module:function"), called by name
 DependencyGraph.ancestors  # public graph API, used by tests and library users
 DependencyGraph.descendants
 Category.INDEX  # enum members users write in their migrations

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
         UpResult,
         ValidationResult,
     )
+    from lamina.api.results import BackfillRun
     from lamina.backup import BackupRecord, BrokenManifest
     from lamina.risk import RiskLevel
     from lamina.safety import StepPreview
@@ -184,9 +185,12 @@ def up_document(result: UpResult) -> Document:
     )
 
 
-def backfill_document(finished: Sequence[str]) -> Document:
-    """``lamina backfill --json``: the backfills it ran to their end."""
-    return _document(finished=list(finished))
+def backfill_document(run: BackfillRun) -> Document:
+    """``lamina backfill --json``: the backfills it ran to their end, or the other worker."""
+    other = run.other_worker
+    return _document(
+        finished=list(run.finished), other_worker=None if other is None else other.to_record()
+    )
 
 
 def rollback_document(result: RollbackResult) -> Document:

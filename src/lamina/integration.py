@@ -226,11 +226,14 @@ def _backfill_in_background(lamina: Lamina) -> threading.Thread:
 
     def work() -> None:
         try:
-            finished = lamina.backfill()
+            run = lamina.backfill()
         except Exception as exc:  # the thread's end: log it, the application goes on
             log.error("lamina backfill stopped, paused: %s", exc)
             return
-        log.info("lamina backfill finished: %s", ", ".join(finished) or "nothing to do")
+        if run.other_worker is not None:
+            log.info("lamina backfill: another worker runs them (%s)", run.other_worker.describe())
+        else:
+            log.info("lamina backfill finished: %s", ", ".join(run.finished) or "nothing to do")
 
     thread = threading.Thread(target=work, name="lamina-backfills", daemon=True)
     thread.start()

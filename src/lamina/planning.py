@@ -53,14 +53,16 @@ def compute_status(
     migrations: MigrationSet,
     applied: Sequence[AppliedMigration],
     lock_holder: LockOwner | None = None,
+    worker: LockOwner | None = None,
 ) -> StatusReport:
     """Classify every migration as applied, pending, modified, missing, failed or running.
 
     A ``running`` history row is *in progress* (:attr:`MigrationState.RUNNING`) while
     ``lock_holder`` (who holds the migration lock now) can be the run that wrote it; with no
     live holder, or one that took the lock only after the row was written, the run that wrote
-    it is gone and the row is failed (dirty). ``current_version`` and ``last_applied`` count
-    only cleanly applied rows.
+    it is gone and the row is failed (dirty). A backfill under way is running while
+    ``worker`` (a background backfill worker) or the run holding the lock works on it, else
+    paused. ``current_version`` and ``last_applied`` count only cleanly applied rows.
     """
     rows = {row.id: row for row in applied}
     clean = [row for row in applied if not row.dirty]
@@ -70,7 +72,7 @@ def compute_status(
         file = migrations.files.get(node_id)
         row = rows.get(node_id)
         if file is None and row is not None:
-            state = _dirty_state(row, lock_holder) if row.dirty else MigrationState.MISSING
+            state = _dirty_state(row, lock_holder, worker) if row.dirty else MigrationState.MISSING
             statuses.append(_status(row, state, row.name, row.category))
         elif file is not None and row is None:
             statuses.append(
@@ -87,7 +89,7 @@ def compute_status(
         elif file is not None and row is not None:
             state = MigrationState.APPLIED
             if row.dirty:
-                state = _dirty_state(row, lock_holder)
+                state = _dirty_state(row, lock_holder, worker)
             elif row.checksum != file.checksum:
                 state = MigrationState.MODIFIED
             statuses.append(
@@ -112,10 +114,17 @@ def in_progress(row: AppliedMigration, holder: LockOwner) -> bool:
     return _dirty_state(row, holder) is MigrationState.RUNNING
 
 
-def _dirty_state(row: AppliedMigration, holder: LockOwner | None) -> MigrationState:
-    """RUNNING while a live lock holder can be the run that wrote this ``running`` row."""
+def _dirty_state(
+    row: AppliedMigration, holder: LockOwner | None, worker: LockOwner | None = None
+) -> MigrationState:
+    """RUNNING while a live lock holder can be the run that wrote this ``running`` row. A
+    backfill runs on while a worker or any run holds the lock (``up`` resumes backfills
+    under way, started by an earlier run), and is paused otherwise."""
+    if row.backfill:
+        running = worker is not None or holder is not None
+        return MigrationState.RUNNING if running else MigrationState.PAUSED
     if row.state != "running" or holder is None:
-        return MigrationState.PAUSED if row.backfill else MigrationState.FAILED
+        return MigrationState.FAILED
     found = _STARTED.search(row.detail or "")
     row_started = found.group(1) if found else row.applied_at[:19]
     held_since = holder.started_at[:19]

@@ -96,11 +96,11 @@ def test_up_runs_what_follows_and_queues_the_backfill_then_backfill_finishes_it(
     status = Lamina(settings).status()
     assert [m.id for m in status.paused] == ["002_count"] and not status.dirty
 
-    assert Lamina(settings).backfill() == ("002_count",)
+    assert Lamina(settings).backfill().finished == ("002_count",)
     assert _hits(raw) == {1: ROWS}
     assert _states(raw)["002_count"] == "applied"
     assert Lamina(settings).status().up_to_date
-    assert Lamina(settings).backfill() == ()  # nothing left under way
+    assert Lamina(settings).backfill().finished == ()  # nothing left under way
 
 
 def test_wait_backfills_runs_it_after_the_rest_in_the_same_run(
@@ -119,36 +119,48 @@ def test_wait_backfills_runs_it_after_the_rest_in_the_same_run(
 
 
 @WORKER_ENGINES
-def test_a_run_between_batches_is_not_held_up_and_two_workers_share_the_rows(
+def test_a_run_between_batches_is_not_held_up_and_one_worker_runs_at_a_time(
     make_migrations: Any,
     raw_database: Any,
     db_url: str,
     tmp_path: Path,
     settings_for: Callable[..., Settings],
 ) -> None:
-    """Two worker processes and an ``up`` of a new migration, all at once: the ``up`` ends
-    while the backfill still runs, and every row is counted exactly once."""
+    """Two workers and an ``up`` of a new migration, all at once: one worker runs the
+    backfill and the other leaves at once, naming it; ``status`` says the backfill is
+    running, not paused; the ``up`` ends while the backfill still runs; every row is counted
+    exactly once."""
     settings = settings_for()
     raw = _prepare(make_migrations, raw_database, db_url, settings)
     folder = make_migrations({"002_count.py": _background(pause_ms=30)})
     assert Lamina(settings).up().queued == ("002_count",)
     env = lamina_env(db_url, folder)
     command = [sys.executable, "-m", "lamina", "backfill"]
-    workers = [
-        subprocess.Popen(command, env=env, cwd=tmp_path, stdout=subprocess.PIPE, text=True)
-        for _ in range(2)
-    ]
-    time.sleep(0.5)
+    first = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while not raw.query("SELECT rows_done FROM lamina_backfills WHERE rows_done > 0"):
+        assert time.monotonic() < deadline, "the first worker never ran a batch"
+        time.sleep(0.05)
+    second = subprocess.run(
+        command, env=env, cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+    assert second.returncode == 0, second.stderr
+    assert "Another worker runs the backfills under way" in second.stdout
+    assert f"pid {first.pid}" in second.stdout
+
+    status = Lamina(settings).status()
+    assert [m.id for m in status.in_progress] == ["002_count"] and not status.paused
+
     make_migrations({"003_later.sql": AFTER})
     later = Lamina(settings_for(lock_timeout_s=30)).up()
     assert later.applied == ("003_later",)
     progress = raw.query("SELECT rows_done FROM lamina_backfills")
     assert progress and int(progress[0][0]) < ROWS  # the backfill had not finished
-    for worker in workers:
-        out, _ = worker.communicate(timeout=120)
-        assert worker.returncode == 0, out
+    out, _ = first.communicate(timeout=120)
+    assert first.returncode == 0 and "Finished 1 backfill(s): 002_count" in out, out
     assert _hits(raw) == {1: ROWS}
     assert set(_states(raw).values()) == {"applied"}
+    assert not Lamina(settings).status().in_progress
 
 
 def test_cli_up_starts_a_worker_that_finishes_the_backfill(

@@ -32,6 +32,7 @@ from lamina.api import drift
 from lamina.api._deferred import Deferred
 from lamina.api.drift import survey
 from lamina.api.results import (
+    BackfillRun,
     ChecksumAccepted,
     CreateResult,
     LintEntry,
@@ -72,6 +73,7 @@ else:  # imported when first used: `status` needs neither the runner nor the ris
     )
 
 __all__ = [
+    "BackfillRun",
     "ChecksumAccepted",
     "ConfirmCallback",
     "CreateResult",
@@ -252,9 +254,9 @@ class Lamina:
         return _redo.redo(self.session, confirm=self.confirm, on_event=self.on_event,
             target=migration, dry_run=dry_run, force=force, yes=yes)  # fmt: skip
 
-    def backfill(self) -> tuple[str, ...]:
+    def backfill(self) -> BackfillRun:
         """Run every backfill under way to its end, taking the migration lock for each batch
-        only (:mod:`~lamina.api.backfills`); returns the ids finished."""
+        only; one worker at a time (:mod:`~lamina.api.backfills`)."""
         return _backfills.run_under_way(self.session, self.on_event)
 
     def repair(self, migration_id: str, mark: RepairMark) -> RepairResult:

@@ -18,8 +18,9 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from typing import TYPE_CHECKING
 
+from lamina.api.results import BackfillRun
 from lamina.backfill import Backfill
-from lamina.engines.base import Backend
+from lamina.engines.base import WORKER_LOCK, Backend
 from lamina.errors import ChecksumMismatchError, ExecutionError, LockTimeoutError, PlanError
 from lamina.history import History
 from lamina.identity import lock_owner
@@ -36,6 +37,7 @@ __all__ = ["is_background", "run_under_way", "run_up"]
 
 #: The command a worker's lock shows to others (``lamina status``'s lock holder).
 WORKER_COMMAND = "lamina backfill"
+_UNKNOWN = LockOwner(host="unknown", pid=0, started_at="unknown", command=WORKER_COMMAND)
 #: The pause before a worker waits for the lock again, after a wait that timed out.
 _RETRY_S = 1.0
 #: How long a worker leaves the lock free after each batch: more than the longest interval
@@ -92,9 +94,12 @@ def run_up(
     return done, tuple(s.migration_id for s in later)
 
 
-def run_under_way(session: Session, on_event: EventSink | None = None) -> tuple[str, ...]:
-    """Run every up backfill under way (queued, or paused) to its end, oldest first; the
-    ids finished. Each batch runs under the migration lock, taken and released per batch.
+def run_under_way(session: Session, on_event: EventSink | None = None) -> BackfillRun:
+    """Run every up backfill under way (queued, or paused) to its end, oldest first. Each
+    batch runs under the migration lock, taken and released per batch. One worker runs at a
+    time: it holds the worker lock (``lock_purpose`` :data:`WORKER_LOCK`) meanwhile, which
+    ``status`` reads to tell a running backfill from a paused one; a second worker leaves at
+    once, naming the first (``BackfillRun.other_worker``).
 
     Raises:
         ChecksumMismatchError: a backfill's file changed since it was queued.
@@ -102,10 +107,22 @@ def run_under_way(session: Session, on_event: EventSink | None = None) -> tuple[
         ExecutionError: a batch failed (the backfill stays paused, resumable).
         LockTimeoutError: another run held the lock longer than the lock timeout, at the start.
     """
+    owner = lock_owner(WORKER_COMMAND)
+    guard = session.backend(read_only=False)
+    guard.lock_purpose = WORKER_LOCK
+    try:
+        with guard.lock(owner, 0):
+            return BackfillRun(_run_all(session, owner, on_event))
+    except LockTimeoutError as exc:
+        return BackfillRun((), other_worker=exc.holder or _UNKNOWN)
+    finally:
+        guard.close()
+
+
+def _run_all(session: Session, owner: LockOwner, on_event: EventSink | None) -> tuple[str, ...]:
     scanned = session.scan()
     files = {f.id: f for f in scanned.files}
     timeout = session.settings.lock_timeout_s
-    owner = lock_owner(WORKER_COMMAND)
     backend = session.backend(read_only=False)
     watchdog = Watchdog(session.settings.max_migration_time_ms, backend.interrupt)
     finished: list[str] = []

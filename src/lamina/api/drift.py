@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from lamina.api.session import Session
 from lamina.discovery import ScanResult
-from lamina.engines.base import Backend
+from lamina.engines.base import WORKER_LOCK, Backend
 from lamina.errors import LaminaError
 from lamina.history import History
 from lamina.migration_set import MigrationSet
@@ -102,11 +102,13 @@ def survey(
     with session.reader(wait_s) as (backend, history):
         applied = history.applied() if history else []
         holder = backend.lock_holder()
+        # A backfill under way runs while a worker holds its lock, else it is paused.
+        worker = backend.holder_of(WORKER_LOCK) if any(r.backfill for r in applied) else None
         if drift and history is not None:
             found = read_drift(backend, history)
             differences = None if found is None else tuple(str(d) for d in found)
     migrations = MigrationSet.build(scanned.files, applied, problems)
-    report = compute_status(migrations, applied, holder)
+    report = compute_status(migrations, applied, holder, worker)
     if any(row.dirty for row in applied):
         # Not drift: a failed migration kept part of its work, or a run is changing the
         # schema right now. What differs from the last clean run is that migration's.

@@ -14,6 +14,7 @@ from lamina.models import (
     AppliedMigration,
     AuditAction,
     AuditEvent,
+    LockOwner,
     MigrationFile,
     Problem,
     StatusReport,
@@ -28,6 +29,7 @@ if TYPE_CHECKING:  # annotations only: `status` loads neither the planner's runs
     from lamina.safety import StepPreview
 
 __all__ = [
+    "BackfillRun",
     "ChecksumAccepted",
     "CreateResult",
     "LintEntry",
@@ -68,6 +70,21 @@ class UpResult:
         from lamina.documents import up_document
 
         return up_document(self)
+
+
+@dataclass(frozen=True, slots=True)
+class BackfillRun:
+    """What ``lamina backfill`` did: the backfills it ran to their end, or, when another
+    worker was running them already, that worker (and nothing done here)."""
+
+    finished: tuple[str, ...]
+    other_worker: LockOwner | None = None
+
+    def to_document(self) -> dict[str, object]:
+        """The ``lamina backfill --json`` document (docs/json.md)."""
+        from lamina.documents import backfill_document
+
+        return backfill_document(self)
 
 
 @dataclass(frozen=True, slots=True)

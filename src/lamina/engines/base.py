@@ -34,9 +34,12 @@ from lamina.models import LockOwner
 from lamina.urls import DatabaseURL
 
 __all__ = [
-    "Backend", "BackendOptions", "Capabilities", "HistoryTypes", "LockMode",
+    "WORKER_LOCK", "Backend", "BackendOptions", "Capabilities", "HistoryTypes", "LockMode",
     "RefusedInTransaction",
 ]  # fmt: skip
+
+#: The ``lock_purpose`` of the lock a background backfill worker holds for as long as it runs.
+WORKER_LOCK = ".backfill"
 
 #: How server engines serialise runs: the engine's session lock (advisory lock, GET_LOCK), or a
 #: row in ``lamina_lock`` with a heartbeat, for connection poolers that break session locks.
@@ -94,6 +97,9 @@ class Backend(abc.ABC):
     #: engine's registry entry when a subclass sets ``name`` (see ``__init_subclass__``).
     title: ClassVar[str]
     dialect: ClassVar[str]
+    #: Which lock :meth:`lock` takes: ``""`` the migration lock; :data:`WORKER_LOCK` the one
+    #: a background backfill worker holds while it runs (lamina.api.backfills).
+    lock_purpose: str = ""
     capabilities: ClassVar[Capabilities] = Capabilities()
     #: The driver's exception classes: the database refusing SQL (not a bug in lamina).
     driver_errors: ClassVar[tuple[type[BaseException], ...]] = ()
@@ -268,6 +274,14 @@ class Backend(abc.ABC):
     def lock_holder(self) -> LockOwner | None:
         """Who holds the migration lock right now, if anyone (for ``status``)."""
         return None
+
+    def holder_of(self, purpose: str) -> LockOwner | None:
+        """Who holds the lock of ``purpose`` (:attr:`lock_purpose`) right now, if anyone."""
+        kept, self.lock_purpose = self.lock_purpose, purpose
+        try:
+            return self.lock_holder()
+        finally:
+            self.lock_purpose = kept
 
     def check_lock(self) -> None:
         """Raise :class:`lamina.errors.LockLostError` if this run no longer holds its lock.

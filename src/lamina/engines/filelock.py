@@ -119,7 +119,7 @@ class FileBackend(Backend):
 
     @property
     def lock_path(self) -> str:
-        return self.path + LOCK_SUFFIX
+        return self.path + self.lock_purpose + LOCK_SUFFIX
 
     #: Which URL opens the other file engine's files.
     other_engine_hint: ClassVar[str]

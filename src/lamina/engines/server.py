@@ -110,9 +110,10 @@ class ServerBackend(Backend):
     # -- hooks --------------------------------------------------------------------------------
     def lock_name(self) -> str:
         """The lock's name: one per database (and schema), never longer than 64 characters."""
-        name = f"lamina:{self.scope()}"
+        prefix = f"lamina{self.lock_purpose}:"
+        name = prefix + self.scope()
         if len(name) > 64:
-            name = "lamina:" + hashlib.sha256(self.scope().encode()).hexdigest()[:40]
+            name = prefix + hashlib.sha256(self.scope().encode()).hexdigest()[:40]
         return name
 
     def scope(self) -> str:

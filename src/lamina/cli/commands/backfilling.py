@@ -15,17 +15,21 @@ def backfill(ctx: click.Context, as_json: bool) -> None:
     """Run every backfill under way to its end, oldest first.
 
     Each batch takes the migration lock only while it runs, so deploys and other runs go on
-    between batches. Exit 0 when every backfill finished.
+    between batches. One worker runs at a time: a second one leaves at once, naming the first.
+    Exit 0 when every backfill finished, or another worker runs them.
     """
     from lamina.cli import render
-    from lamina.documents import backfill_document
 
-    finished = open_lamina(ctx, progress=not as_json).backfill()
+    run = open_lamina(ctx, progress=not as_json).backfill()
+    out = render.console()
     if as_json:
-        render.emit_json(backfill_document(finished))
-    elif finished:
-        render.console().print(
-            f"[green]✅ Finished {len(finished)} backfill(s): {', '.join(finished)}"
+        render.emit_json(run.to_document())
+    elif run.other_worker is not None:
+        out.print(
+            f"[cyan]↻ Another worker runs the backfills under way: {run.other_worker.describe()} "
+            "(`lamina status` shows their progress); nothing done here."
         )
+    elif run.finished:
+        out.print(f"[green]✅ Finished {len(run.finished)} backfill(s): {', '.join(run.finished)}")
     else:
-        render.console().print("[green]Nothing to do: no backfill is under way.")
+        out.print("[green]Nothing to do: no backfill is under way.")

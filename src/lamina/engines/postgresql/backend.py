@@ -221,7 +221,7 @@ class PostgresBackend(ServerBackend):
         return f"{self.url.database}/{self.schema or 'default schema'}"
 
     def _lock_key(self) -> int:
-        digest = hashlib.sha256(f"lamina:{self.scope()}".encode()).digest()
+        digest = hashlib.sha256(f"lamina{self.lock_purpose}:{self.scope()}".encode()).digest()
         return int.from_bytes(digest[:8], "big", signed=True)
 
     def _refuse_session_lock(self) -> None:
