@@ -8,6 +8,8 @@ can set back. A file changed within :data:`RACY_S` of being read is not kept, so
 within one tick of the file system's clock cannot leave a stale entry (git's "racy clean"
 rule). Only files read without any problem, whose metadata came from their text (a ``.sql``
 file, or a ``.py`` file that declares it plainly, not one lamina had to import), are kept.
+For a kept ``.sql`` file it also keeps the dialects it loaded cleanly for (``validate``
+loads each file: its text alone decides, so that is not done twice).
 The file is per migrations folder and per lamina version; losing it only costs time.
 """
 
@@ -58,6 +60,26 @@ class ScanStore:
             return
         self._load()[path.name] = [list(key), _file_json(file)]
         self._changed = True
+
+    def loads_cleanly(self, file: MigrationFile, dialect: str) -> bool:
+        """Whether ``file``, as kept (same checksum), loaded without a problem for
+        ``dialect`` before (:meth:`mark_clean`): ``validate`` need not load it again."""
+        entry = self._load().get(file.path.name)
+        if entry is None or len(entry) < 3 or not isinstance(entry[1], dict):
+            return False
+        return entry[1].get("checksum") == file.checksum and dialect in entry[2]
+
+    def mark_clean(self, file: MigrationFile, dialect: str) -> None:
+        """``file`` (a ``.sql`` file kept here) loaded without a problem for ``dialect``."""
+        entry = self._load().get(file.path.name)
+        if entry is None or not isinstance(entry[1], dict):
+            return
+        if entry[1].get("checksum") != file.checksum:
+            return
+        dialects = list(entry[2]) if len(entry) > 2 else []
+        if dialect not in dialects:
+            entry[2:] = [[*dialects, dialect]]
+            self._changed = True
 
     def save(self, names: set[str]) -> None:
         """Write the kept files still in the folder (``names``), if this run added any."""

@@ -112,3 +112,40 @@ def test_no_cache_folder_keeps_nothing(folder: Path, tmp_path: Path) -> None:
     files = FileCache(ScanStore(folder, None))
     scan(folder, cache=files, allow_unsafe=True)
     assert files.reads == 2 and not list(tmp_path.glob("**/scans"))
+
+
+CONTROLS = """
+-- migrate:up
+CREATE TABLE t (id INTEGER);
+COMMIT;
+-- migrate:down
+DROP TABLE t;
+"""
+
+
+def test_validate_keeps_what_loaded_cleanly_and_never_what_did_not(
+    folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A .sql file that loaded cleanly for a dialect is not loaded again by a later
+    ``validate``; one that did not is loaded, and reported, every time."""
+    from lamina import Lamina
+    from lamina.config import load_settings
+
+    monkeypatch.setattr(scan_store, "RACY_S", 0.0)
+    (folder / "002_computed.py").unlink()
+    (folder / "003_controls.sql").write_text(textwrap.dedent(CONTROLS), encoding="utf-8")
+    settings = load_settings(
+        {"database_url": f"duckdb:///{tmp_path / 'app.duckdb'}", "migrations_dir": str(folder)},
+        environ={"LAMINA_CACHE_DIR": str(tmp_path / "cache")},
+        cwd=tmp_path,
+    )
+    monkeypatch.setenv("LAMINA_CACHE_DIR", str(tmp_path / "cache"))
+    for _ in range(2):
+        errors = Lamina(settings).validate().errors
+        assert [p.path.name for p in errors if p.path] == ["003_controls.sql"]
+
+    store = ScanStore(folder, tmp_path / "cache")
+    [users, controls] = scan(folder, cache=FileCache(store)).files
+    assert store.loads_cleanly(users, "duckdb")
+    assert not store.loads_cleanly(users, "postgres")  # another dialect: loaded again
+    assert not store.loads_cleanly(controls, "duckdb")

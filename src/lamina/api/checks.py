@@ -47,9 +47,13 @@ def _load_problems(session: Session, scanned: ScanResult, skip: set[str]) -> lis
     settings = session.settings
     dialect = session.dialect()
     unreadable = {p.path for p in scanned.problems}
+    store = session.files.store  # a .sql file's load depends on its text and the dialect only
     problems = []
     for file in scanned.files:
         if file.path in unreadable or file.id in skip:
+            continue
+        kept = store if file.kind == "sql" else None
+        if kept is not None and kept.loads_cleanly(file, dialect):
             continue
         try:
             load_migration(
@@ -60,6 +64,11 @@ def _load_problems(session: Session, scanned: ScanResult, skip: set[str]) -> lis
             )
         except MigrationLoadError as exc:
             problems.append(Problem(Severity.ERROR, exc.problem, file.path, exc.line))
+        else:
+            if kept is not None:
+                kept.mark_clean(file, dialect)
+    if store is not None:
+        store.save({file.path.name for file in scanned.files})
     return problems
 
 
