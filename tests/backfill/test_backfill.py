@@ -10,6 +10,7 @@ from typing import Any
 from click.testing import Result
 
 from lamina.models import MigrationState
+from support.backfills import hits
 
 CREATE = """
 -- migrate:up
@@ -59,10 +60,6 @@ def _setup(run: Callable[..., Result], make: Any, raw_database: Any, db_url: str
     return raw
 
 
-def _hits(raw: Any) -> dict[int, int]:
-    return {int(h): int(n) for h, n in raw.query("SELECT hits, COUNT(*) FROM items GROUP BY hits")}
-
-
 def test_sql_batch_header_runs_the_statement_once_per_range(
     run: Callable[..., Result], make_migrations: Any, raw_database: Any, db_url: str
 ) -> None:
@@ -70,7 +67,7 @@ def test_sql_batch_header_runs_the_statement_once_per_range(
     make_migrations({"002_fill.sql": SQL_BACKFILL})
     result = run("up")
     assert result.exit_code == 0, result.output
-    assert _hits(raw) == {1: ROWS}
+    assert hits(raw) == {1: ROWS}
     assert [str(r[0]) for r in raw.query("SELECT state FROM lamina_migrations")] == [
         "applied",
         "applied",
@@ -99,7 +96,7 @@ def test_failed_batch_pauses_the_backfill_and_up_resumes_it(
     assert document["paused"] == 1 and document["up_to_date"] is False
     assert document["dirty"] == []
     # Rows of the committed batches were updated once; the failed batch's rows not at all.
-    assert _hits(raw) == {1: done, 0: ROWS - done}
+    assert hits(raw) == {1: done, 0: ROWS - done}
     human = run("status").output
     assert "BACKFILL PAUSED: 002_count" in human and f"{done}/{ROWS} rows" in human
     assert "`lamina up` resumes" in human
@@ -110,7 +107,7 @@ def test_failed_batch_pauses_the_backfill_and_up_resumes_it(
     raw.execute("INSERT INTO items (id) VALUES (5000)")  # above the largest key at the start
     resumed = run("up", env={"BACKFILL_GO": "1"})
     assert resumed.exit_code == 0, resumed.output
-    assert _hits(raw) == {1: ROWS, 0: 1}
+    assert hits(raw) == {1: ROWS, 0: 1}
     assert json.loads(run("status", "--json").output)["up_to_date"] is True
     assert raw.query("SELECT COUNT(*) FROM lamina_backfills")[0][0] == 0
 
@@ -124,7 +121,7 @@ def test_a_key_that_is_not_unique_is_refused_before_any_batch(
     assert result.exit_code == 1, result.output
     assert "002_count" in result.output
     assert "items.code is neither the primary key nor a unique indexed column" in result.output
-    assert _hits(raw) == {0: ROWS}
+    assert hits(raw) == {0: ROWS}
     assert json.loads(run("status", "--json").output)["pending"] == 1
 
 
@@ -136,7 +133,7 @@ def test_dry_run_runs_nothing_and_shows_the_batch_statement(
     result = run("up", "--dry-run")
     assert result.exit_code == 0, result.output
     assert "UPDATE items SET hits = hits + 1 WHERE id >= :lo AND id < :hi" in result.output
-    assert _hits(raw) == {0: ROWS}
+    assert hits(raw) == {0: ROWS}
     # the risk analysis knows a batched backfill holds no long lock: information, not a warning
     preview = json.loads(run("up", "--dry-run", "--json").output)["plan"][0]
     [finding] = [f for f in preview["findings"] if f["rule"] == "data-migration"]
@@ -151,7 +148,7 @@ def test_rollback_of_a_batched_migration_runs_its_down(
     assert run("up").exit_code == 0
     rolled = run("rollback", "1", "--yes", "--force")
     assert rolled.exit_code == 0, rolled.output
-    assert _hits(raw) == {0: ROWS}
+    assert hits(raw) == {0: ROWS}
     assert json.loads(run("status", "--json").output)["pending"] == 1
 
 
@@ -161,11 +158,11 @@ def test_repair_mark_rolled_back_restarts_a_paused_backfill_from_the_first_key(
     raw = _setup(run, make_migrations, raw_database, db_url)
     make_migrations({"002_count.py": STOPPING})
     assert run("up").exit_code == 1
-    done = _hits(raw)[1]
+    done = hits(raw)[1]
     repaired = run("repair", "002_count", "--mark-rolled-back")
     assert repaired.exit_code == 0, repaired.output
     assert run("up", env={"BACKFILL_GO": "1"}).exit_code == 0
-    assert _hits(raw) == {2: done, 1: ROWS - done}
+    assert hits(raw) == {2: done, 1: ROWS - done}
 
 
 def test_a_backfill_of_an_empty_table_is_applied_at_once(

@@ -19,14 +19,8 @@ import pytest
 
 from lamina import Lamina, startup
 from lamina.config import Settings
+from support.backfills import ITEMS, hits, states
 from support.processes import lamina_env
-
-CREATE = """
--- migrate:up
-CREATE TABLE items (id INTEGER PRIMARY KEY, hits INTEGER NOT NULL DEFAULT 0);
--- migrate:down
-DROP TABLE items;
-"""
 
 # Small batches with a pause: long enough for other runs to interleave between batches.
 BACKGROUND = """
@@ -63,19 +57,11 @@ def _background(pause_ms: int = 0) -> str:
 
 
 def _prepare(make: Any, raw_database: Any, db_url: str, settings: Settings) -> Any:
-    make({"001_items.sql": CREATE})
+    make({"001_items.sql": ITEMS})
     Lamina(settings).up()
     raw = raw_database(db_url)
     raw.execute("INSERT INTO items (id) VALUES " + ", ".join(f"({n})" for n in range(1, ROWS + 1)))
     return raw
-
-
-def _hits(raw: Any) -> dict[int, int]:
-    return {int(h): int(n) for h, n in raw.query("SELECT hits, COUNT(*) FROM items GROUP BY hits")}
-
-
-def _states(raw: Any) -> dict[str, str]:
-    return {str(i): str(s) for i, s in raw.query("SELECT id, state FROM lamina_migrations")}
 
 
 @WORKER_ENGINES
@@ -90,15 +76,15 @@ def test_up_runs_what_follows_and_queues_the_backfill_then_backfill_finishes_it(
 
     assert result.queued == ("002_count",)
     assert result.applied == ("003_later",)
-    assert _hits(raw) == {0: ROWS}  # queued: not one batch ran
-    states = _states(raw)
-    assert states["003_later"] == "applied" and states["002_count"] == "running"
+    assert hits(raw) == {0: ROWS}  # queued: not one batch ran
+    rows = states(raw)
+    assert rows["003_later"] == "applied" and rows["002_count"] == "running"
     status = Lamina(settings).status()
     assert [m.id for m in status.paused] == ["002_count"] and not status.dirty
 
     assert Lamina(settings).backfill().finished == ("002_count",)
-    assert _hits(raw) == {1: ROWS}
-    assert _states(raw)["002_count"] == "applied"
+    assert hits(raw) == {1: ROWS}
+    assert states(raw)["002_count"] == "applied"
     assert Lamina(settings).status().up_to_date
     assert Lamina(settings).backfill().finished == ()  # nothing left under way
 
@@ -114,8 +100,8 @@ def test_wait_backfills_runs_it_after_the_rest_in_the_same_run(
 
     assert result.queued == ()
     assert result.applied == ("003_later", "002_count")  # the backfill last
-    assert _hits(raw) == {1: ROWS}
-    assert set(_states(raw).values()) == {"applied"}
+    assert hits(raw) == {1: ROWS}
+    assert set(states(raw).values()) == {"applied"}
 
 
 @WORKER_ENGINES
@@ -158,8 +144,8 @@ def test_a_run_between_batches_is_not_held_up_and_one_worker_runs_at_a_time(
     assert progress and int(progress[0][0]) < ROWS  # the backfill had not finished
     out, _ = first.communicate(timeout=120)
     assert first.returncode == 0 and "Finished 1 backfill(s): 002_count" in out, out
-    assert _hits(raw) == {1: ROWS}
-    assert set(_states(raw).values()) == {"applied"}
+    assert hits(raw) == {1: ROWS}
+    assert set(states(raw).values()) == {"applied"}
     assert not Lamina(settings).status().in_progress
 
 
@@ -184,7 +170,7 @@ def test_cli_up_starts_a_worker_that_finishes_the_backfill(
     if engine == "duckdb":  # one process opens the file: up ran the backfill itself, last
         assert document["queued"] == [] and "worker" not in document
         assert document["applied"] == ["003_later", "002_count"]
-        assert _hits(raw) == {1: ROWS}
+        assert hits(raw) == {1: ROWS}
         return
     assert document["queued"] == ["002_count"] and document["applied"] == ["003_later"]
     worker, log = document["worker"]["pid"], Path(document["worker"]["log"])
@@ -194,8 +180,8 @@ def test_cli_up_starts_a_worker_that_finishes_the_backfill(
         time.sleep(0.1)
     assert not _alive(worker), log.read_text()
     assert "Finished 1 backfill(s): 002_count" in log.read_text()
-    assert _hits(raw) == {1: ROWS}
-    assert set(_states(raw).values()) == {"applied"}
+    assert hits(raw) == {1: ROWS}
+    assert set(states(raw).values()) == {"applied"}
 
 
 def test_cli_up_says_where_the_worker_runs(
@@ -216,7 +202,7 @@ def test_cli_up_says_where_the_worker_runs(
     assert done.returncode == 0, done.stdout + done.stderr
     if engine == "duckdb":  # up ran it itself: no worker, and it is done
         assert "worker pid" not in done.stdout and "applied 002_count" in done.stdout
-        assert _hits(raw) == {1: ROWS}
+        assert hits(raw) == {1: ROWS}
         return
     assert "002_count queued: it runs in the background" in done.stdout
     assert "run(s) in the background: worker pid" in done.stdout
@@ -228,9 +214,9 @@ def test_cli_up_says_where_the_worker_runs(
     assert waited.returncode == 0, waited.stdout + waited.stderr
     assert "worker pid" not in waited.stdout
     deadline = time.monotonic() + 60
-    while _hits(raw) != {1: ROWS} and time.monotonic() < deadline:
+    while hits(raw) != {1: ROWS} and time.monotonic() < deadline:
         time.sleep(0.1)  # the worker may still be committing the last batch
-    assert _hits(raw) == {1: ROWS}
+    assert hits(raw) == {1: ROWS}
 
 
 def test_startup_returns_and_its_thread_finishes_the_backfill(
@@ -247,15 +233,15 @@ def test_startup_returns_and_its_thread_finishes_the_backfill(
 
     assert result.ready and "003_later" in result.applied
     if engine == "duckdb":  # startup ran it before returning
-        assert result.backfills == () and _hits(raw) == {1: ROWS}
+        assert result.backfills == () and hits(raw) == {1: ROWS}
         return
     assert result.backfills == ("002_count",)
     assert "backfilling in the background: 002_count" in result.message
     thread = next(t for t in threading.enumerate() if t.name == "lamina-backfills")
     thread.join(timeout=60)
     assert not thread.is_alive()
-    assert _hits(raw) == {1: ROWS}
-    assert set(_states(raw).values()) == {"applied"}
+    assert hits(raw) == {1: ROWS}
+    assert set(states(raw).values()) == {"applied"}
 
 
 def _alive(pid: int) -> bool:

@@ -13,16 +13,11 @@ from typing import Any
 
 import pytest
 
+from support.backfills import ITEMS
 from support.processes import lamina_env, start
 
 ROWS = 2000
 
-CREATE = """
--- migrate:up
-CREATE TABLE items (id INTEGER PRIMARY KEY, hits INTEGER NOT NULL DEFAULT 0);
--- migrate:down
-DROP TABLE items;
-"""
 
 # Tiny batches with a pause: the backfill runs for a second or two, so the seeded kills
 # land before it, in it (mid-batch or between batches) and after it.
@@ -52,7 +47,7 @@ def _fill(raw: Any) -> None:
 def test_killed_backfill_resumes_and_updates_every_row_once(
     seed: int, db_url: str, tmp_path: Path, make_migrations: Any, raw_database: Any
 ) -> None:
-    folder = make_migrations({"001_items.sql": CREATE})
+    folder = make_migrations({"001_items.sql": ITEMS})
     env = lamina_env(db_url, folder)
     first = subprocess.run(
         [sys.executable, "-m", "lamina", "up"], env=env, cwd=tmp_path, capture_output=True,

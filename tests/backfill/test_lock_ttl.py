@@ -14,17 +14,12 @@ from typing import Any
 import pytest
 
 from lamina.errors import LockTimeoutError
+from support.backfills import ITEMS
 from support.processes import lamina_env, start, wait_for
 
 ROWS = 400
 TTL_S = 1.0
 
-CREATE = """
--- migrate:up
-CREATE TABLE items (id INTEGER PRIMARY KEY, hits INTEGER NOT NULL DEFAULT 0);
--- migrate:down
-DROP TABLE items;
-"""
 
 # 40 batches with a pause: about 6 s in all, six times the lock's TTL. The marker appears
 # once half the rows are done (about three TTLs after the lock was taken).
@@ -67,7 +62,7 @@ def _up(env: dict[str, str], cwd: Path, **extra: str) -> subprocess.CompletedPro
 def test_a_backfill_longer_than_the_lock_ttl_keeps_its_lock(
     engine: str, db_url: str, tmp_path: Path, make_migrations: Any, raw_database: Any
 ) -> None:
-    folder = make_migrations({"001_items.sql": CREATE})
+    folder = make_migrations({"001_items.sql": ITEMS})
     env = lamina_env(db_url, folder, **TABLE_LOCK)
     setup = _up(env, tmp_path)
     assert setup.returncode == 0, setup.stderr

@@ -26,13 +26,7 @@ from lamina.migration import BatchedMigration
 from lamina.models import Direction
 from lamina.planning import Plan, PlanStep
 from lamina.watchdog import Watchdog
-
-CREATE = """
--- migrate:up
-CREATE TABLE items (id INTEGER PRIMARY KEY, hits INTEGER NOT NULL DEFAULT 0);
--- migrate:down
-DROP TABLE items;
-"""
+from support.backfills import ITEMS, hits
 
 # Counts its own batches; the pause lets a second process take the lock between batches.
 COUNT = """
@@ -102,7 +96,7 @@ def _backfill(settings: Settings, *, locked: bool) -> Iterator[_Parts]:
 
 
 def _setup(run: Callable[..., Result], make: Any, raw_database: Any, db_url: str) -> Any:
-    make({"001_items.sql": CREATE})
+    make({"001_items.sql": ITEMS})
     assert run("up").exit_code == 0
     raw = raw_database(db_url)
     raw.execute(
@@ -110,10 +104,6 @@ def _setup(run: Callable[..., Result], make: Any, raw_database: Any, db_url: str
     )
     make({"002_count.py": COUNT})
     return raw
-
-
-def _hits(raw: Any) -> dict[int, int]:
-    return {int(h): int(n) for h, n in raw.query("SELECT hits, COUNT(*) FROM items GROUP BY hits")}
 
 
 def _queued(raw: Any) -> tuple[object, ...]:
@@ -138,7 +128,7 @@ def test_queue_starts_the_backfill_and_a_locked_run_finishes_it(
     assert str(state) == "running" and str(detail).startswith("backfill up started ")
     queued = _queued(raw)
     assert queued[:4] == ("up", 1, 0, 0)
-    assert _hits(raw) == {0: ROWS}  # no batch ran
+    assert hits(raw) == {0: ROWS}  # no batch ran
     status = json.loads(run("status", "--json").output)
     assert status["paused"] == 1 and status["dirty"] == []
 
@@ -150,7 +140,7 @@ def test_queue_starts_the_backfill_and_a_locked_run_finishes_it(
         parts.backfill.run()
         assert vars(parts.migration).get("calls", 0) == ROWS // 5
         assert backfills_under_way(parts.history) == []
-    assert _hits(raw) == {1: ROWS}
+    assert hits(raw) == {1: ROWS}
     assert [str(r[0]) for r in raw.query("SELECT state FROM lamina_migrations")] == ["applied"] * 2
     assert raw.query("SELECT COUNT(*) FROM lamina_backfills")[0][0] == 0
     assert json.loads(run("status", "--json").output)["up_to_date"] is True
@@ -184,7 +174,7 @@ def test_two_locked_runs_at_once_take_turns_and_run_each_range_once(
         thread.join(120)
     assert errors == []
     assert sum(calls) == ROWS // 5 and min(calls) > 0, calls  # both ran batches
-    assert _hits(raw) == {1: ROWS}
+    assert hits(raw) == {1: ROWS}
     assert [str(r[0]) for r in raw.query("SELECT state FROM lamina_migrations")] == ["applied"] * 2
     assert raw.query("SELECT COUNT(*) FROM lamina_backfills")[0][0] == 0
 
@@ -222,15 +212,15 @@ def test_a_worker_stops_when_the_migration_is_settled_between_its_batches(
         assert errors == []
         # the progress row outlived the repair: a run planned before it continues nothing
         planned.backfill.run()
-    hits = _hits(raw)
-    assert 0 < hits[1] < ROWS and hits[0] == ROWS - hits[1]
+    counted = hits(raw)
+    assert 0 < counted[1] < ROWS and counted[0] == ROWS - counted[1]
     assert raw.applied_ids() == ["001_items"]
 
 
 def test_a_paused_backfill_is_not_out_of_order_for_strict_order(
     run: Callable[..., Result], make_migrations: Any, raw_database: Any, db_url: str
 ) -> None:
-    make_migrations({"001_items.sql": CREATE, "003_later.sql": LATER})
+    make_migrations({"001_items.sql": ITEMS, "003_later.sql": LATER})
     assert run("up").exit_code == 0
     raw = raw_database(db_url)
     raw.execute(
@@ -243,8 +233,8 @@ def test_a_paused_backfill_is_not_out_of_order_for_strict_order(
     assert refused.exit_code == 3 and "002_count" in refused.output
     paused = run("up", env={"BACKFILL_STOP": "1"})
     assert paused.exit_code == 1, paused.output
-    assert 0 < _hits(raw).get(1, 0) < ROWS
+    assert 0 < hits(raw).get(1, 0) < ROWS
     resumed = run("up", env=strict)  # resuming it is not late
     assert resumed.exit_code == 0, resumed.output
-    assert _hits(raw) == {1: ROWS}
+    assert hits(raw) == {1: ROWS}
     assert json.loads(run("status", "--json").output)["up_to_date"] is True

@@ -13,14 +13,8 @@ from typing import Any
 
 from click.testing import Result
 
+from support.backfills import ITEMS, hits
 from support.processes import lamina_env, start, wait_for
-
-CREATE = """
--- migrate:up
-CREATE TABLE items (id INTEGER PRIMARY KEY, hits INTEGER NOT NULL DEFAULT 0);
--- migrate:down
-DROP TABLE items;
-"""
 
 # Writes the marker once a third of the rows are done, then keeps going slowly.
 SLOW = """
@@ -67,14 +61,10 @@ def _rows(raw: Any) -> None:
     raw.execute(f"INSERT INTO items (id) VALUES {', '.join(f'({n})' for n in range(1, 301))}")
 
 
-def _hits(raw: Any) -> dict[int, int]:
-    return {int(h): int(n) for h, n in raw.query("SELECT hits, COUNT(*) FROM items GROUP BY hits")}
-
-
 def test_sigterm_pauses_the_backfill_and_up_resumes_it(
     db_url: str, tmp_path: Path, make_migrations: Any, raw_database: Any
 ) -> None:
-    folder = make_migrations({"001_items.sql": CREATE})
+    folder = make_migrations({"001_items.sql": ITEMS})
     env = lamina_env(db_url, folder)
     command = [sys.executable, "-m", "lamina", "up"]
     setup = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, check=False)
@@ -100,17 +90,17 @@ def test_sigterm_pauses_the_backfill_and_up_resumes_it(
     assert entry["status"] == "paused"
     done = entry["backfill"]["rows_done"]
     assert 0 < done < 300  # the batch the signal hit was rolled back
-    assert _hits(raw) == {1: done, 0: 300 - done}
+    assert hits(raw) == {1: done, 0: 300 - done}
 
     final = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, check=False)
     assert final.returncode == 0
-    assert _hits(raw) == {1: 300}
+    assert hits(raw) == {1: 300}
 
 
 def test_the_time_limit_applies_to_each_batch(
     run: Callable[..., Result], make_migrations: Any, raw_database: Any, db_url: str
 ) -> None:
-    make_migrations({"001_items.sql": CREATE})
+    make_migrations({"001_items.sql": ITEMS})
     setup = run("up")
     assert setup.exit_code == 0, setup.output
     raw = raw_database(db_url)
@@ -120,8 +110,8 @@ def test_the_time_limit_applies_to_each_batch(
     stuck = run("up", env={**limit, "BACKFILL_STUCK": "1"})
     assert stuck.exit_code == 1, stuck.output
     assert "exceeding MAX_MIGRATION_TIME (1000 ms)" in stuck.output
-    assert _hits(raw) == {1: 120, 0: 180}  # the two batches before the stuck one stay done
+    assert hits(raw) == {1: 120, 0: 180}  # the two batches before the stuck one stay done
 
     finished = run("up", env=limit)  # five batches, 1.5 s in all, none over 1 s
     assert finished.exit_code == 0, finished.output
-    assert _hits(raw) == {1: 300}
+    assert hits(raw) == {1: 300}

@@ -18,7 +18,6 @@ import json
 import os
 import pty
 import re
-import select
 import signal
 import subprocess
 import sys
@@ -36,7 +35,7 @@ from lamina.documents import interrupted_document
 from lamina.models import Direction
 from lamina.runner import RunEvent
 from lamina.signals import StopPoint, Terminated, attach_stop, describe
-from support.processes import lamina_env, start, wait_for
+from support.processes import lamina_env, read_terminal, start, wait_for
 
 ITEMS = (
     "-- migrate:up\n"
@@ -228,27 +227,6 @@ def test_json_prints_the_document_only(env: dict[str, str], tmp_path: Path) -> N
     assert proc.returncode == 0, err
     assert json.loads(out)["applied"] == ["001_items", "002_slow"]
     assert "rows/s" not in out + err and "━" not in out + err
-
-
-def read_terminal(controller: int, proc: subprocess.Popen[bytes], until: re.Pattern[str]) -> str:
-    """What lamina wrote to its terminal so far, read until ``until`` matches it or lamina
-    ends (the caller's assertions then say what was missing)."""
-    text = b""
-    deadline = time.monotonic() + 60
-    while not until.search(text.decode(errors="replace")) and time.monotonic() < deadline:
-        ready, _, _ = select.select([controller], [], [], 0.1)
-        if not ready:
-            if proc.poll() is not None:
-                break
-            continue
-        try:
-            chunk = os.read(controller, 4096)
-        except OSError:  # the child closed the terminal
-            break
-        if not chunk:
-            break
-        text += chunk
-    return text.decode(errors="replace")
 
 
 # -- a stop signal during a backfill -----------------------------------------------------------

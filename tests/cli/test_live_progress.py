@@ -14,7 +14,6 @@ import io
 import json
 import os
 import re
-import select
 import signal
 import subprocess
 import sys
@@ -29,7 +28,7 @@ from lamina.cli.render.runs import ProgressPrinter
 from lamina.models import Direction
 from lamina.runner import RunEvent
 from support.cli import invoke_on
-from support.processes import lamina_env, start
+from support.processes import lamina_env, read_terminal, start
 
 LONG = """
 import os
@@ -151,27 +150,6 @@ def test_a_bad_interval_is_refused_naming_the_setting(tmp_path: Path) -> None:
         result.stderr
     )
     assert "Traceback" not in result.output
-
-
-def read_terminal(controller: int, proc: subprocess.Popen[bytes], until: re.Pattern[str]) -> str:
-    """What lamina wrote to its terminal so far, read until ``until`` matches it (or lamina
-    ends: the caller's assertions then say what was missing)."""
-    text = b""
-    deadline = time.monotonic() + 60
-    while not until.search(text.decode(errors="replace")) and time.monotonic() < deadline:
-        ready, _, _ = select.select([controller], [], [], 0.1)
-        if not ready:
-            if proc.poll() is not None:
-                break
-            continue
-        try:
-            chunk = os.read(controller, 4096)
-        except OSError:  # the child closed the terminal
-            break
-        if not chunk:
-            break
-        text += chunk
-    return text.decode(errors="replace")
 
 
 def test_on_a_terminal_one_line_shows_the_elapsed_time_and_statement(

@@ -7,6 +7,8 @@ test that starts lamina strips the same settings and starts it the same way.
 from __future__ import annotations
 
 import os
+import re
+import select
 import subprocess
 import sys
 import time
@@ -126,3 +128,24 @@ def at_a_prompt(
         yield process, controller, prompt
     finally:
         os.close(controller)
+
+
+def read_terminal(controller: int, proc: subprocess.Popen[bytes], until: re.Pattern[str]) -> str:
+    """What lamina wrote to its terminal so far, read until ``until`` matches it (or lamina
+    ends: the caller's assertions then say what was missing)."""
+    text = b""
+    deadline = time.monotonic() + 60
+    while not until.search(text.decode(errors="replace")) and time.monotonic() < deadline:
+        ready, _, _ = select.select([controller], [], [], 0.1)
+        if not ready:
+            if proc.poll() is not None:
+                break
+            continue
+        try:
+            chunk = os.read(controller, 4096)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        text += chunk
+    return text.decode(errors="replace")
