@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from lamina.api.session import Session
 from lamina.discovery import ScanResult
-from lamina.engines.base import WORKER_LOCK, Backend
+from lamina.engines.base import WORKER_LOCK, Backend, holder_of
 from lamina.errors import LaminaError
 from lamina.history import History
 from lamina.migration_set import MigrationSet
@@ -103,7 +103,7 @@ def survey(
         applied = history.applied() if history else []
         holder = backend.lock_holder()
         # A backfill under way runs while a worker holds its lock, else it is paused.
-        worker = backend.holder_of(WORKER_LOCK) if any(r.backfill for r in applied) else None
+        worker = holder_of(backend, WORKER_LOCK) if any(r.backfill for r in applied) else None
         if drift and history is not None:
             found = read_drift(backend, history)
             differences = None if found is None else tuple(str(d) for d in found)

@@ -35,7 +35,7 @@ from lamina.urls import DatabaseURL
 
 __all__ = [
     "WORKER_LOCK", "Backend", "BackendOptions", "Capabilities", "HistoryTypes", "LockMode",
-    "RefusedInTransaction",
+    "RefusedInTransaction", "holder_of",
 ]  # fmt: skip
 
 #: The ``lock_purpose`` of the lock a background backfill worker holds for as long as it runs.
@@ -97,9 +97,7 @@ class Backend(abc.ABC):
     #: engine's registry entry when a subclass sets ``name`` (see ``__init_subclass__``).
     title: ClassVar[str]
     dialect: ClassVar[str]
-    #: Which lock :meth:`lock` takes: ``""`` the migration lock; :data:`WORKER_LOCK` the one
-    #: a background backfill worker holds while it runs (lamina.api.backfills).
-    lock_purpose: str = ""
+    lock_purpose: str = ""  #: which lock :meth:`lock` takes: ``""``, or :data:`WORKER_LOCK`
     capabilities: ClassVar[Capabilities] = Capabilities()
     #: The driver's exception classes: the database refusing SQL (not a bug in lamina).
     driver_errors: ClassVar[tuple[type[BaseException], ...]] = ()
@@ -125,11 +123,7 @@ class Backend(abc.ABC):
             cls.title, cls.dialect, cls.capabilities = spec.title, spec.dialect, spec.capabilities
 
     def __init__(
-        self,
-        url: DatabaseURL,
-        *,
-        read_only: bool = False,
-        options: BackendOptions | None = None,
+        self, url: DatabaseURL, *, read_only: bool = False, options: BackendOptions | None = None
     ) -> None:
         self.url = url
         self.read_only = read_only
@@ -275,14 +269,6 @@ class Backend(abc.ABC):
         """Who holds the migration lock right now, if anyone (for ``status``)."""
         return None
 
-    def holder_of(self, purpose: str) -> LockOwner | None:
-        """Who holds the lock of ``purpose`` (:attr:`lock_purpose`) right now, if anyone."""
-        kept, self.lock_purpose = self.lock_purpose, purpose
-        try:
-            return self.lock_holder()
-        finally:
-            self.lock_purpose = kept
-
     def check_lock(self) -> None:
         """Raise :class:`lamina.errors.LockLostError` if this run no longer holds its lock.
 
@@ -339,3 +325,12 @@ class Backend(abc.ABC):
 
     def __exit__(self, *_exc_info: object) -> None:
         self.close()
+
+
+def holder_of(backend: Backend, purpose: str) -> LockOwner | None:
+    """Who holds ``backend``'s lock of ``purpose`` (:attr:`Backend.lock_purpose`) right now."""
+    kept, backend.lock_purpose = backend.lock_purpose, purpose
+    try:
+        return backend.lock_holder()
+    finally:
+        backend.lock_purpose = kept
