@@ -16,6 +16,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from lamina.backfill import key_problem
+from lamina.backfill.walk import key_at
 from lamina.engines.base import Backend
 from lamina.history.backfills import BackfillProgress, BackfillStore
 from lamina.history.tables import BACKFILLS
@@ -158,14 +159,15 @@ def _cut(backend: Backend, base: BackfillRanges, lo: int, upper: int) -> Backfil
     rows = int(backend.query(backend.sql(f"SELECT COUNT(*) {where}"), (lo, upper))[0][0])
     batches = max(1, math.ceil(rows / size))  # a run cuts one (empty) range even then
 
-    def key_at(offset: int) -> int:
-        sql = f"SELECT {key} {where} ORDER BY {key} LIMIT 1 OFFSET {int(offset)}"
-        return int(backend.query(backend.sql(sql), (lo, upper))[0][0])
+    def at(offset: int) -> int:
+        found = key_at(backend, table, key, lo, upper, offset)
+        assert found is not None  # offset < rows, counted in the same range
+        return found
 
     end = upper + 1
     if batches == 1:
         return replace(base, rows=rows, batches=1, first=(lo, end), last=(lo, end))
-    first, last = (lo, key_at(size)), (key_at(size * (batches - 1)), end)
+    first, last = (lo, at(size)), (at(size * (batches - 1)), end)
     return replace(base, rows=rows, batches=batches, first=first, last=last)
 
 

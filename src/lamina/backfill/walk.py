@@ -58,20 +58,27 @@ def key_problem(backend: object, table: str, key: str) -> str | None:
     return None
 
 
+def key_at(backend: Backend, table: str, key: str, lo: int, upper: int, offset: int) -> int | None:
+    """The ``offset``-th key of ``table`` in ``[lo, upper]`` (0 is the first), or None: where
+    a range of ``offset`` rows from ``lo`` ends (the dry run's ranges cut them alike)."""
+    found = backend.query(
+        backend.sql(
+            f"SELECT {key} FROM {table} WHERE {key} >= ? AND {key} <= ? "
+            f"ORDER BY {key} LIMIT 1 OFFSET {int(offset)}"
+        ),
+        (lo, upper),
+    )
+    return int(found[0][0]) if found else None
+
+
 def next_range(
     backend: Backend, migration: BatchedMigration, lo: int, upper: int, size: int
 ) -> tuple[int, int]:
     """``(hi, rows)``: the range ``[lo, hi)`` holds ``rows`` rows, at most ``size``."""
     table, key = migration.table, migration.key
-    found = backend.query(
-        backend.sql(
-            f"SELECT {key} FROM {table} WHERE {key} >= ? AND {key} <= ? "
-            f"ORDER BY {key} LIMIT 1 OFFSET {int(size)}"
-        ),
-        (lo, upper),
-    )
-    if found:
-        return int(found[0][0]), size
+    hi = key_at(backend, table, key, lo, upper, size)
+    if hi is not None:
+        return hi, size
     counted = backend.query(
         backend.sql(f"SELECT COUNT(*) FROM {table} WHERE {key} >= ? AND {key} <= ?"),
         (lo, upper),
