@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import signal
 import textwrap
 import uuid
 import warnings
@@ -47,6 +48,17 @@ def _findings_cache_of_the_session(tmp_path_factory: pytest.TempPathFactory) -> 
     """The risk findings cache (lamina.findings_cache) of this test session, in and out of
     subprocesses: on, as for users, but never the user's own cache folder."""
     os.environ["LAMINA_CACHE_DIR"] = str(tmp_path_factory.mktemp("lamina-cache"))
+
+
+def pytest_configure() -> None:
+    """Let the lamina processes the tests start receive Ctrl-C, however pytest was launched.
+
+    A background job of a shell without job control starts with SIGINT ignored, and an ignored
+    signal stays ignored across ``exec``: every child would then ignore the SIGINT the stop
+    tests send it. A handler (unlike an ignore) is reset to the default in a child.
+    """
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def url_for(engine: str, directory: Path) -> str:
