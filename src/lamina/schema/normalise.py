@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from functools import lru_cache
 
 __all__ = [
     "check_clauses",
@@ -27,6 +28,7 @@ __all__ = [
 ]
 
 _QUOTES = "'\"`"
+_QUOTE_START = re.compile("['\"`]")
 _SPACE = re.compile(r"\s+")
 #: PostgreSQL's long spellings (also DuckDB's), and the short form the snapshot uses.
 _TYPE_ALIASES = (
@@ -70,26 +72,23 @@ _VIEW_HEAD = re.compile(
 
 
 def _segments(text: str) -> Iterator[tuple[str, bool]]:
-    """``text`` cut into (piece, quoted) runs; a quoted piece keeps its quotes."""
-    start = i = 0
-    while i < len(text):
+    """``text`` cut into (piece, quoted) runs; a quoted piece keeps its quotes (a doubled
+    quote inside is part of it; an unclosed one runs to the end). The regex and ``find`` skip
+    unquoted and quoted text in C: a catalog of thousands of tables passes through here."""
+    start, end_of_text = 0, len(text)
+    while (found := _QUOTE_START.search(text, start)) is not None:
+        i = found.start()
         quote = text[i]
-        if quote not in _QUOTES:
-            i += 1
-            continue
         if start < i:
             yield text[start:i], False
-        end = i + 1
-        while end < len(text):
-            if text[end] == quote:
-                if end + 1 < len(text) and text[end + 1] == quote:  # doubled quote: escaped
-                    end += 2
-                    continue
-                break
-            end += 1
+        end = text.find(quote, i + 1)
+        while end != -1 and end + 1 < end_of_text and text[end + 1] == quote:
+            end = text.find(quote, end + 2)  # doubled quote: escaped
+        if end == -1:
+            end = end_of_text
         yield text[i : end + 1], True
-        start = i = end + 1
-    if start < len(text):
+        start = end + 1
+    if start < end_of_text:
         yield text[start:], False
 
 
@@ -157,6 +156,11 @@ def split_top_level(text: str) -> list[str]:
     return parts
 
 
+#: Distinct spellings a catalog read memoises (types and defaults repeat across tables).
+_MEMO = 4096
+
+
+@lru_cache(maxsize=_MEMO)
 def normalise_type(text: str, *, mysql: bool = False) -> str:
     """``CHARACTER VARYING (200)`` -> ``varchar(200)``; MySQL ``int(11)`` -> ``int``."""
     spelled = _SPACE.sub(" ", text.strip().lower())
@@ -174,6 +178,7 @@ def is_numeric_type(type_text: str) -> bool:
     return bool(_NUMERIC_TYPE.match(type_text))
 
 
+@lru_cache(maxsize=_MEMO)
 def normalise_default(text: str | None, column_type: str) -> str | None:
     """A default expression without casts or wrapping parentheses; None for no/NULL default.
 
@@ -238,6 +243,8 @@ def reflow(definition: str) -> list[str]:
 def check_clauses(sql: str) -> list[str]:
     """The normalised ``CHECK (...)`` expressions of a ``CREATE TABLE`` statement (column and
     table constraints alike), found outside quoted text: what SQLite keeps of them."""
+    if _CHECK.search(sql) is None:
+        return []
     masked = "".join("_" * len(piece) if quoted else piece for piece, quoted in _segments(sql))
     found = []
     for match in _CHECK.finditer(masked):
