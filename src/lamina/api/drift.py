@@ -20,7 +20,7 @@ from lamina.engines.base import WORKER_LOCK, Backend, holder_of
 from lamina.errors import LaminaError
 from lamina.history import History
 from lamina.migration_set import MigrationSet
-from lamina.models import MigrationState, Problem, Severity, StatusReport
+from lamina.models import AppliedMigration, MigrationState, Problem, Severity, StatusReport
 from lamina.planning import compute_status
 
 if TYPE_CHECKING:
@@ -56,16 +56,19 @@ def record_schema_quietly(backend: Backend, history: History) -> None:
         record_schema(backend, history)
 
 
-def read_drift(backend: Backend, history: History) -> list[Difference] | None:
-    """Live schema against the recorded one; None when nothing was recorded yet."""
+def read_drift(
+    backend: Backend, history: History, applied: Sequence[AppliedMigration] | None = None
+) -> list[Difference] | None:
+    """Live schema against the recorded one; None when nothing was recorded yet. ``applied``
+    is the history the caller has just read, if it has (one read less)."""
     from lamina.schema import Snapshot, diff, snapshot
 
     recorded = history.recorded_schema()
     if recorded is None:
         return None
-    digest, text, taken_at = recorded
-    applied = [row for row in history.applied() if not row.dirty]
-    if (applied[-1].id if applied else "") != taken_at:
+    digest, taken_at = recorded
+    clean = [row for row in (history.applied() if applied is None else applied) if not row.dirty]
+    if (clean[-1].id if clean else "") != taken_at:
         # History moved on without a new snapshot (a run was killed, or a row was changed by
         # hand): any difference could be lamina's own, so drift is unknown, not reported.
         return None
@@ -73,7 +76,7 @@ def read_drift(backend: Backend, history: History) -> list[Difference] | None:
     if live.digest() == digest:
         return []
     try:
-        recorded_snapshot = Snapshot.from_dict(json.loads(text))
+        recorded_snapshot = Snapshot.from_dict(json.loads(history.recorded_snapshot() or ""))
     except (ValueError, KeyError, TypeError):
         return None  # written by another lamina, or damaged: no basis for a comparison
     return diff(recorded_snapshot, live)
@@ -105,7 +108,7 @@ def survey(
         # A backfill under way runs while a worker holds its lock, else it is paused.
         worker = holder_of(backend, WORKER_LOCK) if any(r.backfill for r in applied) else None
         if drift and history is not None:
-            found = read_drift(backend, history)
+            found = read_drift(backend, history, applied)
             differences = None if found is None else tuple(str(d) for d in found)
     migrations = MigrationSet.build(scanned.files, applied, problems)
     report = compute_status(migrations, applied, holder, worker)

@@ -30,6 +30,7 @@ from lamina.history.tables import (
     _EVENTS,
     _FINISH_APPLY,
     _MARK,
+    _META_VALUE,
     _META_VALUES,
     _RECORD_APPLY,
     _RECORD_ROLLBACK,
@@ -285,16 +286,24 @@ class History(Layout):
             self._write(_DELETE_META, (name,), "replace the schema snapshot")
             self._write(_SET_LAYOUT, (name, value), "record the schema snapshot")
 
-    def recorded_schema(self) -> tuple[str, str, str] | None:
-        """(digest, snapshot JSON, newest applied id then or "") of the schema the last run
-        left, or None if never taken."""
+    def recorded_schema(self) -> tuple[str, str] | None:
+        """(digest, newest applied id then or "") of the schema the last run left, or None if
+        never taken. The snapshot itself is :meth:`recorded_snapshot`: a read that finds the
+        digest unchanged never needs it."""
         if not self._present():
             return None
-        rows = self._read(_META_VALUES, (SNAPSHOT_KEY, DIGEST_KEY, SNAPSHOT_OF_KEY))
+        rows = self._read(_META_VALUES, (DIGEST_KEY, SNAPSHOT_OF_KEY))
         values = {str(name): "" if value is None else str(value) for name, value in rows}
-        if SNAPSHOT_KEY not in values or DIGEST_KEY not in values:
+        if DIGEST_KEY not in values:
             return None
-        return values[DIGEST_KEY], values[SNAPSHOT_KEY], values.get(SNAPSHOT_OF_KEY, "")
+        return values[DIGEST_KEY], values.get(SNAPSHOT_OF_KEY, "")
+
+    def recorded_snapshot(self) -> str | None:
+        """The JSON of the schema the last run left (see :meth:`recorded_schema`)."""
+        if not self._present():
+            return None
+        rows = self._read(_META_VALUE, (SNAPSHOT_KEY,))
+        return str(rows[0][0]) if rows and rows[0][0] is not None else None
 
     @staticmethod
     def now() -> str:
