@@ -7,11 +7,20 @@ also the one place that leaves lamina's own objects out.
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from lamina.schema.model import Column, ForeignKey, Index, SchemaObject, Snapshot, Table, View
 
-__all__ = ["LAMINA_OBJECTS", "SchemaBuilder", "TableBuilder", "is_lamina_object", "qualified"]
+__all__ = [
+    "LAMINA_OBJECTS",
+    "SchemaBuilder",
+    "TableBuilder",
+    "is_lamina_object",
+    "qualified",
+    "rows_digest",
+]
 
 #: lamina's bookkeeping tables (and DuckDB's sequence for the audit log): never part of a
 #: snapshot, so a snapshot describes the application's schema only.
@@ -34,6 +43,16 @@ def qualified(schema: str, name: str, target: str) -> str:
     """``name`` in the target schema, ``schema.name`` elsewhere: a whole-database snapshot
     and a target-only one then name the target's objects alike."""
     return name if schema == target else f"{schema}.{name}"
+
+
+def rows_digest(kind: str, parts: Iterable[object]) -> str:
+    """A fingerprint (``EngineSpec.fingerprint``) of raw catalog rows, in the order read:
+    the same rows make the same snapshot, so an equal digest needs no normalising."""
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(repr(part).encode())
+        digest.update(b"\n")
+    return f"{kind}:{digest.hexdigest()}"
 
 
 @dataclass
@@ -68,9 +87,11 @@ class SchemaBuilder:
     objects: dict[tuple[str, str], SchemaObject] = field(default_factory=dict)
 
     def add_table(self, name: str) -> TableBuilder | None:
-        if is_lamina_object(name):
-            return None
-        return self.tables.setdefault(name, TableBuilder(name))
+        """The table ``name``, added on its first row (catalogs give a row per column)."""
+        built = self.tables.get(name)
+        if built is None and not is_lamina_object(name):
+            built = self.tables[name] = TableBuilder(name)
+        return built
 
     def table(self, name: str) -> TableBuilder | None:
         """The table ``name`` if it was added; None for views and lamina's tables."""
