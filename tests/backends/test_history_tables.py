@@ -334,5 +334,6 @@ def test_a_layout_2_database_takes_a_schema_snapshot_over_64_kb(backend: Backend
     with backend.transaction():
         history.record_schema(None, "sha256:big", snapshot)
     reread = History(backend, user="u", host="h")
-    assert reread.recorded_schema() == ("sha256:big", "")
+    recorded = reread.recorded_schema()
+    assert recorded is not None and (recorded.digest, recorded.taken_at) == ("sha256:big", "")
     assert reread.recorded_snapshot() == snapshot

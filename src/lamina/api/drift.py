@@ -40,14 +40,18 @@ def record_schema(backend: Backend, history: History) -> None:
     """Snapshot the schema a run left, for drift detection (one snapshot per run, not per
     migration: its cost grows with the schema, and a run of a thousand steps must not pay
     it a thousand times). The digest goes on the newest applied row, which is how a later
-    check knows whether the snapshot still describes the history (see :func:`read_drift`)."""
-    from lamina.schema import snapshot
+    check knows whether the snapshot still describes the history (see :func:`read_drift`);
+    the engine's catalog fingerprint, if it has one, lets that check skip the snapshot."""
+    from lamina.schema import fingerprint, snapshot
 
+    before = fingerprint(backend)
     taken = snapshot(backend)
+    # A change between the two reads would pair this snapshot with another schema's print.
+    raw = before if before is not None and fingerprint(backend) == before else ""
     applied = [row for row in history.applied() if not row.dirty]
     last = applied[-1].id if applied else None
     with backend.transaction():
-        history.record_schema(last, taken.digest(), taken.to_json())
+        history.record_schema(last, taken.digest(), taken.to_json(), raw)
 
 
 def record_schema_quietly(backend: Backend, history: History) -> None:
@@ -61,19 +65,20 @@ def read_drift(
 ) -> list[Difference] | None:
     """Live schema against the recorded one; None when nothing was recorded yet. ``applied``
     is the history the caller has just read, if it has (one read less)."""
-    from lamina.schema import Snapshot, diff, snapshot
+    from lamina.schema import Snapshot, diff, fingerprint, snapshot
 
     recorded = history.recorded_schema()
     if recorded is None:
         return None
-    digest, taken_at = recorded
     clean = [row for row in (history.applied() if applied is None else applied) if not row.dirty]
-    if (clean[-1].id if clean else "") != taken_at:
+    if (clean[-1].id if clean else "") != recorded.taken_at:
         # History moved on without a new snapshot (a run was killed, or a row was changed by
         # hand): any difference could be lamina's own, so drift is unknown, not reported.
         return None
+    if recorded.fingerprint and fingerprint(backend) == recorded.fingerprint:
+        return []  # the raw catalog the snapshot was read from is unchanged
     live = snapshot(backend)
-    if live.digest() == digest:
+    if live.digest() == recorded.digest:
         return []
     try:
         recorded_snapshot = Snapshot.from_dict(json.loads(history.recorded_snapshot() or ""))

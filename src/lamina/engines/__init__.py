@@ -64,6 +64,9 @@ class EngineSpec:
         install_hint: what to run when its module or driver cannot be imported.
         url_check: ``"module:function"`` checking a URL's query options (raises URLError), or
             None when the engine checks them only when it connects.
+        fingerprint: ``"module:function"``, ``(backend) -> str``: a digest of the raw catalog
+            that changes whenever anything the catalog reader reads changes, cheap enough to
+            skip the reader when drift finds it unchanged; None when the engine has none.
     """
 
     name: str
@@ -82,6 +85,7 @@ class EngineSpec:
     install_hint: str
     file_suffix: str | None = None
     url_check: str | None = None
+    fingerprint: str | None = None
 
     def quote(self, name: str) -> str:
         """``name`` as a quoted identifier of this engine (for names lamina generated or read
@@ -96,6 +100,7 @@ def _spec(name: str, folder: str, **fields: Any) -> EngineSpec:
         name=name,
         backend=f"{module}.backend:{fields.pop('backend_class')}",
         catalog=f"{module}.catalog:read",
+        fingerprint=f"{module}.catalog:fingerprint" if fields.pop("fingerprint") else None,
         backup=f"{module}.backup:BACKUP",
         facts=f"{module}.facts:read",
         **fields,
@@ -111,7 +116,7 @@ ENGINES: dict[str, EngineSpec] = {
               capabilities=Capabilities(
                   transactional_ddl=True, checkpoint_sql="CHECKPOINT", one_process=True
               ),
-              backend_class="DuckDBBackend", backup_format="duckdb-file",
+              backend_class="DuckDBBackend", backup_format="duckdb-file", fingerprint=True,
               install_hint="pip install duckdb (lamina depends on it; reinstall lamina to "
               "restore it)"),
         _spec("sqlite", "sqlite", schemes=("sqlite",), dialect="sqlite", title="SQLite",
@@ -121,11 +126,11 @@ ENGINES: dict[str, EngineSpec] = {
                   handoff="lamina.engines.sqlite.backend:busy_sleep_ms",
               ),
               backend_class="SQLiteBackend", backup_format="sqlite-file",
-              install_hint="use a Python built with the sqlite3 module"),
+              install_hint="use a Python built with the sqlite3 module", fingerprint=True),
         _spec("postgresql", "postgresql", schemes=("postgresql", "postgres"),
               dialect="postgres", title="PostgreSQL", default_port=5432, quote_char='"',
               scratch="server", capabilities=Capabilities(transactional_ddl=True),
-              backend_class="PostgresBackend", backup_format="pg_dump-custom",
+              backend_class="PostgresBackend", backup_format="pg_dump-custom", fingerprint=True,
               install_hint="pip install 'lamina[postgres]'"),
         _spec("mysql", "mysql", schemes=("mysql",), dialect="mysql", title="MySQL",
               default_port=3306, quote_char="`", scratch="server",
@@ -133,7 +138,7 @@ ENGINES: dict[str, EngineSpec] = {
                   transactional_ddl=False,
                   implicit_commits="lamina.sqltext.implicit_commits:commits_implicitly",
               ),
-              backend_class="MySQLBackend", backup_format="mysqldump-sql",
+              backend_class="MySQLBackend", backup_format="mysqldump-sql", fingerprint=False,
               install_hint="pip install 'lamina[mysql]'",
               url_check="lamina.engines.mysql.connect:parse_options"),
     )

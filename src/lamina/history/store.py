@@ -38,6 +38,7 @@ from lamina.history.tables import (
     _SET_HASH,
     _SET_LAYOUT,
     DIGEST_KEY,
+    FINGERPRINT_KEY,
     LAYOUT_KEY,
     LOG,
     MIGRATIONS,
@@ -46,7 +47,7 @@ from lamina.history.tables import (
 )
 from lamina.models import AppliedMigration, AuditAction, AuditEvent, RowState
 
-__all__ = ["AuditEntry", "History"]
+__all__ = ["AuditEntry", "History", "RecordedSchema"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +60,32 @@ class AuditEntry:
     version: int | None = None
     duration_ms: int | None = None
     detail: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedSchema:
+    """What the last run recorded of the schema it left (the snapshot itself is read apart,
+    by :meth:`History.recorded_snapshot`, only when it is needed).
+
+    Attributes:
+        digest: the snapshot's digest.
+        taken_at: the newest applied migration then ("" for none).
+        fingerprint: the engine's fingerprint of its raw catalog then ("" for none).
+    """
+
+    digest: str
+    taken_at: str
+    fingerprint: str
+
+    @staticmethod
+    def read(values: dict[str, object]) -> RecordedSchema | None:
+        """From ``lamina_meta``'s values; None when no digest was recorded."""
+        if values.get(DIGEST_KEY) is None:
+            return None
+        text = {name: "" if value is None else str(value) for name, value in values.items()}
+        return RecordedSchema(
+            text[DIGEST_KEY], text.get(SNAPSHOT_OF_KEY, ""), text.get(FINGERPRINT_KEY, "")
+        )
 
 
 class History(Layout):
@@ -272,7 +299,9 @@ class History(Layout):
             self._write(sql, values, what)
             self.write_audit(audit)
 
-    def record_schema(self, migration_id: str | None, digest: str, snapshot_json: str) -> None:
+    def record_schema(
+        self, migration_id: str | None, digest: str, snapshot_json: str, fingerprint: str = ""
+    ) -> None:
         """Remember the schema a run left: its digest on the last migration applied (if any)
         and the whole snapshot in ``lamina_meta``, so drift can be named object by object."""
         if migration_id is not None:
@@ -281,28 +310,22 @@ class History(Layout):
             (SNAPSHOT_KEY, snapshot_json),
             (DIGEST_KEY, digest),
             (SNAPSHOT_OF_KEY, migration_id or ""),
+            (FINGERPRINT_KEY, fingerprint),
         )
         for name, value in entries:
             self._write(_DELETE_META, (name,), "replace the schema snapshot")
             self._write(_SET_LAYOUT, (name, value), "record the schema snapshot")
 
-    def recorded_schema(self) -> tuple[str, str] | None:
-        """(digest, newest applied id then or "") of the schema the last run left, or None if
-        never taken. The snapshot itself is :meth:`recorded_snapshot`: a read that finds the
-        digest unchanged never needs it."""
+    def recorded_schema(self) -> RecordedSchema | None:
+        """What the last run recorded of the schema it left, or None if never taken."""
         if not self._present():
             return None
-        rows = self._read(_META_VALUES, (DIGEST_KEY, SNAPSHOT_OF_KEY))
-        values = {str(name): "" if value is None else str(value) for name, value in rows}
-        if DIGEST_KEY not in values:
-            return None
-        return values[DIGEST_KEY], values.get(SNAPSHOT_OF_KEY, "")
+        rows = self._read(_META_VALUES, (DIGEST_KEY, SNAPSHOT_OF_KEY, FINGERPRINT_KEY))
+        return RecordedSchema.read({str(name): value for name, value in rows})
 
     def recorded_snapshot(self) -> str | None:
         """The JSON of the schema the last run left (see :meth:`recorded_schema`)."""
-        if not self._present():
-            return None
-        rows = self._read(_META_VALUE, (SNAPSHOT_KEY,))
+        rows = self._read(_META_VALUE, (SNAPSHOT_KEY,)) if self._present() else []
         return str(rows[0][0]) if rows and rows[0][0] is not None else None
 
     @staticmethod

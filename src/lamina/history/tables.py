@@ -346,13 +346,15 @@ _SET_CHECKSUM = f"{_update(MIGRATIONS, {'checksum': '?'}, ['id'])} AND state = '
 _SET_LAYOUT_VALUE = _update(META, {"value": "?"}, ["name"])
 _SET_HASH = _update(MIGRATIONS, {"schema_hash": "?"}, ["id"])
 _DELETE_META = f"DELETE FROM {META} WHERE name = ?"
-_META_VALUES = f"{_select(META, ['name', 'value'])} WHERE name IN (?, ?)"
+_META_VALUES = f"{_select(META, ['name', 'value'])} WHERE name IN (?, ?, ?)"
 _META_VALUE = f"{_select(META, ['value'])} WHERE name = ?"
 SNAPSHOT_KEY = "schema_snapshot"
 DIGEST_KEY = "schema_digest"
 #: The newest applied migration when the snapshot was taken ("" for none): a snapshot is
 #: only a baseline for drift while history still ends there.
 SNAPSHOT_OF_KEY = "schema_snapshot_of"
+#: The engine's fingerprint of the raw catalog when the snapshot was taken ("" for none).
+FINGERPRINT_KEY = "schema_fingerprint"
 _AUDIT = _insert(LOG)
 _SET_LAYOUT = _insert(META)
 

@@ -15,7 +15,7 @@ Example::
 from __future__ import annotations
 
 from lamina.schema.builder import LAMINA_OBJECTS
-from lamina.schema.capture import snapshot
+from lamina.schema.capture import fingerprint, snapshot
 from lamina.schema.diff import Difference, Kind, diff
 from lamina.schema.model import Column, ForeignKey, Index, SchemaObject, Snapshot, Table, View
 
@@ -31,5 +31,6 @@ __all__ = [
     "Table",
     "View",
     "diff",
+    "fingerprint",
     "snapshot",
 ]

@@ -11,7 +11,7 @@ from lamina.errors import BackendError, StatementError
 from lamina.schema.builder import SchemaBuilder
 from lamina.schema.model import Snapshot
 
-__all__ = ["snapshot"]
+__all__ = ["fingerprint", "snapshot"]
 
 
 def snapshot(backend: Backend, *, whole_database: bool = False) -> Snapshot:
@@ -40,6 +40,22 @@ def snapshot(backend: Backend, *, whole_database: bool = False) -> Snapshot:
     reader: Callable[[Backend, bool], SchemaBuilder] = load(spec.catalog, hint=spec.install_hint)
     try:
         return reader(backend, whole_database).freeze()
+    except StatementError as exc:
+        raise BackendError(
+            f"cannot read the schema of {backend.target()}: {exc.detail}"
+        ) from exc.original
+
+
+def fingerprint(backend: Backend) -> str | None:
+    """The engine's digest of its raw catalog (see ``EngineSpec.fingerprint``), or None when
+    the engine has none: two equal fingerprints of one engine mean equal snapshots, so drift
+    that finds the recorded one again needs no snapshot at all."""
+    spec = ENGINES.get(backend.name)
+    if spec is None or spec.fingerprint is None:
+        return None
+    reader: Callable[[Backend], str] = load(spec.fingerprint, hint=spec.install_hint)
+    try:
+        return reader(backend)
     except StatementError as exc:
         raise BackendError(
             f"cannot read the schema of {backend.target()}: {exc.detail}"

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from lamina.engines.base import Backend
-from lamina.schema.builder import SchemaBuilder, qualified
+from lamina.schema.builder import SchemaBuilder, is_lamina_object, qualified, rows_digest
 from lamina.schema.model import Column, ForeignKey, Index
 from lamina.schema.normalise import (
     index_parts,
@@ -26,7 +26,7 @@ from lamina.schema.normalise import (
     view_body,
 )
 
-__all__ = ["read"]
+__all__ = ["fingerprint", "read"]
 
 _HERE = "database_name = current_database() AND schema_name = current_schema()"
 #: Every schema of the current database (DuckDB keeps its own in the system/temp catalogs).
@@ -72,12 +72,35 @@ WHERE database_name = current_database() AND NOT internal AND schema_name <> cur
 """
 
 
+#: What :func:`read` reads, in order; :func:`fingerprint` reads the same.
+_QUERIES = (_COLUMNS, _CONSTRAINTS, _INDEXES, _VIEWS, _SEQUENCES, _TYPES, _MACROS)
+
+
+def _fetch(backend: Backend, whole_database: bool) -> tuple[str, dict[str, list[Any]]]:
+    """The current schema, and the rows of each of :data:`_QUERIES`."""
+    target = str(backend.query("SELECT current_schema()")[0][0])
+    where = _WHOLE if whole_database else _HERE
+    return target, {sql: backend.query(sql.replace("{HERE}", where)) for sql in _QUERIES}
+
+
+def fingerprint(backend: Backend) -> str:
+    """The target's raw catalog rows, digested: equal exactly when :func:`read` would read
+    the same rows (it reads nothing else for the target)."""
+    target, fetched = _fetch(backend, whole_database=False)
+    # Rows of lamina's own objects are left out, as read() leaves them out (a macro is named
+    # by its signature, so it stays): DuckDB reports the audit log's sequence with its last
+    # value as its start once the file is reopened, which is no change of the schema.
+    kept = [
+        [row for row in rows if sql is _MACROS or not is_lamina_object(str(row[1]))]
+        for sql, rows in fetched.items()
+    ]
+    return rows_digest("duckdb-catalog", [target, *kept])
+
+
 def read(backend: Backend, whole_database: bool = False) -> SchemaBuilder:
     schema = SchemaBuilder(backend.name)
-    target = str(backend.query("SELECT current_schema()")[0][0])
-
-    def rows(sql: str) -> list[tuple[Any, ...]]:
-        return backend.query(sql.replace("{HERE}", _WHOLE if whole_database else _HERE))
+    target, fetched = _fetch(backend, whole_database)
+    rows = fetched.__getitem__
 
     def name(namespace: object, item: object) -> str:
         return qualified(str(namespace).lower(), str(item).lower(), target.lower())

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lamina.engines.base import Backend
-from lamina.schema.builder import SchemaBuilder, qualified
+from lamina.schema.builder import SchemaBuilder, qualified, rows_digest
 from lamina.schema.model import Column, ForeignKey, Index
 from lamina.schema.normalise import (
     index_parts,
@@ -35,7 +35,7 @@ from lamina.schema.normalise import (
     view_body,
 )
 
-__all__ = ["read"]
+__all__ = ["fingerprint", "read"]
 
 #: Every user schema of the database (``{scope}`` in the queries below for whole_database).
 _WHOLE = "n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_(toast|temp)'"
@@ -178,16 +178,35 @@ class _Scope:
         return normalise_expression(text)
 
 
-def read(backend: Backend, whole_database: bool = False) -> SchemaBuilder:
-    schema = SchemaBuilder(backend.name)
+#: What :func:`read` reads for its scope, in order; :func:`fingerprint` reads the same.
+_QUERIES = (_COLUMNS, _CONSTRAINTS, _INDEXES, _VIEWS, _SEQUENCES, _ROUTINES, _TRIGGERS, _TYPES)
+
+
+def _fetch(backend: Backend, whole_database: bool) -> tuple[_Scope, dict[str, list[Any]]]:
+    """The scope, and the rows of each of :data:`_QUERIES` and of the extensions."""
     target = getattr(backend, "schema", None)
     if target is None:
         target = str(backend.query("SELECT current_schema()")[0][0])
     scope = _Scope(target, _WHOLE, ()) if whole_database else _Scope(target, _TARGET, (target,))
+    fetched = {
+        sql: backend.query(backend.sql(sql.replace("{scope}", scope.where)), scope.params)
+        for sql in _QUERIES
+    }
+    fetched[_EXTENSIONS] = backend.query(_EXTENSIONS)
+    return scope, fetched
 
-    def rows(sql: str) -> list[tuple[Any, ...]]:
-        return backend.query(backend.sql(sql.replace("{scope}", scope.where)), scope.params)
 
+def fingerprint(backend: Backend) -> str:
+    """The target schema's raw catalog rows, digested: equal exactly when :func:`read` would
+    read the same rows (it reads nothing else for the target)."""
+    scope, fetched = _fetch(backend, whole_database=False)
+    return rows_digest("postgresql-catalog", [scope.target, *fetched.values()])
+
+
+def read(backend: Backend, whole_database: bool = False) -> SchemaBuilder:
+    schema = SchemaBuilder(backend.name)
+    scope, fetched = _fetch(backend, whole_database)
+    rows = fetched.__getitem__
     for row in rows(_COLUMNS):
         _column(schema, scope, row)
     for row in rows(_CONSTRAINTS):
@@ -196,11 +215,11 @@ def read(backend: Backend, whole_database: bool = False) -> SchemaBuilder:
         _index(schema, scope, row)
     _views(schema, scope, rows(_VIEWS))
     _objects(schema, scope, rows)
-    for name, version in backend.query(_EXTENSIONS):
+    for name, version in rows(_EXTENSIONS):
         schema.add_object("extension", str(name), str(version))
     if whole_database:
         for (name,) in backend.query(_SCHEMAS):
-            if name != target:
+            if name != scope.target:
                 schema.add_object("schema", str(name), None)
     return schema
 

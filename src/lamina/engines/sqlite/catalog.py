@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from lamina.engines.base import Backend
-from lamina.schema.builder import SchemaBuilder, is_lamina_object
+from lamina.schema.builder import SchemaBuilder, is_lamina_object, rows_digest
 from lamina.schema.model import Column, ForeignKey, Index
 from lamina.schema.normalise import (
     check_clauses,
@@ -26,7 +26,7 @@ from lamina.schema.normalise import (
     view_body,
 )
 
-__all__ = ["read"]
+__all__ = ["fingerprint", "read"]
 
 _USER_TABLES = "m.type = 'table' AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
 
@@ -51,6 +51,9 @@ LEFT JOIN sqlite_master s ON s.type = 'index' AND s.name = il.name
 WHERE {_USER_TABLES} AND x.key = 1 AND il.origin <> 'pk'
 ORDER BY m.name, il.name, x.seqno
 """
+#: Every schema object of ``main``: SQLite derives each pragma :func:`read` uses from these
+#: ``CREATE`` texts, so the same rows mean the same schema.
+_WHOLE_MASTER = "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name"
 _MASTER = """
 SELECT type, name, tbl_name, sql FROM sqlite_master WHERE type IN ('table', 'view', 'trigger')
 """
@@ -80,6 +83,11 @@ def read(backend: Backend, whole_database: bool = False) -> SchemaBuilder:
     for kind, name, table, sql in backend.query(_MASTER):
         _master(schema, str(kind), str(name).lower(), str(table).lower(), sql)
     return schema
+
+
+def fingerprint(backend: Backend) -> str:
+    """A digest of ``sqlite_master``: unchanged exactly when the schema :func:`read` reads is."""
+    return rows_digest("sqlite-master", backend.query(_WHOLE_MASTER))
 
 
 def _master(schema: SchemaBuilder, kind: str, name: str, table: str, sql: object) -> None:
