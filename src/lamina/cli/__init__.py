@@ -1,18 +1,22 @@
 """The ``lamina`` command: global options, and the one place errors become exit codes (and,
 under a command's ``--json``, the error documents the library builds: docs/json.md, "Errors").
 
-Only click is imported at module level so ``lamina --help`` stays fast; each command imports
-the API, the renderer and the drivers it needs when it runs, and ``--version`` its report.
+Only click is imported at module level so ``lamina --help`` stays fast: the commands' modules
+are imported one at a time, when a command is run or asked for its help (lamina.cli.commands);
+each command imports the API, the renderer and the drivers it needs when it runs, and
+``--version`` its report.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-import traceback
+from gettext import gettext as _
 from typing import Any
 
 import click
+
+from lamina.cli.commands import LazyCommands
 
 __all__ = ["cli", "main"]
 
@@ -37,6 +41,14 @@ class LaminaGroup(click.Group):
         # The group's own options are parsed here, before invoke(): a usage error in them
         # (``--lock-timeout soon``) gets its document here. click consumes ``args``.
         given = list(args)
+        settings = {**self.context_settings, **extra}
+        if (
+            parent is None
+            and "terminal_width" not in settings
+            and click.formatting.FORCED_WIDTH is None
+        ):
+            # What click would find when it formats help, found without importing shutil.
+            extra["terminal_width"] = _help_width(settings.get("max_content_width"))
         try:
             return super().make_context(info_name, args, parent, **extra)
         except click.exceptions.ClickException as exc:
@@ -63,10 +75,49 @@ class LaminaGroup(click.Group):
         except KeyboardInterrupt as exc:
             # SIGTERM arrives here too (lamina.signals): one line saying where the run stopped.
             if ctx.params.get("verbose"):
-                traceback.print_exc()
+                _print_traceback()
             _stopped(ctx, exc, as_json=as_json)
         except Exception as exc:
             _failed(ctx, exc, as_json=as_json)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """click's list of commands, each line made from the command's help summary when its
+        module is not imported yet, so ``lamina --help`` imports none of them."""
+        commands = self.commands
+        if not isinstance(commands, LazyCommands):
+            super().format_commands(ctx, formatter)
+            return
+        listed = [(name, commands.described(name)) for name in self.list_commands(ctx)]
+        listed = [(name, command) for name, command in listed if not command.hidden]
+        if listed:
+            limit = formatter.width - 6 - max(len(name) for name, _command in listed)
+            with formatter.section(_("Commands")):
+                formatter.write_dl([(name, c.get_short_help_str(limit)) for name, c in listed])
+
+
+def _help_width(most: int | None) -> int:
+    """The width click's help formatter would choose, found without ``shutil`` (which imports
+    the compression modules: a few ms of ``lamina --help``): the columns as
+    ``shutil.get_terminal_size`` reads them (COLUMNS, else stdout's terminal, else 80), at most
+    ``most`` (click's default 80), less 2, at least 50."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    stdout = sys.__stdout__
+    if columns <= 0 and stdout is not None:
+        try:
+            columns = os.get_terminal_size(stdout.fileno()).columns
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return max(min(columns if columns > 0 else 80, most or 80) - 2, 50)
+
+
+def _print_traceback() -> None:
+    """The traceback --verbose asks for; ``traceback`` is imported only then."""
+    import traceback
+
+    traceback.print_exc()
 
 
 def _failed(ctx: click.Context, exc: Exception, *, as_json: bool) -> None:
@@ -80,7 +131,7 @@ def _failed(ctx: click.Context, exc: Exception, *, as_json: bool) -> None:
         _stopped(ctx, interrupt, as_json=as_json)
     verbose = bool(ctx.params.get("verbose"))
     if verbose:
-        traceback.print_exc()
+        _print_traceback()
     if isinstance(exc, LaminaError):
         _print_error(_message(exc, full=verbose or as_json), exc.hint)
         if as_json:
@@ -164,6 +215,7 @@ def _show_version(ctx: click.Context, _param: click.Parameter, value: bool) -> N
 
 @click.group(
     cls=LaminaGroup,
+    commands=LazyCommands(),
     invoke_without_command=True,
     context_settings={
         "help_option_names": ["-h", "--help"],
@@ -244,9 +296,3 @@ def cli(
 def main() -> None:
     """Console-script entry point."""
     cli.main(prog_name="lamina")
-
-
-from lamina.cli import commands as _commands  # noqa: E402  (registers the commands)
-
-for _command in _commands.COMMANDS:
-    cli.add_command(_command)
