@@ -168,3 +168,23 @@ def test_accept_checksum_of_every_modified_migration(run, make_migrations, raw_d
 def test_repair_usage_errors(run, make_migrations, args) -> None:
     make_migrations({"001_users.sql": USERS})
     assert run(*args).exit_code == 2
+
+
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
+def test_user_text_is_printed_as_written_never_as_markup(
+    engine, run, make_migrations, raw_db
+) -> None:
+    """Drift lines, problems and names are the user's text: brackets in them are printed,
+    not read as rich markup (a stray ``[/]`` used to end the command with a MarkupError)."""
+    make_migrations({"001_users.sql": USERS})
+    assert run("up").exit_code == 0
+    raw_db.execute('CREATE TABLE "t[/]x" (a INTEGER)')
+    raw_db.execute('CREATE TABLE "u[bold]y" (a INTEGER)')
+    status = run("status")
+    assert "MarkupError" not in status.output
+    assert "added table t[/]x (a)" in status.output
+    assert "added table u[bold]y (a)" in status.output
+    assert status.exit_code == 1
+    validate = run("validate")
+    assert "MarkupError" not in validate.output
+    assert "added table t[/]x (a)" in validate.output

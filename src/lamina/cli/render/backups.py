@@ -13,9 +13,12 @@ if TYPE_CHECKING:
 
 
 def backups(records: Sequence[BackupRecord], broken: Sequence[BrokenManifest]) -> None:
+    from rich.text import Text
+
     out = console()
     for item in broken:
-        out.print(f"[yellow]warning[/]: {item.path}: {item.problem}")
+        # Text, not markup: a path or a manifest's problem may hold brackets.
+        out.print(Text.assemble(("warning", "yellow"), f": {item.path}: {item.problem}"))
     if not records:
         out.print("No backups yet.")
         return

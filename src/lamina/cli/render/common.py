@@ -83,10 +83,13 @@ def emit_json(document: Mapping[str, object]) -> None:
 
 
 def print_problems(problems: Sequence[Problem]) -> None:
+    """Each problem on its line; its text is the user's (paths, names), never markup."""
+    from rich.markup import escape
+
     out = console()
     for problem in problems:
         style = "bold red" if problem.severity.value == "error" else "yellow"
-        out.print(f"[{style}]{problem.severity.value}[/]: {problem.render()}", markup=True)
+        out.print(f"[{style}]{problem.severity.value}[/]: {escape(problem.render())}")
 
 
 def print_findings(

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 def repaired(result: RepairResult) -> None:
     now = "applied" if result.mark == "applied" else "pending again (its row was removed)"
-    console().print(f"[green]✅ {result.migration_id} repaired: now {now}.")
+    console().print(f"✅ {result.migration_id} repaired: now {now}.", style="green", markup=False)
 
 
 def checksums_accepted(accepted: Sequence[ChecksumAccepted]) -> None:

@@ -92,10 +92,8 @@ class ProgressPrinter:
         counter = f"[{event.index}/{event.total}]"
         if event.kind == "note":
             detail = event.detail or ""
-            if _is_warning_note(detail):
-                out.print(f"[yellow]⚠ {detail}")
-            else:
-                out.print(f"[cyan]ℹ {detail}")
+            style, mark = ("yellow", "⚠") if _is_warning_note(detail) else ("cyan", "ℹ")
+            out.print(f"{mark} {detail}", style=style, markup=False)
             return
         if event.kind == "start":
             if not event.atomic and event.statements != 1:

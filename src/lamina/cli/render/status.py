@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from rich.cells import cell_len
+from rich.markup import escape
 
 from lamina.cli.render.common import (
     COLUMN_GAP,
@@ -85,26 +86,27 @@ def status(report: StatusReport, *, verbose: bool = False) -> None:
 def _status_banners(report: StatusReport) -> None:
     out = console()
     for m in report.dirty:
+        mid = escape(m.id)
         out.print(
-            f"[bold red]⛔ DIRTY: {m.id} stopped half-way"
+            f"[bold red]⛔ DIRTY: {mid} stopped half-way"
             + (f" at statement {m.failed_statement}" if m.failed_statement else "")
-            + f" ({m.detail or m.state.value}).[/]\n"
+            + f" ({escape(m.detail or m.state.value)}).[/]\n"
             "   Nothing will run until it is resolved: fix the database by hand, then "
-            f"`lamina repair {m.id} --mark-applied` (finished) or `lamina repair {m.id} "
+            f"`lamina repair {mid} --mark-applied` (finished) or `lamina repair {mid} "
             "--mark-rolled-back` (undone)."
         )
     for m in report.in_progress:
         holder = report.lock_holder.describe() if report.lock_holder else "a live run"
         out.print(
-            f"[bold yellow]⏳ IN PROGRESS: {m.id} is being applied by the run holding the "
-            f"migration lock: {holder}[/]"
-            + (f" ({backfill_text(m.detail) or m.detail})" if m.detail else "")
+            f"[bold yellow]⏳ IN PROGRESS: {escape(m.id)} is being applied by the run holding "
+            f"the migration lock: {escape(holder)}[/]"
+            + (f" ({escape(backfill_text(m.detail) or m.detail)})" if m.detail else "")
         )
     for m in report.paused:
         down = (m.backfill or {}).get("direction") == "down"
         resume = "`lamina rollback` resumes" if down else "`lamina up` or `lamina backfill` resume"
         out.print(
-            f"[bold yellow]⏸ BACKFILL PAUSED: {m.id}, {backfill_text(m.detail)}[/]\n"
+            f"[bold yellow]⏸ BACKFILL PAUSED: {escape(m.id)}, {backfill_text(m.detail)}[/]\n"
             f"   Its progress is kept: {resume} it at the next batch."
         )
 
@@ -126,7 +128,7 @@ def backfill_text(detail: str | None) -> str | None:
 def _status_counts(report: StatusReport) -> None:
     out = console()
     last = report.last_applied
-    out.print(f"Database:           {report.database} ({report.environment})")
+    out.print(f"Database:           {report.database} ({report.environment})", markup=False)
     out.print(f"Current version:    {report.current_version}")
     out.print(f"Applied migrations: {report.applied_count}")
     if report.dirty:
@@ -138,9 +140,10 @@ def _status_counts(report: StatusReport) -> None:
     out.print(f"Pending migrations: {len(report.pending)}")
     out.print(f"Total migrations:   {len(report.migrations)}")
     if last:
-        out.print(f"Last migration:     {last.name} ({short_time(last.applied_at)} UTC)")
+        when = short_time(last.applied_at)
+        out.print(f"Last migration:     {last.name} ({when} UTC)", markup=False)
     if report.lock_holder:
-        out.print(f"[bold yellow]Migration lock held by {report.lock_holder.describe()}")
+        out.print(f"[bold yellow]Migration lock held by {escape(report.lock_holder.describe())}")
 
 
 def _status_problems(report: StatusReport, *, verbose: bool) -> None:
@@ -155,32 +158,32 @@ def _status_problems(report: StatusReport, *, verbose: bool) -> None:
         )
     for problem in report.findings:
         if problem.code in ("modified", "missing"):
-            out.print(f"[bold red]✗ {problem.message}")
+            out.print(f"[bold red]✗ {escape(problem.message)}")
     if report.in_state(MigrationState.MODIFIED):
         out.print(
             "   Restore the file, or accept a harmless edit: `lamina repair ID "
             "--accept-checksum` (`lamina repair --all --accept-checksum` for all)."
         )
     if report.leftovers:
-        failed = ", ".join(m.id for m in report.dirty)
+        failed = escape(", ".join(m.id for m in report.dirty))
         out.print(
             f"[bold red]✗ left by the failed migration {failed}: {len(report.leftovers)} "
             "change(s) since the last clean run (`lamina diff` lists them):"
         )
         for line in report.leftovers[:10]:
-            out.print(f"    {line}")
+            out.print(f"    {line}", markup=False)
     if report.drift:
         out.print(
             f"[bold red]✗ schema drift: {len(report.drift)} change(s) made outside lamina "
             "(`lamina diff` lists them):"
         )
         for line in report.drift[:10]:
-            out.print(f"    {line}")
+            out.print(f"    {line}", markup=False)
 
 
 def status_busy(holder: LockOwner, database: str) -> None:
     """Status of a DuckDB file a lamina run holds open: a migration in progress."""
-    console().print(f"[bold yellow]⏳ {database}: {busy_message(holder)}.")
+    console().print(f"[bold yellow]⏳ {escape(database)}: {escape(busy_message(holder))}.")
 
 
 def _count(n: int, one: str, many: str) -> str:
