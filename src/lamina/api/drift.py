@@ -65,7 +65,7 @@ def read_drift(
 ) -> list[Difference] | None:
     """Live schema against the recorded one; None when nothing was recorded yet. ``applied``
     is the history the caller has just read, if it has (one read less)."""
-    from lamina.schema import Snapshot, diff, fingerprint, snapshot
+    from lamina.schema import Snapshot, diff, fingerprint, snapshot, without_sequence_starts
 
     recorded = history.recorded_schema()
     if recorded is None:
@@ -84,6 +84,9 @@ def read_drift(
         recorded_snapshot = Snapshot.from_dict(json.loads(history.recorded_snapshot() or ""))
     except (ValueError, KeyError, TypeError):
         return None  # written by another lamina, or damaged: no basis for a comparison
+    if backend.capabilities.sequence_start_is_state:
+        recorded_snapshot = without_sequence_starts(recorded_snapshot)
+        live = without_sequence_starts(live)
     return diff(recorded_snapshot, live)
 
 

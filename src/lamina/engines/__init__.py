@@ -114,7 +114,8 @@ ENGINES: dict[str, EngineSpec] = {
         _spec("duckdb", "duckdb", schemes=("duckdb",), dialect="duckdb", title="DuckDB",
               default_port=None, quote_char='"', scratch="file", file_suffix=".duckdb",
               capabilities=Capabilities(
-                  transactional_ddl=True, checkpoint_sql="CHECKPOINT", one_process=True
+                  transactional_ddl=True, checkpoint_sql="CHECKPOINT", one_process=True,
+                  sequence_start_is_state=True,
               ),
               backend_class="DuckDBBackend", backup_format="duckdb-file", fingerprint=True,
               install_hint="pip install duckdb (lamina depends on it; reinstall lamina to "

@@ -67,6 +67,8 @@ class Capabilities:
         handoff: ``"module:function"`` giving how long (ms) a backfill leaves the database
             free after a batch that took N ms, where waiting writers poll rather than queue
             (SQLite's busy handler); None: no pause is needed.
+        sequence_start_is_state: the engine writes a sequence's next value over its start
+            (DuckDB, at a checkpoint): the start is a counter, not schema, so drift ignores it.
     """
 
     transactional_ddl: bool = True
@@ -74,6 +76,7 @@ class Capabilities:
     checkpoint_sql: str | None = None
     one_process: bool = False
     handoff: str | None = None
+    sequence_start_is_state: bool = False
 
     def runs_in_transaction(self, statements: Iterable[str]) -> bool:
         """Whether every one of ``statements`` surely runs inside the migration's transaction

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from lamina.schema.builder import LAMINA_OBJECTS
 from lamina.schema.capture import fingerprint, snapshot
-from lamina.schema.diff import Difference, Kind, diff
+from lamina.schema.diff import Difference, Kind, diff, without_sequence_starts
 from lamina.schema.model import Column, ForeignKey, Index, SchemaObject, Snapshot, Table, View
 
 __all__ = [
@@ -33,4 +33,5 @@ __all__ = [
     "diff",
     "fingerprint",
     "snapshot",
+    "without_sequence_starts",
 ]

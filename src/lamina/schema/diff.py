@@ -24,7 +24,7 @@ from typing import Literal, TypeVar
 from lamina.schema.model import Column, ForeignKey, Index, SchemaObject, Snapshot, Table, View
 from lamina.schema.normalise import reflow
 
-__all__ = ["Difference", "Kind", "diff"]
+__all__ = ["Difference", "Kind", "diff", "without_sequence_starts"]
 
 Kind = Literal["added", "missing", "changed"]
 _T = TypeVar("_T")
@@ -136,6 +136,22 @@ def _mask(text: str | None, threshold: datetime) -> str | None:
         return _MASK if value >= threshold else match.group(0)
 
     return _DATETIME.sub(replace_literal, text)
+
+
+_SEQUENCE_START = re.compile(r"\bstart -?\d+ ")
+
+
+def without_sequence_starts(snap: Snapshot) -> Snapshot:
+    """``snap`` with the ``start N`` of each sequence left out: for an engine that writes a
+    sequence's next value over its start (``Capabilities.sequence_start_is_state``), the
+    start of a sequence in use is a counter, and comparing it would report drift."""
+    objects = tuple(
+        replace(o, definition=_SEQUENCE_START.sub("", o.definition, count=1))
+        if o.kind == "sequence" and o.definition
+        else o
+        for o in snap.objects
+    )
+    return replace(snap, objects=objects)
 
 
 def _masked(snap: Snapshot, threshold: datetime) -> Snapshot:
