@@ -1,6 +1,7 @@
 """What every renderer shares: the consoles, ``emit_json``, problems, findings, times.
 
-Human output uses rich (colour on a terminal, plain text in a pipe, none with ``NO_COLOR``);
+Human output uses rich (colour on a terminal, plain text in a pipe, none with ``NO_COLOR``;
+``status`` in a pipe writes rich's bytes without importing it: :mod:`lamina.cli.render.plain`);
 ``--json`` output is a document of :mod:`lamina.documents`, printed by :func:`emit_json` as
 plain ``json.dumps`` through click, with no markup, on stdout.
 """
@@ -18,6 +19,7 @@ import click
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from lamina.cli.render.plain import Lines
     from lamina.models import Problem
     from lamina.risk import RiskFinding
 
@@ -26,7 +28,7 @@ RISK_STYLE = {"info": "cyan", "warning": "yellow", "danger": "bold red"}
 
 #: Width for output that is not a terminal (pipes, CI logs): wide enough that ids and
 #: timestamps are never cut, unless COLUMNS says otherwise.
-_PIPE_WIDTH = 160
+PIPE_WIDTH = 160
 
 
 @cache
@@ -35,7 +37,7 @@ def console() -> Console:
 
     out = Console(highlight=False, soft_wrap=True)
     if not out.is_terminal and "COLUMNS" not in os.environ:
-        out = Console(highlight=False, soft_wrap=True, width=_PIPE_WIDTH)
+        out = Console(highlight=False, soft_wrap=True, width=PIPE_WIDTH)
     return out
 
 
@@ -82,14 +84,24 @@ def emit_json(document: Mapping[str, object]) -> None:
     click.echo(json.dumps(document, indent=2, default=str))
 
 
-def print_problems(problems: Sequence[Problem]) -> None:
+def print_problems(problems: Sequence[Problem], out: Lines | None = None) -> None:
     """Each problem on its line; its text is the user's (paths, names), never markup."""
-    from rich.markup import escape
+    from lamina.cli.render.plain import Lines
 
-    out = console()
+    out = out or Lines(console, None)
     for problem in problems:
         style = "bold red" if problem.severity.value == "error" else "yellow"
-        out.print(f"[{style}]{problem.severity.value}[/]: {escape(problem.render())}")
+        out.print((problem.severity.value, style), f": {problem.render()}")
+
+
+def cell_len(text: str) -> int:
+    """The columns ``text`` takes, as rich counts them; rich is imported only for text
+    beyond printable ASCII."""
+    if text.isascii() and text.isprintable():
+        return len(text)
+    from rich.cells import cell_len as rich_cell_len
+
+    return rich_cell_len(text)
 
 
 def print_findings(

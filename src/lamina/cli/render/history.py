@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from rich.cells import cell_len
-
 from lamina.cli.render.common import (
     COLUMN_GAP,
+    cell_len,
     compact_time,
     console,
     short_duration,

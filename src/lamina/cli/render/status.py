@@ -5,17 +5,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from rich.cells import cell_len
-from rich.markup import escape
-
 from lamina.cli.render.common import (
     COLUMN_GAP,
     COMPACT_TIME_WIDTH,
+    cell_len,
     compact_time,
     console,
     print_problems,
     short_time,
 )
+from lamina.cli.render.plain import Column, Lines, Piece, lines
 from lamina.documents import busy_message
 from lamina.models import LockOwner, MigrationState, MigrationStatus, StatusReport, errors_in
 from lamina.models.status import backfill_progress
@@ -55,59 +54,61 @@ def status(report: StatusReport, *, verbose: bool = False) -> None:
     """The status panel. Every problem is listed, and the last line never says "up to date"
     while there is one; warnings that are the same for many files (no down) are summarised
     in one line unless ``verbose`` (``--json`` always lists them all)."""
-    out = console()
+    out = lines(console)
     out.print(_BAR)
-    out.print("[bold]📊 MIGRATION STATUS")
+    out.print(("📊 MIGRATION STATUS", "bold"))
     out.print(_BAR)
-    _status_banners(report)
-    _status_counts(report)
-    _status_table(report)
+    _status_banners(report, out)
+    _status_counts(report, out)
+    _status_table(report, out)
     out.print()
-    _status_problems(report, verbose=verbose)
+    _status_problems(report, out, verbose=verbose)
     if report.pending:
         late = sum(1 for m in report.pending if m.out_of_order)
         note = f" ({late} out of order: older than the newest applied)" if late else ""
-        out.print(f"[yellow]⏳ {len(report.pending)} pending migration(s){note}: run `lamina up`.")
+        pending = f"⏳ {len(report.pending)} pending migration(s){note}: run `lamina up`."
+        out.print((pending, "yellow"))
     if report.needs_attention:
         count = sum(1 for p in report.findings if p.code not in _INFO_CODES) + len(
             errors_in(report.problems)
         )
-        out.print(f"[bold red]✗ Database needs attention: {_count(count, 'problem', 'problems')}.")
+        problems = _count(count, "problem", "problems")
+        out.print((f"✗ Database needs attention: {problems}.", "bold red"))
     elif report.in_progress or report.lock_holder:
-        out.print("[yellow]⏳ A migration run is in progress (it holds the migration lock).")
+        out.print(("⏳ A migration run is in progress (it holds the migration lock).", "yellow"))
     elif report.paused:
         paused = _count(len(report.paused), "backfill is", "backfills are")
-        out.print(f"[yellow]⏸ {paused} paused between batches: `lamina up` resumes.")
+        out.print((f"⏸ {paused} paused between batches: `lamina up` resumes.", "yellow"))
     elif report.up_to_date:
-        out.print("[green]✅ Database is up to date.")
+        out.print(("✅ Database is up to date.", "green"))
     out.print(_BAR)
 
 
-def _status_banners(report: StatusReport) -> None:
-    out = console()
+def _status_banners(report: StatusReport, out: Lines) -> None:
     for m in report.dirty:
-        mid = escape(m.id)
+        at = f" at statement {m.failed_statement}" if m.failed_statement else ""
         out.print(
-            f"[bold red]⛔ DIRTY: {mid} stopped half-way"
-            + (f" at statement {m.failed_statement}" if m.failed_statement else "")
-            + f" ({escape(m.detail or m.state.value)}).[/]\n"
-            "   Nothing will run until it is resolved: fix the database by hand, then "
-            f"`lamina repair {mid} --mark-applied` (finished) or `lamina repair {mid} "
-            "--mark-rolled-back` (undone)."
+            (f"⛔ DIRTY: {m.id} stopped half-way{at} ({m.detail or m.state.value}).", "bold red"),
+            "\n   Nothing will run until it is resolved: fix the database by hand, then "
+            f"`lamina repair {m.id} --mark-applied` (finished) or `lamina repair {m.id} "
+            "--mark-rolled-back` (undone).",
         )
     for m in report.in_progress:
         holder = report.lock_holder.describe() if report.lock_holder else "a live run"
         out.print(
-            f"[bold yellow]⏳ IN PROGRESS: {escape(m.id)} is being applied by the run holding "
-            f"the migration lock: {escape(holder)}[/]"
-            + (f" ({escape(backfill_text(m.detail) or m.detail)})" if m.detail else "")
+            (
+                f"⏳ IN PROGRESS: {m.id} is being applied by the run holding the migration "
+                f"lock: {holder}",
+                "bold yellow",
+            ),
+            f" ({backfill_text(m.detail) or m.detail})" if m.detail else "",
         )
     for m in report.paused:
         down = (m.backfill or {}).get("direction") == "down"
         resume = "`lamina rollback` resumes" if down else "`lamina up` or `lamina backfill` resume"
         out.print(
-            f"[bold yellow]⏸ BACKFILL PAUSED: {escape(m.id)}, {backfill_text(m.detail)}[/]\n"
-            f"   Its progress is kept: {resume} it at the next batch."
+            (f"⏸ BACKFILL PAUSED: {m.id}, {backfill_text(m.detail)}", "bold yellow"),
+            f"\n   Its progress is kept: {resume} it at the next batch.",
         )
 
 
@@ -125,10 +126,9 @@ def backfill_text(detail: str | None) -> str | None:
     )
 
 
-def _status_counts(report: StatusReport) -> None:
-    out = console()
+def _status_counts(report: StatusReport, out: Lines) -> None:
     last = report.last_applied
-    out.print(f"Database:           {report.database} ({report.environment})", markup=False)
+    out.print(f"Database:           {report.database} ({report.environment})")
     out.print(f"Current version:    {report.current_version}")
     out.print(f"Applied migrations: {report.applied_count}")
     if report.dirty:
@@ -141,48 +141,52 @@ def _status_counts(report: StatusReport) -> None:
     out.print(f"Total migrations:   {len(report.migrations)}")
     if last:
         when = short_time(last.applied_at)
-        out.print(f"Last migration:     {last.name} ({when} UTC)", markup=False)
+        out.print(f"Last migration:     {last.name} ({when} UTC)")
     if report.lock_holder:
-        out.print(f"[bold yellow]Migration lock held by {escape(report.lock_holder.describe())}")
+        out.print((f"Migration lock held by {report.lock_holder.describe()}", "bold yellow"))
 
 
-def _status_problems(report: StatusReport, *, verbose: bool) -> None:
-    out = console()
+def _status_problems(report: StatusReport, out: Lines, *, verbose: bool) -> None:
     irreversible = [p for p in report.problems if p.code == "irreversible"]
-    print_problems([p for p in report.problems if verbose or p.code != "irreversible"])
+    print_problems([p for p in report.problems if verbose or p.code != "irreversible"], out)
     if irreversible and not verbose:
         which = _count(len(irreversible), "migration has", "migrations have")
         out.print(
-            f"[yellow]warning[/]: {which} no down (cannot be rolled back): see --verbose "
-            "(`lamina --verbose status` lists them)"
+            ("warning", "yellow"),
+            f": {which} no down (cannot be rolled back): see --verbose "
+            "(`lamina --verbose status` lists them)",
         )
     for problem in report.findings:
         if problem.code in ("modified", "missing"):
-            out.print(f"[bold red]✗ {escape(problem.message)}")
+            out.print((f"✗ {problem.message}", "bold red"))
     if report.in_state(MigrationState.MODIFIED):
         out.print(
             "   Restore the file, or accept a harmless edit: `lamina repair ID "
             "--accept-checksum` (`lamina repair --all --accept-checksum` for all)."
         )
     if report.leftovers:
-        failed = escape(", ".join(m.id for m in report.dirty))
-        out.print(
-            f"[bold red]✗ left by the failed migration {failed}: {len(report.leftovers)} "
+        failed = ", ".join(m.id for m in report.dirty)
+        left = (
+            f"✗ left by the failed migration {failed}: {len(report.leftovers)} "
             "change(s) since the last clean run (`lamina diff` lists them):"
         )
+        out.print((left, "bold red"))
         for line in report.leftovers[:10]:
-            out.print(f"    {line}", markup=False)
+            out.print(f"    {line}")
     if report.drift:
-        out.print(
-            f"[bold red]✗ schema drift: {len(report.drift)} change(s) made outside lamina "
+        drift = (
+            f"✗ schema drift: {len(report.drift)} change(s) made outside lamina "
             "(`lamina diff` lists them):"
         )
+        out.print((drift, "bold red"))
         for line in report.drift[:10]:
-            out.print(f"    {line}", markup=False)
+            out.print(f"    {line}")
 
 
 def status_busy(holder: LockOwner, database: str) -> None:
     """Status of a DuckDB file a lamina run holds open: a migration in progress."""
+    from rich.markup import escape
+
     console().print(f"[bold yellow]⏳ {escape(database)}: {escape(busy_message(holder))}.")
 
 
@@ -190,7 +194,7 @@ def _count(n: int, one: str, many: str) -> str:
     return f"{n} {one if n == 1 else many}"
 
 
-def _status_table(report: StatusReport) -> None:
+def _status_table(report: StatusReport, out: Lines) -> None:
     applied = [m for m in report.migrations if m.state is MigrationState.APPLIED]
     recent = {m.id for m in applied[-_RECENT_APPLIED:]}
     pending_ids = {m.id for m in report.pending[:_PENDING_SHOWN]}
@@ -210,25 +214,27 @@ def _status_table(report: StatusReport) -> None:
     ]
     if not rows:
         return
-    out = console()
     out.print()
     hidden_applied = len(applied) - len(recent)
     if hidden_applied > 0:
-        out.print(
-            f"[dim]… {hidden_applied} earlier applied migration(s) not shown "
+        earlier = (
+            f"… {hidden_applied} earlier applied migration(s) not shown "
             "(`lamina status --json` lists all)"
         )
-    out.print(migrations_table(rows, out.width))
+        out.print((earlier, "dim"))
+    columns = migrations_table(rows, out.width)
+    if not out.table(columns):
+        out.console().print(rich_table(columns))
     hidden_pending = len(report.pending) - len(pending_ids)
     if hidden_pending > 0:
-        out.print(f"[dim]… and {hidden_pending} more pending migration(s)")
+        out.print((f"… and {hidden_pending} more pending migration(s)", "dim"))
 
 
 #: The narrowest a wrapped name column gets before it is left out.
 _MIN_NAME = 16
 
 
-def migrations_table(rows: Sequence[MigrationStatus], width: int) -> Table:
+def migrations_table(rows: Sequence[MigrationStatus], width: int) -> list[Column]:
     """The migrations as a table that fits ``width``, with nothing cut to an ellipsis.
 
     The id and the state always show in full, then the date (compact, UTC) unless an id
@@ -238,9 +244,6 @@ def migrations_table(rows: Sequence[MigrationStatus], width: int) -> Table:
     more wraps rather than be left out. Only an id longer than the whole width is folded
     onto a second line, never cut.
     """
-    from rich.table import Table
-    from rich.text import Text
-
     states = [_state_text(m) for m in rows]
     id_width = max(len(m.id) for m in rows)
     state_width = max(len("status"), *map(len, states))
@@ -263,27 +266,33 @@ def migrations_table(rows: Sequence[MigrationStatus], width: int) -> Table:
     if not show_name and room >= name_width + COLUMN_GAP:
         show_name = True
 
-    table = Table(box=None, pad_edge=False, show_header=True, header_style="bold")
     # An id wider than the room left is folded (whole, on two lines), never cut.
-    table.add_column("id", no_wrap=room >= 0, overflow="fold")
+    columns = [Column("id", [m.id for m in rows], room < 0, "fold")]
     if show_name:
-        table.add_column("name", no_wrap=not wrap_name, overflow="fold")
+        columns.append(Column("name", [m.name for m in rows], wrap_name, "fold"))
     if show_category:
-        table.add_column("category", no_wrap=True)
-    table.add_column("status", no_wrap=True)
+        columns.append(Column("category", [m.category for m in rows]))
+    styled: list[Piece] = [
+        (state, _STATE_STYLE[m.state]) for m, state in zip(rows, states, strict=True)
+    ]
+    columns.append(Column("status", styled))
     if show_date:
-        table.add_column("applied UTC", no_wrap=True)
-    for m, state in zip(rows, states, strict=True):
+        columns.append(Column("applied UTC", [compact_time(m.applied_at) for m in rows]))
+    return columns
+
+
+def rich_table(columns: Sequence[Column]) -> Table:
+    """The table rich lays out, where a column wraps (a name given the rest of the room) or
+    folds (an id wider than the room), or a cell is not printable ASCII."""
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(box=None, pad_edge=False, show_header=True, header_style="bold")
+    for column in columns:
+        table.add_column(column.header, no_wrap=not column.wraps, overflow=column.overflow)
+    for row in zip(*(column.cells for column in columns), strict=True):
         # Text, not markup: a name may hold brackets.
-        cells = [Text(m.id)]
-        if show_name:
-            cells.append(Text(m.name))
-        if show_category:
-            cells.append(Text(m.category))
-        cells.append(Text(state, style=_STATE_STYLE[m.state]))
-        if show_date:
-            cells.append(Text(compact_time(m.applied_at)))
-        table.add_row(*cells)
+        table.add_row(*(Text(p) if isinstance(p, str) else Text(*p) for p in row))
     return table
 
 
