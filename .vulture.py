@@ -5,7 +5,7 @@ pyproject.toml); anything else unused fails CI.
 """
 
 from lamina import __getattr__  # PEP 562: the lazy public API, called by the import system
-from lamina.cli.commands import backups
+from lamina.cli.commands import backups, checking
 from lamina.config import Settings
 from lamina.discovery import FileCache
 from lamina.engines import EngineSpec
@@ -20,6 +20,7 @@ __getattr__
 backups.backup_list  # click commands: registered by their decorators
 backups.backup_create
 backups.backup_restore
+checking.diff_command  # `lamina diff`: named in cli.commands.COMMANDS, looked up by name
 Settings.database_origin  # public: which setting gave the URL (status shows it)
 EngineSpec.schemes  # public: the URL schemes an engine answers to
 busy_sleep_ms  # named by SQLite's Capabilities.handoff ("module:function"), called by name
