@@ -78,18 +78,25 @@ def _segments(text: str) -> Iterator[tuple[str, bool]]:
     start, end_of_text = 0, len(text)
     while (found := _QUOTE_START.search(text, start)) is not None:
         i = found.start()
-        quote = text[i]
         if start < i:
             yield text[start:i], False
-        end = text.find(quote, i + 1)
-        while end != -1 and end + 1 < end_of_text and text[end + 1] == quote:
-            end = text.find(quote, end + 2)  # doubled quote: escaped
+        end = _closing_quote(text, i)
         if end == -1:
             end = end_of_text
         yield text[i : end + 1], True
         start = end + 1
     if start < end_of_text:
         yield text[start:], False
+
+
+def _closing_quote(text: str, opening: int) -> int:
+    """Index of the quote closing the one at ``opening`` (a doubled quote inside is part of
+    the quoted text); -1 when it is never closed."""
+    quote = text[opening]
+    end = text.find(quote, opening + 1)
+    while end != -1 and end + 1 < len(text) and text[end + 1] == quote:
+        end = text.find(quote, end + 2)  # doubled quote: escaped
+    return end
 
 
 def normalise_expression(text: str) -> str:
@@ -119,9 +126,7 @@ def matching_paren(text: str, open_at: int) -> int:
     while i < len(text):
         char = text[i]
         if char in _QUOTES:
-            i = text.find(char, i + 1)
-            while i != -1 and i + 1 < len(text) and text[i + 1] == char:
-                i = text.find(char, i + 2)
+            i = _closing_quote(text, i)
             if i == -1:
                 return -1
         elif char == "(":
