@@ -4,6 +4,7 @@ engine registry (``engines/<name>/catalog.py``)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeVar
 
 from lamina.engines import ENGINES, load
 from lamina.engines.base import Backend
@@ -12,6 +13,8 @@ from lamina.schema.builder import SchemaBuilder
 from lamina.schema.model import Snapshot
 
 __all__ = ["fingerprint", "snapshot"]
+
+_T = TypeVar("_T")
 
 
 def snapshot(backend: Backend, *, whole_database: bool = False) -> Snapshot:
@@ -38,12 +41,7 @@ def snapshot(backend: Backend, *, whole_database: bool = False) -> Snapshot:
     if spec is None:
         raise ValueError(f"cannot read the schema of a {backend.name} database")
     reader: Callable[[Backend, bool], SchemaBuilder] = load(spec.catalog, hint=spec.install_hint)
-    try:
-        return reader(backend, whole_database).freeze()
-    except StatementError as exc:
-        raise BackendError(
-            f"cannot read the schema of {backend.target()}: {exc.detail}"
-        ) from exc.original
+    return _catalog(backend, lambda: reader(backend, whole_database)).freeze()
 
 
 def fingerprint(backend: Backend) -> str | None:
@@ -54,8 +52,13 @@ def fingerprint(backend: Backend) -> str | None:
     if spec is None or spec.fingerprint is None:
         return None
     reader: Callable[[Backend], str] = load(spec.fingerprint, hint=spec.install_hint)
+    return _catalog(backend, lambda: reader(backend))
+
+
+def _catalog(backend: Backend, read: Callable[[], _T]) -> _T:
+    """``read()`` of ``backend``'s catalog; a refused catalog query is a BackendError."""
     try:
-        return reader(backend)
+        return read()
     except StatementError as exc:
         raise BackendError(
             f"cannot read the schema of {backend.target()}: {exc.detail}"
