@@ -64,22 +64,25 @@ class ScanStore:
     def loads_cleanly(self, file: MigrationFile, dialect: str) -> bool:
         """Whether ``file``, as kept (same checksum), loaded without a problem for
         ``dialect`` before (:meth:`mark_clean`): ``validate`` need not load it again."""
-        entry = self._load().get(file.path.name)
-        if entry is None or len(entry) < 3 or not isinstance(entry[1], dict):
-            return False
-        return entry[1].get("checksum") == file.checksum and dialect in entry[2]
+        entry = self._kept(file)
+        return entry is not None and len(entry) > 2 and dialect in entry[2]
 
     def mark_clean(self, file: MigrationFile, dialect: str) -> None:
         """``file`` (a ``.sql`` file kept here) loaded without a problem for ``dialect``."""
-        entry = self._load().get(file.path.name)
-        if entry is None or not isinstance(entry[1], dict):
-            return
-        if entry[1].get("checksum") != file.checksum:
+        entry = self._kept(file)
+        if entry is None:
             return
         dialects = list(entry[2]) if len(entry) > 2 else []
         if dialect not in dialects:
             entry[2:] = [[*dialects, dialect]]
             self._changed = True
+
+    def _kept(self, file: MigrationFile) -> list[Any] | None:
+        """The entry kept for ``file`` with its checksum, or None (none, or another text)."""
+        entry = self._load().get(file.path.name)
+        if entry is None or not isinstance(entry[1], dict):
+            return None
+        return entry if entry[1].get("checksum") == file.checksum else None
 
     def save(self, names: set[str]) -> None:
         """Write the kept files still in the folder (``names``), if this run added any."""
