@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, NamedTuple, TypeAlias
 
-from lamina.cli.render.common import PIPE_WIDTH
+from lamina.cli.render.common import COLUMN_GAP, PIPE_WIDTH
 from lamina.cli.render.common import console as _CONSOLE
 
 if TYPE_CHECKING:
@@ -89,11 +89,12 @@ class Lines:
             self.plain is None
             or any(c.wraps for c in columns)
             or not all(t.isascii() and t.isprintable() for column in texts for t in column)
-            or sum(widths) + 2 * (len(widths) - 1) > self.plain
+            or sum(widths) + COLUMN_GAP * (len(widths) - 1) > self.plain
         ):
             return False
         rows = zip(*texts, strict=True)  # the header first
-        _write("".join("  ".join(map(str.ljust, row, widths)) + "\n" for row in rows))
+        gap = " " * COLUMN_GAP
+        _write("".join(gap.join(map(str.ljust, row, widths)) + "\n" for row in rows))
         return True
 
 
