@@ -347,6 +347,11 @@ class RawDatabase:
                     con.commit()
             return [tuple(row) for row in rows]
 
+    @property
+    def placeholder(self) -> str:
+        """The parameter marker of the engine's driver in :meth:`query` and :meth:`execute`."""
+        return "%s" if self.engine in SERVER_ENGINES else "?"
+
     def query(self, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
         """The rows of ``sql``; ``params`` use the driver's placeholder style."""
         return self._run(sql, params, read_only=True)

@@ -6,19 +6,18 @@ from __future__ import annotations
 import pytest
 
 from lamina import Lamina
-
-USERS = """
-    -- migrate:up
-    CREATE TABLE users (id INTEGER PRIMARY KEY, email VARCHAR(200) NOT NULL);
-    -- migrate:down
-    DROP TABLE users;
-"""
+from support.texts import USERS
 
 
 def _meta(raw_db, name: str) -> str:
-    placeholder = "%s" if raw_db.engine in ("postgresql", "mysql") else "?"
-    rows = raw_db.query(f"SELECT value FROM lamina_meta WHERE name = {placeholder}", (name,))
+    mark = raw_db.placeholder
+    rows = raw_db.query(f"SELECT value FROM lamina_meta WHERE name = {mark}", (name,))
     return str(rows[0][0]) if rows and rows[0][0] is not None else ""
+
+
+def _set_meta(raw_db, name: str, value: str) -> None:
+    mark = raw_db.placeholder
+    raw_db.execute(f"UPDATE lamina_meta SET value = {mark} WHERE name = {mark}", (value, name))
 
 
 def test_a_run_records_a_fingerprint_where_the_engine_has_one(
@@ -43,12 +42,10 @@ def test_an_unchanged_catalog_is_no_drift_without_reading_the_schema(
     lamina.up()
     # Damage the recorded snapshot: a check that read the schema would have nothing to
     # compare it with (drift unknown, None); the fingerprint says nothing changed.
-    placeholder = "%s" if engine == "postgresql" else "?"
-    set_meta = f"UPDATE lamina_meta SET value = {placeholder} WHERE name = {placeholder}"
-    raw_db.execute(set_meta, ("not json", "schema_snapshot"))
-    raw_db.execute(set_meta, ("sha256:" + "0" * 64, "schema_digest"))
+    _set_meta(raw_db, "schema_snapshot", "not json")
+    _set_meta(raw_db, "schema_digest", "sha256:" + "0" * 64)
     assert lamina.drift() == []
-    raw_db.execute(set_meta, ("", "schema_fingerprint"))
+    _set_meta(raw_db, "schema_fingerprint", "")
     assert lamina.drift() is None  # without it the damage shows
 
 
@@ -61,7 +58,7 @@ def test_a_changed_catalog_falls_back_to_the_snapshot(
     lamina.up()
     # The same table written another way: a new sqlite_master text, the same schema.
     raw_db.execute("ALTER TABLE users RENAME TO users_old")
-    raw_db.execute("CREATE TABLE users (id  INTEGER  PRIMARY KEY,\n email VARCHAR(200)  NOT NULL)")
+    raw_db.execute("CREATE TABLE users (id  INTEGER  PRIMARY KEY,\n email VARCHAR(200))")
     raw_db.execute("DROP TABLE users_old")
     assert lamina.drift() == []
     raw_db.execute("ALTER TABLE users ADD COLUMN nickname VARCHAR(40)")
